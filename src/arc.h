@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Archive access. arc_open() indexes a checkpoint once: a tar in any
+ * compression libarchive reads (detected by content), an extracted checkpoint
+ * directory, or a bare CRIU images directory. Afterwards the index is
+ * immutable and every read is a pread(): on the archive itself for a plain
+ * tar, on a spill file for large members of a compressed one, or from memory
+ * for small ones. Safe for concurrent readers after arc_open() returns. */
+#ifndef CK_ARC_H
+#define CK_ARC_H
+
+#include <sys/stat.h>
+
+#include "util.h"
+
+struct arc;
+
+enum arc_type {
+	ARC_REG,
+	ARC_DIR,
+	ARC_SYMLINK,
+	ARC_OTHER,	/* fifo, device, ...: listed, never read */
+};
+
+/* One member. Paths are relative and normalised: no leading "./" or "/",
+ * no "." or ".." components, no empty components ("checkpoint/core-1.img"). */
+struct arc_entry {
+	const char *path;
+	enum arc_type type;
+	mode_t mode;		/* permission bits only */
+	uint64_t size;		/* byte size of a regular member */
+	int64_t mtime;
+	const char *link;	/* symlink target, else NULL */
+};
+
+struct arc_opts {
+	const char *cache_dir;	/* where large members of compressed archives spill; NULL: $TMPDIR or /tmp */
+	uint64_t mem_limit;	/* members up to this size stay in memory; 0: default (1 MiB) */
+};
+
+/* Index @path. Returns 0, -ENOENT (missing), -EACCES, -EMEDIUMTYPE (neither a
+ * directory nor an archive libarchive can read), -EBADMSG (truncated or
+ * corrupt archive), -ENOMEM or another -errno. On failure @ret_error (if not
+ * NULL) receives a malloc'ed one-line description without the path. */
+int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error);
+/* Release everything, including the spill file. Accepts NULL. */
+void arc_free(struct arc *a);
+DEFINE_CLEANUP(arc_freep, struct arc, arc_free)
+
+/* Number of members; entries are sorted by path. */
+size_t arc_count(const struct arc *a);
+/* Member @i (0 <= i < arc_count()); borrowed until arc_free(). */
+const struct arc_entry *arc_entry_at(const struct arc *a, size_t i);
+/* The member named @path (normalised as above), or NULL. Symlinks are not followed. */
+const struct arc_entry *arc_find(const struct arc *a, const char *path);
+/* Copy up to @len bytes of @e from offset @off. Returns the byte count (0 at
+ * or past the end) or -errno (-EIO if the underlying file fails, -EISDIR for
+ * a directory). */
+ssize_t arc_pread(const struct arc *a, const struct arc_entry *e, void *buf, size_t len, uint64_t off);
+/* The whole content of @e in memory: borrowed when the member is held in
+ * memory already (@ret_owned = NULL), else read into a malloc'ed buffer that
+ * is returned in @ret_owned and must be freed. Members larger than @max give
+ * -EFBIG. Returns 0 or -errno. */
+int arc_load(const struct arc *a, const struct arc_entry *e, size_t max, struct ck_blob *ret_blob, void **ret_owned);
+/* "plain tar", "zstd tar", "directory", ...: for messages and the summary. */
+const char *arc_kind(const struct arc *a);
+/* True when every read of a member is a pread() on the original archive file. */
+bool arc_is_zero_copy(const struct arc *a);
+
+#endif

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small helpers shared by every module: cleanup attributes, a growable byte
+ * buffer and a read-only byte view. */
+#ifndef CK_UTIL_H
+#define CK_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(ck_freep)
+#define _cleanup_close_ _cleanup_(ck_closep)
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define TAKE_PTR(p) ({ typeof(p) _p_ = (p); (p) = NULL; _p_; })
+#define TAKE_FD(fd) ({ int _fd_ = (fd); (fd) = -1; _fd_; })
+#define DEFINE_CLEANUP(name, type, fn) \
+	static inline void name(type **p) { if (*p) fn(*p); }
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define CK_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define CK_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* free(*p); for _cleanup_free_. */
+void ck_freep(void *p);
+/* close(*fd) if it is >= 0; for _cleanup_close_. */
+void ck_closep(int *fd);
+
+/* A read-only view of bytes owned by someone else. */
+struct ck_blob {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* A growable, always NUL-terminated byte buffer. */
+struct ck_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool oom;	/* set once an append failed; later appends are no-ops */
+};
+
+/* Append @len bytes; on allocation failure sets @b->oom and returns -ENOMEM. */
+int ck_buf_add(struct ck_buf *b, const void *p, size_t len);
+/* Append a NUL-terminated string. Same return as ck_buf_add(). */
+int ck_buf_puts(struct ck_buf *b, const char *s);
+/* Append one byte. Same return as ck_buf_add(). */
+int ck_buf_putc(struct ck_buf *b, char c);
+/* Append formatted text. Same return as ck_buf_add(). */
+int ck_buf_printf(struct ck_buf *b, const char *fmt, ...) _printf_(2, 3);
+/* Same as ck_buf_printf() with a va_list. */
+int ck_buf_vprintf(struct ck_buf *b, const char *fmt, va_list ap);
+/* Release the storage; the buffer is empty and reusable afterwards. Accepts NULL. */
+void ck_buf_done(struct ck_buf *b);
+/* Hand the storage to the caller (NUL-terminated; may be NULL when empty) and reset @b. */
+char *ck_buf_steal(struct ck_buf *b, size_t *ret_len);
+
+/* strdup() that returns NULL for a NULL input. */
+char *ck_strdup0(const char *s);
+/* Parse a decimal unsigned integer that spans the whole string. Returns 0 or -EINVAL. */
+int ck_parse_u64(const char *s, uint64_t *ret);
+/* pread() until @len bytes or EOF; returns the byte count or -errno. */
+ssize_t ck_pread_full(int fd, void *buf, size_t len, off_t off);
+
+#endif
