@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal to the img module (img.c, img-json.c, img-fmt.c, img-frame.c):
+ * image framing and the magic table. */
+#ifndef CK_IMG_PRIV_H
+#define CK_IMG_PRIV_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "img.h"
+
+#define IMG_COMMON_MAGIC 0x54564319u
+#define IMG_SERVICE_MAGIC 0x55105940u
+
+/* Type magics of the images the model reads (IMAGES.md §1.4). */
+#define IMG_MAGIC_INVENTORY 0x58313116u
+#define IMG_MAGIC_PSTREE 0x50273030u
+#define IMG_MAGIC_CORE 0x55053847u
+#define IMG_MAGIC_IDS 0x54432030u
+#define IMG_MAGIC_MM 0x57492820u
+#define IMG_MAGIC_FS 0x51403912u
+#define IMG_MAGIC_PAGEMAP 0x56084025u
+#define IMG_MAGIC_FDINFO 0x56213732u
+#define IMG_MAGIC_FILES 0x56303138u
+#define IMG_MAGIC_REMAP_FPATH 0x59133954u
+#define IMG_MAGIC_GHOST_FILE 0x52583605u
+#define IMG_MAGIC_MEMFD_INODE 0x48453499u
+#define IMG_MAGIC_PIPES_DATA 0x56453709u
+#define IMG_MAGIC_FIFO_DATA 0x59333054u
+#define IMG_MAGIC_SK_QUEUES 0x56264026u
+#define IMG_MAGIC_TCP_STREAM 0x51465506u
+#define IMG_MAGIC_MNTS 0x55563928u
+#define IMG_MAGIC_SECCOMP 0x64413049u
+#define IMG_MAGIC_CGROUP 0x59383330u
+#define IMG_MAGIC_STATS 0x57093306u
+
+/* How to find the records of one image type. */
+struct img_type {
+	const char *name;		/* crit's magic name: "CORE" */
+	uint32_t magic;
+	const ProtobufCMessageDescriptor *desc;	/* entry message; NULL: crit has no handler */
+};
+
+/* The type whose magic is @magic, disambiguated by the file @name where
+ * several types share a magic; NULL if unknown. */
+const struct img_type *img_type_lookup(uint32_t magic, const char *name);
+
+struct img_reader {
+	const uint8_t *p;		/* next unread byte */
+	const uint8_t *end;
+	uint32_t magic;			/* type magic (after the COMMON/SERVICE head word) */
+	uint32_t head;			/* head word, or 0 for single-word images */
+};
+
+/* Read the magic word(s) of @b. Returns 0, or -EBADMSG when @b is shorter
+ * than a magic word, or @expect (if not 0) differs from the type magic. */
+int img_reader_init(struct img_reader *r, const struct ck_blob *b, uint32_t expect);
+/* The next record's payload in @ret (borrowed from the blob). Returns 1, 0 at
+ * a clean end, -EBADMSG when the length prefix or payload is truncated. */
+int img_reader_next_raw(struct img_reader *r, struct ck_blob *ret);
+/* Like img_reader_next_raw() and unpack it with @desc (free with
+ * protobuf_c_message_free_unpacked()). Returns 1, 0 at the end, -EBADMSG. */
+int img_reader_next(struct img_reader *r, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **ret_msg);
+/* Consume @len bytes of extra payload that follows a record. Returns 0 or
+ * -EBADMSG if fewer remain. @ret (may be NULL) borrows them. */
+int img_reader_extra(struct img_reader *r, uint64_t len, struct ck_blob *ret);
+
+#endif
