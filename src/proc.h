@@ -1,6 +1,47 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The /proc-like tree (placeholder until proc.c lands). */
+/* The /proc-like tree that the mount shows: every archive member at its own
+ * path, images/<name>.json for each protobuf image, and /<pid>/ directories
+ * with /proc-format files. Built once from the frozen model; node contents
+ * are rendered on first use and cached (under the tree's lock), so getattr
+ * reports exact sizes. Every other field is immutable after pv_tree_new(). */
 #ifndef CK_PROC_H
 #define CK_PROC_H
+
+#include <sys/stat.h>
+
 #include "ckpt.h"
+
+struct pv_tree;
+struct pv_node;
+
+struct pv_opts {
+	bool json_plain;	/* images/ as `crit decode` instead of --pretty */
+	uid_t uid;		/* owner reported for every node */
+	gid_t gid;
+	int64_t mtime;		/* time reported for synthetic nodes */
+};
+
+/* Build the tree for @ck (whose archive is @a). Returns 0, -ENOMEM. */
+int pv_tree_new(const struct ckpt *ck, const struct arc *a, const struct pv_opts *opts, struct pv_tree **ret_tree);
+void pv_tree_free(struct pv_tree *t);
+DEFINE_CLEANUP(pv_tree_freep, struct pv_tree, pv_tree_free)
+
+/* The node at absolute @path ("/", "/1/status"), or NULL. Borrowed from @t. */
+const struct pv_node *pv_lookup(const struct pv_tree *t, const char *path);
+/* Fill @st. Renders the node's content on first use to know its size; a node
+ * whose content cannot be rendered reports size 0 (and fails in pv_read). */
+int pv_getattr(struct pv_tree *t, const struct pv_node *n, struct stat *st);
+/* Check that @n can be opened for reading: 0, -EIO if its content failed. */
+int pv_open(struct pv_tree *t, const struct pv_node *n);
+/* Call @fill for each child of directory @n (not "." and ".."); stops when
+ * @fill returns non-zero. Returns 0, -ENOTDIR. */
+int pv_readdir(struct pv_tree *t, const struct pv_node *n,
+	       int (*fill)(void *ctx, const char *name, const struct stat *st), void *ctx);
+/* Copy up to @len bytes at @off of regular node @n. Returns the count or -errno. */
+ssize_t pv_read(struct pv_tree *t, const struct pv_node *n, void *buf, size_t len, uint64_t off);
+/* The target of symlink @n, NUL-terminated and truncated to @size. Returns 0 or -errno. */
+int pv_readlink(struct pv_tree *t, const struct pv_node *n, char *buf, size_t size);
+/* SEEK_DATA / SEEK_HOLE on @n: the offset, or -ENXIO. */
+int64_t pv_lseek(struct pv_tree *t, const struct pv_node *n, int64_t off, int whence);
+
 #endif
