@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Bad input: one clear line on stderr naming the file, the documented exit
+# status, nothing mounted; a single corrupt image only fails its own views.
+. "$(dirname "$0")/lib.sh"
+need tar truncate head
+
+# expect_fail DESC STATUS ARCHIVE: ckptfs must exit STATUS with one stderr
+# line that names ARCHIVE, and leave nothing mounted.
+expect_fail() {
+	local desc=$1 want=$2 archive=$3 mnt=$WORK/m-$checks rc
+	mkdir -p "$mnt"
+	timeout 60 "$CKPTFS" -f "$archive" "$mnt" 2>"$WORK/err" >/dev/null
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then fail "$desc: exit $rc, want $want ($(cat "$WORK/err"))"; return; fi
+	if mountpoint -q "$mnt"; then fail "$desc: left a mount"; fusermount3 -u "$mnt"; return; fi
+	if [ "$(wc -l < "$WORK/err")" -ne 1 ] || ! grep -qF "$archive" "$WORK/err"; then
+		fail "$desc: want one line naming the file, got: $(cat "$WORK/err")"; return
+	fi
+	ok "$desc (exit $rc: $(cat "$WORK/err"))"
+}
+
+expect_fail "non-existent path" 10 "$WORK/does-not-exist.tar"
+: > "$WORK/empty.tar"
+expect_fail "empty file" 10 "$WORK/empty.tar"
+head -c 100000 /dev/urandom > "$WORK/random.bin"
+expect_fail "random bytes" 10 "$WORK/random.bin"
+head -c 3000000 "$FIXTURES/wl-gamma.tar" > "$WORK/truncated.tar"
+expect_fail "truncated plain tar" 10 "$WORK/truncated.tar"
+head -c 20000 "$FIXTURES/wl-beta.tar.gz" > "$WORK/truncated.tar.gz"
+expect_fail "truncated gzip tar" 10 "$WORK/truncated.tar.gz"
+mkdir -p "$WORK/nock" && echo hello > "$WORK/nock/readme.txt"
+tar -cf "$WORK/nock.tar" -C "$WORK/nock" readme.txt
+expect_fail "tar without checkpoint/" 11 "$WORK/nock.tar"
+
+# A corrupt pstree.img: every view needs it.
+mkdir -p "$WORK/badtree" && tar -xf "$FIXTURES/wl-gamma.tar" -C "$WORK/badtree"
+printf '\x19\x43\x56\x54\x30\x30\x27\x50\xff\xff\x00\x00' > "$WORK/badtree/checkpoint/pstree.img"
+expect_fail "malformed pstree.img" 12 "$WORK/badtree"
+
+# A corrupt core-6.img in an otherwise good checkpoint: only pid 6's views fail.
+mkdir -p "$WORK/badcore" && tar -xf "$FIXTURES/wl-gamma.tar" -C "$WORK/badcore"
+head -c 40 "$WORK/badcore/checkpoint/core-6.img" > "$WORK/badcore/checkpoint/core-6.img.t"
+mv "$WORK/badcore/checkpoint/core-6.img.t" "$WORK/badcore/checkpoint/core-6.img"
+mnt=$WORK/badcore-mnt
+if mount_ck "$WORK/badcore" "$mnt"; then
+	ok "checkpoint with one corrupt image mounts"
+	check "6/status fails with EIO" sh -c "! cat '$mnt/6/status' >/dev/null 2>'$WORK/e6' && grep -q 'Input/output error' '$WORK/e6'"
+	check "images/core-6.json fails with EIO" sh -c "! cat '$mnt/images/core-6.json' >/dev/null 2>'$WORK/e7' && grep -q 'Input/output error' '$WORK/e7'"
+	check "1/status still works" grep -q '^Name:' "$mnt/1/status"
+	check "6/cmdline still works (mm is intact)" test -s "$mnt/6/cmdline"
+	check "images/core-1.json still works" jq -e '.magic == "CORE"' "$mnt/images/core-1.json"
+	fusermount3 -u "$mnt"
+else
+	fail "checkpoint with one corrupt image mounts"
+fi
+
+# Usage errors.
+"$CKPTFS" >/dev/null 2>&1; rc=$?
+check "no arguments: exit 1" test "$rc" -eq 1
+"$CKPTFS" -o json=fancy "$FIXTURES/wl-gamma.tar" "$WORK" >/dev/null 2>&1; rc=$?
+check "bad -o json value: exit 1" test "$rc" -eq 1
+check "--version prints the version" sh -c "'$CKPTFS' --version | grep -q '^ckptfs [0-9]'"
+check "--help mentions json=" sh -c "'$CKPTFS' --help 2>&1 | grep -q 'json=pretty|plain'"
+finish
