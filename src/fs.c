@@ -19,7 +19,7 @@ static const struct pv_node *fs_node(const char *path, struct fuse_file_info *fi
 {
 	if (fi && fi->fh)
 		return (const struct pv_node *) (uintptr_t) fi->fh;
-	return pv_lookup(fs_tree(), path);
+	return path ? pv_lookup(fs_tree(), path) : NULL;
 }
 
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -85,10 +85,21 @@ static int fs_fill(void *ctx, const char *name, const struct stat *st)
 	return c->filler(c->buf, name, st, 0, 0);
 }
 
+static int fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	const struct pv_node *n = pv_lookup(fs_tree(), path);
+
+	if (!n)
+		return -ENOENT;
+	fi->fh = (uint64_t) (uintptr_t) n;
+	return 0;
+}
+
+/* With nullpath_ok the path may be NULL: the node comes from opendir. */
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	const struct pv_node *n = pv_lookup(fs_tree(), path);
+	const struct pv_node *n = fs_node(path, fi);
 	struct fs_fill_ctx ctx = { buf, filler };
 
 	if (!n)
@@ -206,6 +217,7 @@ const struct fuse_operations fs_ops = {
 	.getattr = fs_getattr,
 	.open = fs_open,
 	.read = fs_read,
+	.opendir = fs_opendir,
 	.readdir = fs_readdir,
 	.readlink = fs_readlink,
 	.lseek = fs_lseek,
