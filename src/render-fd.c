@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* File-backed views: maps, fd/<n> link targets, fdinfo/<n>, and the paths of
+ * cwd/root/exe, in the kernel's formats (fs/proc/task_mmu.c, fs/proc/fd.c,
+ * fs/d_path.c) from files.img, remap-fpath.img and memfd.img.
+ *
+ * Not in the images, so left out or shown as unknown:
+ * maps: device and inode print as "00:00 0"; SysV shm mappings get no path
+ *   (the shm key lives in ipcns-shm, which the model does not carry); anon
+ *   VMA names set with PR_SET_VMA_ANON_NAME are not dumped.
+ * fd targets: PACKETSK and NS print "socket:[?]" / "<kind>:[?]" (no inode is
+ *   stored); EXT and unknown types give -ENOENT.
+ * fdinfo: mnt_id only for REG, BPF maps and the paths of FIFOs and TTYs (the
+ *   pseudo-filesystem mounts of pipes, sockets and anon inodes are not
+ *   dumped), ino only for pipes, FIFOs, sockets and pidfds; eventfd-id, eventfd-semaphore, epoll tfd, inotify,
+ *   fanotify, pidfd and lock lines are not in the model. */
+#include <errno.h>
+#include <string.h>
+
+#include "render.h"
+#include "render-priv.h"
+
+#define PV_O_CLOEXEC 02000000u
+#define PV_FD_CLOEXEC 1u
+#define PV_PROT_READ 0x1u
+#define PV_PROT_WRITE 0x2u
+#define PV_PROT_EXEC 0x4u
+#define PV_MAP_SHARED 0x01u
+/* show_map_vma() pads the path to 25 + sizeof(void *) * 6 - 1 columns on 64-bit. */
+#define PV_MAPS_NAME_COL 73
+
+const struct img_file *pv_file_by_id(const struct ckpt *ck, uint32_t id)
+{
+	size_t lo = 0, hi = ck->n_files;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ck->files[mid].id == id)
+			return &ck->files[mid];
+		if (ck->files[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+bool pv_file_deleted(const struct ckpt *ck, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < ck->n_remaps; i++)
+		if (ck->remaps[i].orig_id == id &&
+		    (ck->remaps[i].type == PV_REMAP_GHOST || ck->remaps[i].type == PV_REMAP_LINKED))
+			return true;
+	return false;
+}
+
+int pv_put_memfd_name(const struct ckpt *ck, uint32_t inode_id, struct ck_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < ck->n_memfds; i++) {
+		const char *name = ck->memfds[i].name;
+
+		if (ck->memfds[i].inode_id != inode_id || !name)
+			continue;
+		/* anonymous shared memory is dumped as a memfd named by its path */
+		if (name[0] == '/')
+			return ck_buf_printf(out, "%s (deleted)", name);
+		return ck_buf_printf(out, "/memfd:%s (deleted)", name);
+	}
+	return -ENOENT;
+}
+
+/* A files.img entry that must exist: -EIO when files.img was damaged,
+ * -ENOENT when it simply has no such id. */
+static int need_file(const struct ckpt *ck, uint32_t id, const struct img_file **ret)
+{
+	const struct img_file *f = pv_file_by_id(ck, id);
+
+	if (!f)
+		return ck->files_err < 0 ? -EIO : -ENOENT;
+	*ret = f;
+	return 0;
+}
+
+static int put_reg_path(const struct ckpt *ck, uint32_t id, struct ck_buf *out)
+{
+	const struct img_file *f;
+	int rc;
+
+	rc = need_file(ck, id, &f);
+	if (rc < 0)
+		return rc;
+	if (f->type != IMG_FD_REG || !f->name)
+		return -ENOENT;
+	ck_buf_puts(out, f->name);
+	if (pv_file_deleted(ck, id))
+		ck_buf_puts(out, " (deleted)");
+	return 0;
+}
+
+int pv_render_reg_path(const struct ckpt *ck, uint32_t id, struct ck_buf *out)
+{
+	size_t start = out->len;
+
+	return pv_finish(out, start, put_reg_path(ck, id, out));
+}
+
+/* The path column of one maps line; appends nothing for anonymous memory. */
+static int put_vma_name(const struct ckpt *ck, const struct img_mm *mm, const struct img_vma *vma,
+			struct ck_buf *out)
+{
+	const struct img_file *f;
+	int rc;
+
+	if (vma->status & IMG_VMA_AREA_MEMFD) {
+		rc = need_file(ck, (uint32_t)vma->shmid, &f);
+		if (rc < 0)
+			return rc;
+		if (f->type != IMG_FD_MEMFD)
+			return -EIO;
+		rc = pv_put_memfd_name(ck, f->memfd_inode_id, out);
+		return rc == -ENOENT ? -EIO : rc;
+	}
+	if (vma->status & (IMG_VMA_FILE_PRIVATE | IMG_VMA_FILE_SHARED)) {
+		rc = put_reg_path(ck, (uint32_t)vma->shmid, out);
+		return rc == -ENOENT ? -EIO : rc;
+	}
+	if (vma->status & IMG_VMA_AREA_SYSVIPC)
+		return 0;
+	if (vma->status & IMG_VMA_ANON_SHARED)
+		return ck_buf_puts(out, "/dev/zero (deleted)");
+	if (vma->status & IMG_VMA_AREA_VDSO)
+		return ck_buf_puts(out, "[vdso]");
+	if (vma->status & IMG_VMA_AREA_VVAR)
+		return ck_buf_puts(out, "[vvar]");
+	if (vma->status & IMG_VMA_AREA_VSYSCALL)
+		return ck_buf_puts(out, "[vsyscall]");
+	if (vma->status & IMG_VMA_AREA_HEAP)
+		return ck_buf_puts(out, "[heap]");
+	/* CRIU does not flag the stack; the kernel names the VMA holding start_stack. */
+	if (vma->start <= mm->mm_start_stack && vma->end >= mm->mm_start_stack)
+		return ck_buf_puts(out, "[stack]");
+	return 0;
+}
+
+static int render_maps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
+{
+	const struct img_mm *mm;
+	size_t i;
+	int rc;
+
+	rc = pv_proc_mm(p, &mm);
+	if (rc < 0 || !mm)
+		return rc;
+	for (i = 0; i < mm->n_vmas; i++) {
+		const struct img_vma *vma = &mm->vmas[i];
+		_cleanup_(ck_buf_done) struct ck_buf name = { 0 };
+		size_t line = out->len, hdr;
+
+		rc = put_vma_name(ck, mm, vma, &name);
+		if (rc < 0)
+			return rc;
+		if (name.oom)
+			return -ENOMEM;
+		ck_buf_printf(out, "%08llx-%08llx %c%c%c%c %08llx 00:00 0 ",
+			      (unsigned long long)vma->start, (unsigned long long)vma->end,
+			      vma->prot & PV_PROT_READ ? 'r' : '-', vma->prot & PV_PROT_WRITE ? 'w' : '-',
+			      vma->prot & PV_PROT_EXEC ? 'x' : '-', vma->flags & PV_MAP_SHARED ? 's' : 'p',
+			      (unsigned long long)vma->pgoff);
+		hdr = out->len - line;
+		if (name.len) {
+			if (hdr < PV_MAPS_NAME_COL)
+				ck_buf_printf(out, "%*s", (int)(PV_MAPS_NAME_COL - hdr), "");
+			ck_buf_add(out, name.data, name.len);
+		}
+		ck_buf_putc(out, '\n');
+	}
+	return 0;
+}
+
+int pv_render_maps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
+{
+	size_t start = out->len;
+
+	return pv_finish(out, start, render_maps(ck, p, out));
+}
+
+static const char *anon_inode_name(uint32_t type)
+{
+	switch (type) {
+	case IMG_FD_EVENTFD:
+		return "anon_inode:[eventfd]";
+	case IMG_FD_EVENTPOLL:
+		return "anon_inode:[eventpoll]";
+	case IMG_FD_SIGNALFD:
+		return "anon_inode:[signalfd]";
+	case IMG_FD_TIMERFD:
+		return "anon_inode:[timerfd]";
+	case IMG_FD_INOTIFY:
+		return "anon_inode:inotify";
+	case IMG_FD_FANOTIFY:
+		return "anon_inode:[fanotify]";
+	case IMG_FD_BPFMAP:
+		return "anon_inode:bpf-map";
+	case IMG_FD_PIDFD:
+		return "anon_inode:[pidfd]";
+	default:
+		return NULL;
+	}
+}
+
+static int put_fd_target(const struct ckpt *ck, const struct img_file *f, struct ck_buf *out)
+{
+	const char *anon = anon_inode_name(f->type);
+
+	if (anon)
+		return ck_buf_puts(out, anon);
+	switch (f->type) {
+	case IMG_FD_REG:
+		return put_reg_path(ck, f->id, out);
+	case IMG_FD_PIPE:
+		return ck_buf_printf(out, "pipe:[%u]", f->ino);
+	case IMG_FD_FIFO:
+	case IMG_FD_TTY:
+		return put_reg_path(ck, f->regf_id, out);
+	case IMG_FD_INETSK:
+	case IMG_FD_UNIXSK:
+	case IMG_FD_NETLINKSK:
+		return ck_buf_printf(out, "socket:[%u]", f->ino);
+	case IMG_FD_PACKETSK:
+		return ck_buf_puts(out, "socket:[?]");
+	case IMG_FD_MEMFD:
+		return pv_put_memfd_name(ck, f->memfd_inode_id, out);
+	case IMG_FD_NS:
+		return ck_buf_printf(out, "%s:[?]", f->name ? f->name : "ns");
+	case IMG_FD_TUNF:
+		return ck_buf_puts(out, "/dev/net/tun");
+	default:
+		return -ENOENT;
+	}
+}
+
+int pv_render_fd_target(const struct ckpt *ck, const struct img_file *f, struct ck_buf *out)
+{
+	size_t start = out->len;
+
+	return pv_finish(out, start, put_fd_target(ck, f, out));
+}
+
+static bool has_inode(uint32_t type)
+{
+	switch (type) {
+	case IMG_FD_PIPE:
+	case IMG_FD_FIFO:
+	case IMG_FD_INETSK:
+	case IMG_FD_UNIXSK:
+	case IMG_FD_NETLINKSK:
+	case IMG_FD_PIDFD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int render_fdinfo(const struct ckpt *ck, const struct img_fdinfo *fd, struct ck_buf *out)
+{
+	const struct img_file *f, *reg = NULL, *mnt = NULL;
+	uint64_t pos;
+	uint32_t flags;
+	int rc;
+
+	rc = need_file(ck, fd->id, &f);
+	if (rc < 0)
+		return rc;
+	pos = f->pos;
+	flags = f->flags;
+	switch (f->type) {
+	case IMG_FD_FIFO:
+	case IMG_FD_TTY:
+		/* the opened path is a REG entry; a FIFO keeps its flags there too */
+		rc = need_file(ck, f->regf_id, &reg);
+		if (rc < 0)
+			return rc;
+		if (f->type == IMG_FD_FIFO) {
+			pos = reg->pos;
+			flags = reg->flags;
+		}
+		mnt = reg;
+		break;
+	case IMG_FD_REG:
+	case IMG_FD_BPFMAP:
+		mnt = f;
+		break;
+	default:
+		/* a unix socket's mnt_id is where it is bound, not sockfs */
+		break;
+	}
+	/* CRIU keeps close-on-exec as an fd flag, not in the file flags. */
+	flags |= fd->flags & PV_FD_CLOEXEC ? PV_O_CLOEXEC : 0;
+	ck_buf_printf(out, "pos:\t%lld\nflags:\t0%o\n", (long long)pos, flags);
+	if (mnt && mnt->has_mnt_id)
+		ck_buf_printf(out, "mnt_id:\t%d\n", mnt->mnt_id);
+	if (has_inode(f->type) && f->ino)
+		ck_buf_printf(out, "ino:\t%u\n", f->ino);
+	switch (f->type) {
+	case IMG_FD_EVENTFD:
+		ck_buf_printf(out, "eventfd-count: %16llx\n", (unsigned long long)f->efd_counter);
+		break;
+	case IMG_FD_SIGNALFD:
+		ck_buf_printf(out, "sigmask:\t%016llx\n", (unsigned long long)f->sigmask);
+		break;
+	case IMG_FD_TIMERFD:
+		ck_buf_printf(out,
+			      "clockid: %d\nticks: %llu\nsettime flags: 0%o\n"
+			      "it_value: (%llu, %llu)\nit_interval: (%llu, %llu)\n",
+			      (int)f->clockid, (unsigned long long)f->ticks, f->settime_flags,
+			      (unsigned long long)f->vsec, (unsigned long long)f->vnsec,
+			      (unsigned long long)f->isec, (unsigned long long)f->insec);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int pv_render_fdinfo(const struct ckpt *ck, const struct ckpt_proc *p, const struct img_fdinfo *fd,
+		     struct ck_buf *out)
+{
+	size_t start = out->len;
+
+	(void)p;
+	return pv_finish(out, start, render_fdinfo(ck, fd, out));
+}
