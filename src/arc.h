@@ -61,9 +61,11 @@ ssize_t arc_pread(const struct arc *a, const struct arc_entry *e, void *buf, siz
  * is returned in @ret_owned and must be freed. Members larger than @max give
  * -EFBIG. Returns 0 or -errno. */
 int arc_load(const struct arc *a, const struct arc_entry *e, size_t max, struct ck_blob *ret_blob, void **ret_owned);
-/* "plain tar", "zstd tar", "directory", ...: for messages and the summary. */
+/* "plain tar", "zstd-compressed tar", "gzip-compressed tar", "directory", ...:
+ * for messages and the summary. */
 const char *arc_kind(const struct arc *a);
-/* True when every read of a member is a pread() on the original archive file. */
+/* True when no member was copied: every read is a pread() on the original
+ * archive file (plain tar) or on the member's own file (directory). */
 bool arc_is_zero_copy(const struct arc *a);
 
 #endif

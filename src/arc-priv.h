@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internals shared by arc.c (index, reads), arc-tar.c (libarchive) and
+ * arc-dir.c (directory inputs). Not for other modules. */
+#ifndef CK_ARC_PRIV_H
+#define CK_ARC_PRIV_H
+
+#include "arc.h"
+
+/* Longest member path we index; longer names are skipped. */
+#define ARC_PATH_MAX 4096
+
+enum arc_src {
+	ARC_SRC_NONE,		/* no content: empty file, directory, symlink, ... */
+	ARC_SRC_ARCHIVE,	/* @off bytes into the archive file (a->fd) */
+	ARC_SRC_SPILL,		/* @off bytes into the spill file */
+	ARC_SRC_MEM,		/* @data, borrowed from a->blobs */
+	ARC_SRC_FILE,		/* e.path relative to the directory a->fd */
+};
+
+struct arc_item {
+	struct arc_entry e;	/* first: an arc_entry pointer is an item pointer */
+	enum arc_src src;
+	bool drop;		/* superseded or unusable: left out of the index */
+	char *hardlink;		/* hard-link target (normalised), until resolved */
+	uint64_t off;
+	const uint8_t *data;
+};
+
+struct arc {
+	struct arc_item *items;
+	size_t n, cap;
+	void **blobs;		/* in-memory member data, freed by arc_free() */
+	size_t nblobs, blobs_cap;
+	int fd;			/* plain tar or directory; -1 when not needed */
+	int spill_fd;		/* -1 until a member spills */
+	uint64_t spill_len;
+	uint64_t mem_limit;
+	const char *cache_dir;	/* borrowed from the options, during arc_open() only */
+	bool zero_copy;
+	char kind[48];
+};
+
+/* Normalise @raw into @out (ARC_PATH_MAX bytes). Returns the length, 0 for the
+ * root itself, or -EINVAL for a ".." component or an over-long name. */
+int arc_norm_path(const char *raw, char *out);
+/* Append an item named @raw (normalised here). Returns 1 and the item in
+ * @ret_item (valid until the next call), 0 if the name was skipped as unsafe,
+ * or -ENOMEM. */
+int arc_item_new(struct arc *a, const char *raw, struct arc_item **ret_item);
+/* Hand @p (malloc'ed) to @a, to be freed by arc_free(). Frees @p and returns
+ * -ENOMEM on failure. */
+int arc_blob_keep(struct arc *a, void *p);
+/* Create the spill file if needed. Returns its fd or -errno (message in @ret_error). */
+int arc_spill_fd(struct arc *a, char **ret_error);
+/* Set *@ret_error (if not NULL and unset) to a formatted message; returns @rc. */
+int arc_err(char **ret_error, int rc, const char *fmt, ...) _printf_(3, 4);
+/* Copy @s into @out (@size bytes) for a one-line message: control bytes become '?'. */
+const char *arc_safe_name(const char *s, char *out, size_t size);
+
+/* Index the archive open at @fd (a regular file of @st_size bytes, or a stream). */
+int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error);
+/* Index the directory open at @fd; a->fd becomes @fd. */
+int arc_dir_index(struct arc *a, int fd, char **ret_error);
+
+#endif
