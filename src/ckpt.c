@@ -1,2 +1,509 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* Joins the per-image decoders into one model (IMAGES.md §2.1): pstree gives
+ * the processes; core-<tid> every thread; ids-<pid> the files_id that names
+ * fdinfo-<files_id>; pagemap-<pid> the pages_id that names pages-<pages_id>. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "ckpt.h"
+
+/* Protobuf images larger than this are not loaded (hostile input). */
+#define IMG_MAX_SIZE (256u << 20)
+#define TASK_DEAD 2
+
+static int cmp_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int proc_cmp(const void *a, const void *b)
+{
+	return cmp_u32(((const struct ckpt_proc *) a)->pid, ((const struct ckpt_proc *) b)->pid);
+}
+
+static int file_cmp(const void *a, const void *b)
+{
+	return cmp_u32(((const struct img_file *) a)->id, ((const struct img_file *) b)->id);
+}
+
+static int remap_cmp(const void *a, const void *b)
+{
+	return cmp_u32(((const struct img_remap *) a)->orig_id, ((const struct img_remap *) b)->orig_id);
+}
+
+static int memfd_cmp(const void *a, const void *b)
+{
+	return cmp_u32(((const struct img_memfd *) a)->inode_id, ((const struct img_memfd *) b)->inode_id);
+}
+
+static int fd_cmp(const void *a, const void *b)
+{
+	return cmp_u32(((const struct img_fdinfo *) a)->fd, ((const struct img_fdinfo *) b)->fd);
+}
+
+char *ckpt_image_path(const struct ckpt *ck, const char *name)
+{
+	char *p;
+
+	if (!ck->img_dir || !ck->img_dir[0])
+		return strdup(name);
+	if (asprintf(&p, "%s/%s", ck->img_dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+/* The member for image @name, or NULL. */
+static const struct arc_entry *find_image(const struct ckpt *ck, const char *name)
+{
+	_cleanup_free_ char *path = ckpt_image_path(ck, name);
+	const struct arc_entry *e;
+
+	if (!path)
+		return NULL;
+	e = arc_find(ck->arc, path);
+	return e && e->type == ARC_REG ? e : NULL;
+}
+
+/* A loaded image: borrowed from the archive index or owned. */
+struct img_blob {
+	struct ck_blob b;
+	void *owned;
+};
+
+static void img_blob_done(struct img_blob *ib)
+{
+	free(ib->owned);
+	*ib = (struct img_blob) { 0 };
+}
+
+/* Load image @name. Returns 0, -ENOENT when absent, or another -errno. */
+static int load_image(const struct ckpt *ck, const char *name, struct img_blob *ret)
+{
+	const struct arc_entry *e = find_image(ck, name);
+	int rc;
+
+	if (!e)
+		return -ENOENT;
+	rc = arc_load(ck->arc, e, IMG_MAX_SIZE, &ret->b, &ret->owned);
+	if (rc == -EFBIG)
+		return -EBADMSG;
+	return rc;
+}
+
+/* Load image "<prefix>-<id>.img". */
+static int load_image_id(const struct ckpt *ck, const char *prefix, uint32_t id, struct img_blob *ret)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s-%u.img", prefix, id);
+	return load_image(ck, name, ret);
+}
+
+/* Depth of a directory path: "" is 0, "a" 1, "a/b" 2. */
+static size_t dir_depth(const char *dir, size_t len)
+{
+	size_t d = len ? 1 : 0;
+
+	for (size_t i = 0; i < len; i++)
+		d += dir[i] == '/';
+	return d;
+}
+
+/* The directory of inventory.img: "checkpoint" when there, else the
+ * shallowest one (the first in path order among equals). */
+static int find_img_dir(const struct arc *a, char **ret)
+{
+	const char *best = NULL;
+	size_t best_len = 0;
+
+	for (size_t i = 0; i < arc_count(a); i++) {
+		const struct arc_entry *e = arc_entry_at(a, i);
+		const char *slash = strrchr(e->path, '/');
+		const char *base = slash ? slash + 1 : e->path;
+		size_t len = slash ? (size_t) (slash - e->path) : 0;
+
+		if (e->type != ARC_REG || strcmp(base, "inventory.img") != 0)
+			continue;
+		if (len == strlen("checkpoint") && strncmp(e->path, "checkpoint", len) == 0) {
+			best = e->path;
+			best_len = len;
+			break;
+		}
+		if (!best || dir_depth(e->path, len) < dir_depth(best, best_len)) {
+			best = e->path;
+			best_len = len;
+		}
+	}
+	if (!best)
+		return -ENOENT;
+	*ret = strndup(best, best_len);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* "<dir>/<name>: malformed image (<why>)" for the fatal images. */
+static char *image_error(const struct ckpt *ck, const char *name, const struct ck_blob *b, int err)
+{
+	_cleanup_free_ char *path = ckpt_image_path(ck, name);
+	const char *why = NULL;
+	char *msg = NULL;
+	int rc;
+
+	if (err == -EBADMSG && b)
+		why = img_explain(name, b);
+	if (err == -EBADMSG)
+		rc = why ? asprintf(&msg, "%s: malformed image (%s)", path, why)
+			 : asprintf(&msg, "%s: malformed image", path);
+	else
+		rc = asprintf(&msg, "%s: %s", path, strerror(-err));
+	return rc < 0 ? NULL : msg;
+}
+
+static int load_threads(const struct ckpt *ck, struct ckpt_proc *p, const struct img_pstree_item *it)
+{
+	size_t n = it->n_threads ? it->n_threads : 1;
+
+	p->threads = calloc(n, sizeof(*p->threads));
+	if (!p->threads)
+		return -ENOMEM;
+	p->n_threads = n;
+	for (size_t i = 0; i < n; i++) {
+		struct ckpt_thread *t = &p->threads[i];
+		struct img_blob ib = { 0 };
+		int rc;
+
+		/* Very old pstrees may list no threads: the leader is the only one. */
+		t->tid = it->n_threads ? it->threads[i] : it->pid;
+		rc = load_image_id(ck, "core", t->tid, &ib);
+		if (rc == 0)
+			rc = img_read_core(&ib.b, &t->core);
+		img_blob_done(&ib);
+		if (rc == -ENOMEM)
+			return rc;
+		t->core_err = rc;
+	}
+	return 0;
+}
+
+static int load_mem(const struct ckpt *ck, struct ckpt_proc *p)
+{
+	struct img_pagemap pm = { 0 };
+	struct img_blob ib = { 0 };
+	const struct arc_entry *pages;
+	char name[64];
+	int rc;
+
+	rc = load_image_id(ck, "pagemap", p->pid, &ib);
+	if (rc == 0)
+		rc = img_read_pagemap(&ib.b, &pm);
+	img_blob_done(&ib);
+	if (rc < 0)
+		return rc;
+	snprintf(name, sizeof(name), "pages-%u.img", pm.pages_id);
+	pages = find_image(ck, name);
+	rc = mem_space_new(ck->arc, pages, &pm, p->mm, ck->page_size, &p->mem);
+	img_pagemap_done(&pm);
+	return rc;
+}
+
+static int load_proc(const struct ckpt *ck, struct ckpt_proc *p, const struct img_pstree_item *it)
+{
+	const struct img_core *leader;
+	struct img_blob ib = { 0 };
+	uint32_t fdinfo_id;
+	int rc;
+
+	p->pid = it->pid;
+	p->ppid = it->ppid;
+	p->pgid = it->pgid;
+	p->sid = it->sid;
+	rc = load_threads(ck, p, it);
+	if (rc < 0)
+		return rc;
+
+	/* Zombies have only their core: no mm, fs, ids, fds or memory. */
+	leader = ckpt_leader_core(p);
+	if (leader && leader->task_state == TASK_DEAD)
+		return 0;
+
+	rc = load_image_id(ck, "ids", p->pid, &ib);
+	if (rc == 0)
+		rc = img_read_ids(&ib.b, &p->ids);
+	img_blob_done(&ib);
+	p->has_ids = rc == 0;
+	p->ids_err = rc;
+
+	rc = load_image_id(ck, "mm", p->pid, &ib);
+	if (rc == 0)
+		rc = img_read_mm(&ib.b, &p->mm);
+	img_blob_done(&ib);
+	p->mm_err = rc;
+
+	rc = load_image_id(ck, "fs", p->pid, &ib);
+	if (rc == 0)
+		rc = img_read_fs(&ib.b, &p->fs);
+	img_blob_done(&ib);
+	p->has_fs = rc == 0;
+	p->fs_err = rc;
+
+	if (ck->inv.fdinfo_per_id) {
+		rc = p->has_ids ? 0 : p->ids_err;
+		fdinfo_id = p->ids.files_id;
+	} else {
+		rc = 0;
+		fdinfo_id = p->pid;
+	}
+	if (rc == 0)
+		rc = load_image_id(ck, "fdinfo", fdinfo_id, &ib);
+	if (rc == 0)
+		rc = img_read_fdinfo(&ib.b, &p->fds, &p->n_fds);
+	img_blob_done(&ib);
+	p->fds_err = rc;
+	if (p->fds)
+		qsort(p->fds, p->n_fds, sizeof(*p->fds), fd_cmp);
+
+	p->mem_err = load_mem(ck, p);
+	if (p->mem_err == -ENOMEM || p->mm_err == -ENOMEM || p->fs_err == -ENOMEM ||
+	    p->ids_err == -ENOMEM || p->fds_err == -ENOMEM)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Optional global images: absent is fine (err = -ENOENT), damage only
+ * affects the views that use them. */
+static int load_globals(struct ckpt *ck)
+{
+	struct img_blob ib = { 0 };
+	int rc;
+
+	rc = load_image(ck, "files.img", &ib);
+	if (rc == 0)
+		rc = img_read_files(&ib.b, &ck->files, &ck->n_files);
+	img_blob_done(&ib);
+	ck->files_err = rc;
+	if (ck->files)
+		qsort(ck->files, ck->n_files, sizeof(*ck->files), file_cmp);
+
+	rc = load_image(ck, "remap-fpath.img", &ib);
+	if (rc == 0)
+		rc = img_read_remaps(&ib.b, &ck->remaps, &ck->n_remaps);
+	img_blob_done(&ib);
+	ck->remaps_err = rc;
+	if (ck->remaps)
+		qsort(ck->remaps, ck->n_remaps, sizeof(*ck->remaps), remap_cmp);
+
+	rc = load_image(ck, "memfd.img", &ib);
+	if (rc == 0)
+		rc = img_read_memfds(&ib.b, &ck->memfds, &ck->n_memfds);
+	img_blob_done(&ib);
+	ck->memfds_err = rc;
+	if (ck->memfds)
+		qsort(ck->memfds, ck->n_memfds, sizeof(*ck->memfds), memfd_cmp);
+
+	rc = load_image(ck, "seccomp.img", &ib);
+	if (rc == 0)
+		rc = img_read_seccomp_chain(&ib.b, &ck->seccomp_prev, &ck->n_seccomp);
+	img_blob_done(&ib);
+	ck->seccomp_err = rc;
+
+	if (ck->files_err == -ENOMEM || ck->remaps_err == -ENOMEM || ck->memfds_err == -ENOMEM ||
+	    ck->seccomp_err == -ENOMEM)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Load and decode one of the images every view needs; on failure, set
+ * *@ret_error to a reason naming it. */
+static int load_root(struct ckpt *ck, const char *name, int (*decode)(const struct ck_blob *b, void *ud),
+		     void *ud, char **ret_error)
+{
+	struct img_blob ib = { 0 };
+	int rc;
+
+	rc = load_image(ck, name, &ib);
+	if (rc == 0)
+		rc = decode(&ib.b, ud);
+	if (rc < 0 && rc != -ENOMEM)
+		*ret_error = image_error(ck, name, ib.b.data ? &ib.b : NULL, rc);
+	img_blob_done(&ib);
+	return rc;
+}
+
+static int decode_inventory(const struct ck_blob *b, void *ud)
+{
+	return img_read_inventory(b, ud);
+}
+
+struct pstree_out {
+	struct img_pstree_item *items;
+	size_t n;
+};
+
+static int decode_pstree(const struct ck_blob *b, void *ud)
+{
+	struct pstree_out *o = ud;
+	int rc;
+
+	rc = img_read_pstree(b, &o->items, &o->n);
+	if (rc == 0 && o->n == 0)
+		rc = -EBADMSG;	/* img_explain() says "no entries" */
+	return rc;
+}
+
+int ckpt_load(const struct arc *a, const struct ckpt_opts *opts, struct ckpt **ret_ck, char **ret_error)
+{
+	_cleanup_(ckpt_freep) struct ckpt *ck = NULL;
+	struct pstree_out tree = { 0 };
+	char *error = NULL;
+	int rc;
+
+	ck = calloc(1, sizeof(*ck));
+	if (!ck)
+		return -ENOMEM;
+	ck->arc = a;
+	ck->page_size = opts && opts->page_size ? opts->page_size : 4096;
+	rc = find_img_dir(a, &ck->img_dir);
+	if (rc < 0) {
+		if (rc == -ENOENT && ret_error)
+			*ret_error = strdup("no CRIU images (inventory.img) found");
+		return rc;
+	}
+	rc = load_root(ck, "inventory.img", decode_inventory, &ck->inv, &error);
+	if (rc == 0)
+		rc = load_root(ck, "pstree.img", decode_pstree, &tree, &error);
+	if (rc < 0) {
+		if (ret_error)
+			*ret_error = error;
+		else
+			free(error);
+		return rc;
+	}
+
+	ck->procs = calloc(tree.n, sizeof(*ck->procs));
+	if (!ck->procs) {
+		img_pstree_free(tree.items, tree.n);
+		return -ENOMEM;
+	}
+	ck->n_procs = tree.n;
+	for (size_t i = 0; i < tree.n; i++) {
+		rc = load_proc(ck, &ck->procs[i], &tree.items[i]);
+		if (rc < 0)
+			break;
+	}
+	img_pstree_free(tree.items, tree.n);
+	if (rc < 0)
+		return rc;
+	qsort(ck->procs, ck->n_procs, sizeof(*ck->procs), proc_cmp);
+	for (size_t i = 1; i < ck->n_procs; i++) {
+		if (ck->procs[i].pid == ck->procs[i - 1].pid) {
+			_cleanup_free_ char *path = ckpt_image_path(ck, "pstree.img");
+
+			if (ret_error &&
+			    asprintf(ret_error, "%s: malformed image (pid %u listed twice)",
+				     path, ck->procs[i].pid) < 0)
+				*ret_error = NULL;
+			return -EBADMSG;
+		}
+	}
+
+	rc = load_globals(ck);
+	if (rc < 0)
+		return rc;
+	*ret_ck = TAKE_PTR(ck);
+	return 0;
+}
+
+static void proc_done(struct ckpt_proc *p)
+{
+	for (size_t i = 0; p->threads && i < p->n_threads; i++)
+		img_core_free(p->threads[i].core);
+	free(p->threads);
+	img_mm_free(p->mm);
+	free(p->fds);
+	mem_space_free(p->mem);
+}
+
+void ckpt_free(struct ckpt *ck)
+{
+	if (!ck)
+		return;
+	for (size_t i = 0; ck->procs && i < ck->n_procs; i++)
+		proc_done(&ck->procs[i]);
+	free(ck->procs);
+	img_files_free(ck->files, ck->n_files);
+	free(ck->remaps);
+	img_memfds_free(ck->memfds, ck->n_memfds);
+	free(ck->seccomp_prev);
+	img_inventory_done(&ck->inv);
+	free(ck->img_dir);
+	free(ck);
+}
+
+/* bsearch over an array sorted by a u32 key at offset @key_off. */
+static const void *find_u32(const void *base, size_t n, size_t size, size_t key_off, uint32_t key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *el = (const char *) base + mid * size;
+		uint32_t k;
+
+		memcpy(&k, el + key_off, sizeof(k));
+		if (k < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < n) {
+		const char *el = (const char *) base + lo * size;
+		uint32_t k;
+
+		memcpy(&k, el + key_off, sizeof(k));
+		if (k == key)
+			return el;
+	}
+	return NULL;
+}
+
+const struct ckpt_proc *ckpt_proc_find(const struct ckpt *ck, uint32_t pid)
+{
+	return find_u32(ck->procs, ck->n_procs, sizeof(*ck->procs), offsetof(struct ckpt_proc, pid), pid);
+}
+
+const struct img_file *ckpt_file_find(const struct ckpt *ck, uint32_t id)
+{
+	return find_u32(ck->files, ck->n_files, sizeof(*ck->files), offsetof(struct img_file, id), id);
+}
+
+const struct img_remap *ckpt_remap_find(const struct ckpt *ck, uint32_t orig_id)
+{
+	return find_u32(ck->remaps, ck->n_remaps, sizeof(*ck->remaps),
+			offsetof(struct img_remap, orig_id), orig_id);
+}
+
+const struct img_memfd *ckpt_memfd_find(const struct ckpt *ck, uint32_t inode_id)
+{
+	return find_u32(ck->memfds, ck->n_memfds, sizeof(*ck->memfds),
+			offsetof(struct img_memfd, inode_id), inode_id);
+}
+
+const struct ckpt_thread *ckpt_thread_find(const struct ckpt_proc *p, uint32_t tid)
+{
+	for (size_t i = 0; i < p->n_threads; i++)
+		if (p->threads[i].tid == tid)
+			return &p->threads[i];
+	return NULL;
+}
+
+const struct img_core *ckpt_leader_core(const struct ckpt_proc *p)
+{
+	const struct ckpt_thread *t = ckpt_thread_find(p, p->pid);
+
+	if (t && t->core && t->core->has_tc)
+		return t->core;
+	for (size_t i = 0; i < p->n_threads; i++)
+		if (p->threads[i].core && p->threads[i].core->has_tc)
+			return p->threads[i].core;
+	return NULL;
+}

@@ -45,13 +45,16 @@ struct ckpt {
 	size_t n_procs;
 	struct img_file *files;		/* files.img, sorted by id */
 	size_t n_files;
-	int files_err;
-	struct img_remap *remaps;
+	int files_err;			/* -ENOENT when absent, -EBADMSG bad */
+	struct img_remap *remaps;	/* remap-fpath.img, sorted by orig_id */
 	size_t n_remaps;
-	struct img_memfd *memfds;
+	int remaps_err;			/* -ENOENT when absent (normal), -EBADMSG bad */
+	struct img_memfd *memfds;	/* memfd.img, sorted by inode_id */
 	size_t n_memfds;
+	int memfds_err;
 	int64_t *seccomp_prev;		/* seccomp filter chain, see img_read_seccomp_chain() */
 	size_t n_seccomp;
+	int seccomp_err;
 	uint64_t page_size;
 };
 

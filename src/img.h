@@ -45,7 +45,8 @@ enum img_fd_type {
 /* Identify an image by its file name (basename, e.g. "core-1.img",
  * "stats-dump") and its first bytes. Returns the crit magic name ("CORE",
  * "PAGEMAP", ...) for a protobuf image, or NULL for raw data (pages-*.img,
- * tmpfs-*.tar.gz.img, ...) and unknown magics. */
+ * tmpfs-*.tar.gz.img, ...), unknown magics and the types crit cannot decode
+ * (SIGNAL, BINFMT_MISC, PIDFD). Only the first 8 bytes of @b are read. */
 const char *img_magic_name(const char *name, const struct ck_blob *b);
 
 /* Render @b (the whole file @name) as `crit decode --pretty` (@pretty) or
@@ -213,6 +214,17 @@ struct img_pagemap {
 int img_read_pagemap(const struct ck_blob *b, struct img_pagemap *ret);
 void img_pagemap_done(struct img_pagemap *pm);
 
+/* One eventpoll target (eventpoll_tfd_entry). */
+struct img_epoll_tfd {
+	uint32_t tfd;
+	uint32_t events;
+	uint64_t data;
+	bool has_dev, has_inode, has_pos;
+	uint32_t dev;
+	uint64_t inode;
+	uint64_t pos;
+};
+
 /* One files.img entry, flattened. Fields not meaningful for a type stay 0/NULL. */
 struct img_file {
 	uint32_t id;
@@ -249,6 +261,11 @@ struct img_file {
 	uint64_t ticks;
 	uint32_t settime_flags;
 	uint64_t vsec, vnsec, isec, insec;
+	/* eventpoll targets */
+	struct img_epoll_tfd *tfds;
+	size_t n_tfds;
+	uint32_t tty_info_id;		/* TTY: tty-info.img id */
+	uint32_t ns_cflag;		/* NS: CLONE_NEW* of the namespace */
 };
 /* All files.img entries in file order. */
 int img_read_files(const struct ck_blob *b, struct img_file **ret_files, size_t *ret_n);
@@ -271,7 +288,14 @@ struct img_memfd {
 int img_read_memfds(const struct ck_blob *b, struct img_memfd **ret, size_t *ret_n);
 void img_memfds_free(struct img_memfd *m, size_t n);
 
-/* seccomp.img: for each filter, the index of its prev filter or -1. */
+/* seccomp.img: for each filter, the index of its prev filter or -1. Links
+ * out of range and cycles give -EBADMSG, so following prev always ends. */
 int img_read_seccomp_chain(const struct ck_blob *b, int64_t **ret_prev, size_t *ret_n);
+
+/* Why the image @name (basename, e.g. "pstree.img") with content @b does not
+ * decode: a static phrase ("bad magic", "truncated record", "undecodable
+ * record", "no entries", ...), or NULL when its framing and records are
+ * sound or its kind is not one the model reads. For error messages. */
+const char *img_explain(const char *name, const struct ck_blob *b);
 
 #endif
