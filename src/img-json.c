@@ -1,2 +1,643 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "img.h"
+/* Render any CRIU image as the JSON `crit decode [--pretty]` prints: a
+ * generic walk over the protobuf-c descriptors, plus the per-type layouts
+ * (pagemap head, ghost file data, extras). The text must match crit byte
+ * for byte, so the JSON writer copies Python's json.dumps() formatting:
+ * indent 4 with "," line ends when pretty, ", " and ": " on one line when
+ * plain, ASCII-only strings. */
+#include <errno.h>
+#include <string.h>
+
+#include "common.pb-c.h"
+#include "files.pb-c.h"
+#include "namespaces.pb-c.h"
+#include "task.pb-c.h"
+
+#include "img-fmt.h"
+#include "img-priv.h"
+
+/* Deeper nesting than any CRIU image has; hostile input beyond it is
+ * rejected before protobuf-c (which recurses without a limit) sees it. */
+#define JSON_MAX_DEPTH 32
+
+static void msg_freep(ProtobufCMessage **m)
+{
+	if (*m)
+		protobuf_c_message_free_unpacked(*m, NULL);
+}
+#define _cleanup_msg_ _cleanup_(msg_freep)
+
+/* ---- JSON writer ------------------------------------------------------- */
+
+struct jw {
+	struct ck_buf *b;
+	bool pretty;	/* indent 4 and one item a line */
+	bool hints;	/* apply the fields' hex/dev/flags/dict/ipadd hints */
+	int depth;
+	bool empty;	/* the innermost open container has no item yet */
+};
+
+static void jw_newline(struct jw *w)
+{
+	ck_buf_putc(w->b, '\n');
+	for (int i = 0; i < w->depth; i++)
+		ck_buf_puts(w->b, "    ");
+}
+
+/* Start the next item of the open container. */
+static void jw_item(struct jw *w)
+{
+	if (!w->empty)
+		ck_buf_putc(w->b, ',');
+	if (w->pretty)
+		jw_newline(w);
+	else if (!w->empty)
+		ck_buf_putc(w->b, ' ');
+	w->empty = false;
+}
+
+static void jw_key(struct jw *w, const char *key)
+{
+	jw_item(w);
+	img_fmt_json_str(w->b, key, strlen(key));
+	ck_buf_puts(w->b, ": ");
+}
+
+static void jw_open(struct jw *w, char c)
+{
+	ck_buf_putc(w->b, c);
+	w->depth++;
+	w->empty = true;
+}
+
+static void jw_close(struct jw *w, char c)
+{
+	w->depth--;
+	if (!w->empty && w->pretty)
+		jw_newline(w);
+	ck_buf_putc(w->b, c);
+	w->empty = false;
+}
+
+static void jw_b64(struct jw *w, const uint8_t *p, size_t len)
+{
+	struct ck_buf t = { 0 };
+
+	img_fmt_base64(&t, p, len);
+	if (t.oom)
+		w->b->oom = true;
+	else
+		img_fmt_json_str(w->b, t.data ? t.data : "", t.len);
+	ck_buf_done(&t);
+}
+
+/* ---- wire pre-check ---------------------------------------------------- */
+
+static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t c = *(*p)++;
+
+		v |= (uint64_t) (c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*ret = v;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+/* Walk the wire format of @desc's message and reject nesting deeper than
+ * JSON_MAX_DEPTH, so neither protobuf-c nor the renderer recurses without
+ * bound. Anything else malformed is left for protobuf-c to refuse. */
+static int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+		      int depth)
+{
+	const uint8_t *end = p + len;
+
+	if (depth > JSON_MAX_DEPTH)
+		return -EBADMSG;
+	while (p < end) {
+		const ProtobufCFieldDescriptor *f;
+		uint64_t tag, n, n_id;
+		int rc;
+
+		if (wire_varint(&p, end, &tag) < 0)
+			return -EBADMSG;
+		switch (tag & 7) {
+		case 0:
+			if (wire_varint(&p, end, &n) < 0)
+				return -EBADMSG;
+			break;
+		case 1:
+		case 5:
+			n = (tag & 7) == 1 ? 8 : 4;
+			if ((uint64_t) (end - p) < n)
+				return -EBADMSG;
+			p += n;
+			break;
+		case 2:
+			if (wire_varint(&p, end, &n) < 0 || (uint64_t) (end - p) < n)
+				return -EBADMSG;
+			n_id = tag >> 3;
+			f = NULL;
+			if (n_id <= UINT32_MAX)
+				f = protobuf_c_message_descriptor_get_field(desc, (unsigned) n_id);
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				rc = wire_check(f->descriptor, p, (size_t) n, depth + 1);
+				if (rc < 0)
+					return rc;
+			}
+			p += n;
+			break;
+		default:	/* groups: protobuf-c does not take them either */
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+static int unpack(const ProtobufCMessageDescriptor *desc, const struct ck_blob *rec,
+		  ProtobufCMessage **ret)
+{
+	ProtobufCMessage *m;
+
+	if (wire_check(desc, rec->data, rec->len, 0) < 0)
+		return -EBADMSG;
+	m = protobuf_c_message_unpack(desc, NULL, rec->len, rec->data);
+	if (!m)
+		return -EBADMSG;
+	*ret = m;
+	return 0;
+}
+
+/* Next record of @r unpacked as @desc: 1, 0 at a clean end, -EBADMSG. */
+static int next_msg(struct img_reader *r, const ProtobufCMessageDescriptor *desc,
+		    ProtobufCMessage **ret)
+{
+	struct ck_blob rec;
+	int rc;
+
+	rc = img_reader_next_raw(r, &rec);
+	if (rc <= 0)
+		return rc;
+	rc = unpack(desc, &rec, ret);
+	return rc < 0 ? rc : 1;
+}
+
+/* ---- generic message walk ---------------------------------------------- */
+
+static size_t field_count(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+	const char *base = (const char *) m;
+	const void *v = base + f->offset;
+
+	if (f->label == PROTOBUF_C_LABEL_REQUIRED)
+		return 1;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const size_t *) (base + f->quantifier_offset);
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+		return *(const uint32_t *) (base + f->quantifier_offset) == f->id;
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE || f->type == PROTOBUF_C_TYPE_STRING) {
+		const void *p = *(const void *const *) v;
+
+		/* an absent string points at its default value, if it has one */
+		return p && p != f->default_value;
+	}
+	if (f->label == PROTOBUF_C_LABEL_NONE)
+		return 1;
+	return *(const protobuf_c_boolean *) (base + f->quantifier_offset) ? 1 : 0;
+}
+
+static size_t elem_size(ProtobufCType t)
+{
+	switch (t) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(void *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	default:
+		return 4;
+	}
+}
+
+static bool type_signed(ProtobufCType t)
+{
+	return t == PROTOBUF_C_TYPE_INT32 || t == PROTOBUF_C_TYPE_SINT32 ||
+	       t == PROTOBUF_C_TYPE_SFIXED32 || t == PROTOBUF_C_TYPE_INT64 ||
+	       t == PROTOBUF_C_TYPE_SINT64 || t == PROTOBUF_C_TYPE_SFIXED64;
+}
+
+static int render_fields(struct jw *w, const ProtobufCMessage *m, bool hex, int depth);
+
+static int render_object(struct jw *w, const ProtobufCMessage *m, bool hex, int depth)
+{
+	int rc;
+
+	jw_open(w, '{');
+	rc = render_fields(w, m, hex, depth);
+	jw_close(w, '}');
+	return rc;
+}
+
+/* An integer field value as crit prints it: pretty mode applies the
+ * field's hints, hex first (inherited or its own), then dev, flags, dict. */
+static void render_int(struct jw *w, const ProtobufCFieldDescriptor *f,
+		       const struct img_fmt_hint *h, bool hex, const void *v)
+{
+	bool sgn = type_signed(f->type);
+	uint64_t u;
+	int64_t s;
+
+	if (elem_size(f->type) == 8) {
+		memcpy(&u, v, 8);
+		s = (int64_t) u;
+	} else if (sgn) {
+		int32_t x;
+
+		memcpy(&x, v, 4);
+		s = x;
+		u = (uint64_t) s;
+	} else {
+		uint32_t x;
+
+		memcpy(&x, v, 4);
+		u = x;
+		s = (int64_t) u;
+	}
+	if (sgn && s < 0) {
+		/* no CRIU field with dev, flags or dict hints is signed */
+		if (w->hints && hex)
+			ck_buf_printf(w->b, "\"-0x%llx\"", (unsigned long long) -(uint64_t) s);
+		else
+			ck_buf_printf(w->b, "%lld", (long long) s);
+		return;
+	}
+	if (w->hints && hex) {
+		ck_buf_printf(w->b, "\"0x%llx\"", (unsigned long long) u);
+	} else if (w->hints && h && h->dev) {
+		ck_buf_putc(w->b, '"');
+		img_fmt_dev(w->b, u, h->odev);
+		ck_buf_putc(w->b, '"');
+	} else if (w->hints && h && h->flags) {
+		if (img_fmt_flags(w->b, h->flags, u) < 0)
+			ck_buf_printf(w->b, "\"0x%llx\"", (unsigned long long) u);
+	} else if (w->hints && h && h->dict && img_fmt_dict(h->dict, f->name, u)) {
+		ck_buf_printf(w->b, "\"%s\"", img_fmt_dict(h->dict, f->name, u));
+	} else {
+		ck_buf_printf(w->b, "%llu", (unsigned long long) u);
+	}
+}
+
+static int render_value(struct jw *w, const ProtobufCFieldDescriptor *f,
+			const struct img_fmt_hint *h, bool hex, const void *v, int depth)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return render_object(w, *(const ProtobufCMessage *const *) v, hex, depth + 1);
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(const char *const *) v;
+
+		img_fmt_json_str(w->b, s, strlen(s));
+		return 0;
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		const ProtobufCBinaryData *d = v;
+
+		if (h && h->unix_name) {
+			struct ck_buf t = { 0 };
+
+			img_fmt_qp(&t, d->data, d->len);
+			if (t.oom)
+				w->b->oom = true;
+			else
+				img_fmt_json_str(w->b, t.data ? t.data : "", t.len);
+			ck_buf_done(&t);
+		} else {
+			jw_b64(w, d->data, d->len);
+		}
+		return 0;
+	}
+	case PROTOBUF_C_TYPE_ENUM: {
+		const ProtobufCEnumValue *ev;
+		int32_t x;
+
+		memcpy(&x, v, 4);
+		ev = protobuf_c_enum_descriptor_get_value(f->descriptor, x);
+		if (ev)
+			img_fmt_json_str(w->b, ev->name, strlen(ev->name));
+		else
+			ck_buf_puts(w->b, "null");
+		return 0;
+	}
+	case PROTOBUF_C_TYPE_BOOL:
+		ck_buf_puts(w->b, *(const protobuf_c_boolean *) v ? "true" : "false");
+		return 0;
+	case PROTOBUF_C_TYPE_FLOAT: {
+		float x;
+
+		memcpy(&x, v, 4);
+		ck_buf_printf(w->b, "%.9g", x);	/* not used by any CRIU image */
+		return 0;
+	}
+	case PROTOBUF_C_TYPE_DOUBLE: {
+		double x;
+
+		memcpy(&x, v, 8);
+		ck_buf_printf(w->b, "%.17g", x);
+		return 0;
+	}
+	default:
+		render_int(w, f, h, hex, v);
+		return 0;
+	}
+}
+
+static int render_fields(struct jw *w, const ProtobufCMessage *m, bool hex, int depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	if (depth > JSON_MAX_DEPTH)
+		return -EBADMSG;
+	/* protobuf-c keeps the fields sorted by number, which is crit's order */
+	for (unsigned int i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const struct img_fmt_hint *h = img_fmt_hint(d->name, f->name);
+		const char *v = (const char *) m + f->offset;
+		bool fhex = hex || (h && h->hex);
+		size_t n = field_count(m, f);
+		int rc;
+
+		if (!n)
+			continue;
+		jw_key(w, f->name);
+		if (f->label != PROTOBUF_C_LABEL_REPEATED) {
+			rc = render_value(w, f, h, fhex, v, depth);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		v = *(const char *const *) v;
+		jw_open(w, '[');
+		if (w->hints && h && h->ipadd && f->type == PROTOBUF_C_TYPE_UINT32 &&
+		    (n == 1 || n >= 4)) {
+			jw_item(w);
+			ck_buf_putc(w->b, '"');
+			img_fmt_ipaddr(w->b, (const uint32_t *) v, n);
+			ck_buf_putc(w->b, '"');
+		} else {
+			for (size_t k = 0; k < n; k++) {
+				jw_item(w);
+				rc = render_value(w, f, h, fhex, v + k * elem_size(f->type), depth);
+				if (rc < 0)
+					return rc;
+			}
+		}
+		jw_close(w, ']');
+	}
+	return 0;
+}
+
+/* ---- per-type layouts -------------------------------------------------- */
+
+static uint64_t round_up(uint64_t x, uint64_t a)
+{
+	return (x + a - 1) / a * a;
+}
+
+/* The extra payload after @m, rendered as the value of an "extra" key. */
+static int render_extra(struct jw *w, struct img_reader *r, const struct img_type *t,
+			const ProtobufCMessage *m)
+{
+	struct ck_blob x;
+	int rc;
+
+	switch (t->layout) {
+	case IMG_LAYOUT_PIPE_DATA:
+		rc = img_reader_extra(r, ((const PipeDataEntry *) m)->bytes, &x);
+		break;
+	case IMG_LAYOUT_SK_QUEUES:
+		rc = img_reader_extra(r, ((const SkPacketEntry *) m)->length, &x);
+		break;
+	case IMG_LAYOUT_BPFMAP_DATA: {
+		const BpfmapDataEntry *e = (const BpfmapDataEntry *) m;
+
+		rc = img_reader_extra(r, (uint64_t) e->keys_bytes + e->values_bytes, &x);
+		break;
+	}
+	case IMG_LAYOUT_IPCNS_SHM: {
+		const IpcShmEntry *e = (const IpcShmEntry *) m;
+
+		/* Since CRIU 3.0 the contents are in pagemap-shmem (in_pagemaps):
+		 * nothing follows the entry. crit reads `size` bytes regardless. */
+		if (e->has_in_pagemaps && e->in_pagemaps)
+			return 0;
+		rc = img_reader_extra(r, e->size, &x);
+		if (rc == 0)
+			rc = img_reader_extra(r, round_up(e->size, 4) - e->size, NULL);
+		break;
+	}
+	case IMG_LAYOUT_TCP_STREAM: {
+		const TcpStreamEntry *e = (const TcpStreamEntry *) m;
+		struct ck_blob in;
+
+		rc = img_reader_extra(r, e->inq_len, &in);
+		if (rc == 0)
+			rc = img_reader_extra(r, e->outq_len, &x);
+		if (rc < 0)
+			return rc;
+		jw_key(w, "extra");
+		jw_open(w, '{');
+		jw_key(w, "inq");
+		jw_b64(w, in.data, in.len);
+		jw_key(w, "outq");
+		jw_b64(w, x.data, x.len);
+		jw_close(w, '}');
+		return 0;
+	}
+	case IMG_LAYOUT_IPCNS_SEM: {
+		uint64_t nsems = ((const IpcSemEntry *) m)->nsems;
+
+		rc = img_reader_extra(r, 2 * nsems, &x);
+		if (rc == 0)
+			rc = img_reader_extra(r, round_up(2 * nsems, 8) - 2 * nsems, NULL);
+		if (rc < 0)
+			return rc;
+		jw_key(w, "extra");
+		jw_open(w, '[');
+		for (uint64_t i = 0; i < nsems; i++) {
+			uint16_t s;
+
+			memcpy(&s, x.data + 2 * i, 2);	/* host order, as the dump */
+			jw_item(w);
+			ck_buf_printf(w->b, "%u", s);
+		}
+		jw_close(w, ']');
+		return 0;
+	}
+	case IMG_LAYOUT_IPCNS_MSG: {
+		uint64_t qnum = ((const IpcMsgEntry *) m)->qnum;
+
+		jw_key(w, "extra");
+		jw_open(w, '[');
+		for (uint64_t i = 0; i < qnum; i++) {
+			_cleanup_msg_ ProtobufCMessage *msg = NULL;
+			bool hints = w->hints;
+			uint32_t msize;
+
+			rc = next_msg(r, &ipc_msg__descriptor, &msg);
+			if (rc <= 0)
+				return rc < 0 ? rc : -EBADMSG;
+			msize = ((const IpcMsg *) msg)->msize;
+			rc = img_reader_extra(r, msize, &x);
+			if (rc == 0)
+				rc = img_reader_extra(r, round_up(msize, 8) - msize, NULL);
+			if (rc < 0)
+				return rc;
+			/* crit converts these without its pretty hints */
+			jw_item(w);
+			w->hints = false;
+			rc = render_object(w, msg, false, 1);
+			w->hints = hints;
+			if (rc < 0)
+				return rc;
+			jw_item(w);
+			jw_b64(w, x.data, x.len);
+		}
+		jw_close(w, ']');
+		return 0;
+	}
+	default:
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	jw_key(w, "extra");
+	jw_b64(w, x.data, x.len);
+	return 0;
+}
+
+/* One entry object: @m's fields, then its extra if the type has one. */
+static int render_entry(struct jw *w, struct img_reader *r, const struct img_type *t,
+			const ProtobufCMessage *m)
+{
+	int rc;
+
+	jw_item(w);
+	jw_open(w, '{');
+	rc = render_fields(w, m, false, 0);
+	if (rc == 0)
+		rc = render_extra(w, r, t, m);
+	jw_close(w, '}');
+	return rc;
+}
+
+/* ghost-file: the ghost_file_entry, then either the raw file contents to
+ * EOF (its "extra") or, with chunks, ghost_chunk_entry records each
+ * followed by its data. */
+static int render_ghost(struct jw *w, struct img_reader *r)
+{
+	_cleanup_msg_ ProtobufCMessage *m = NULL;
+	const GhostFileEntry *g;
+	struct ck_blob x;
+	int rc;
+
+	rc = next_msg(r, &ghost_file_entry__descriptor, &m);
+	if (rc <= 0)
+		return rc < 0 ? rc : -EBADMSG;	/* crit fails on an empty file too */
+	g = (const GhostFileEntry *) m;
+	jw_item(w);
+	jw_open(w, '{');
+	rc = render_fields(w, m, false, 0);
+	if (rc == 0 && !(g->has_chunks && g->chunks)) {
+		img_reader_extra(r, (uint64_t) (r->end - r->p), &x);
+		jw_key(w, "extra");
+		jw_b64(w, x.data, x.len);
+	}
+	jw_close(w, '}');
+	if (rc < 0 || !(g->has_chunks && g->chunks))
+		return rc;
+	for (;;) {
+		_cleanup_msg_ ProtobufCMessage *c = NULL;
+
+		rc = next_msg(r, &ghost_chunk_entry__descriptor, &c);
+		if (rc <= 0)
+			return rc;
+		rc = img_reader_extra(r, ((const GhostChunkEntry *) c)->len, &x);
+		if (rc < 0)
+			return rc;
+		jw_item(w);
+		jw_open(w, '{');
+		rc = render_fields(w, c, false, 0);
+		jw_key(w, "extra");
+		jw_b64(w, x.data, x.len);
+		jw_close(w, '}');
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static int render_entries(struct jw *w, struct img_reader *r, const struct img_type *t)
+{
+	if (t->layout == IMG_LAYOUT_GHOST)
+		return render_ghost(w, r);
+	for (size_t i = 0;; i++) {
+		_cleanup_msg_ ProtobufCMessage *m = NULL;
+		const ProtobufCMessageDescriptor *d = t->desc;
+		int rc;
+
+		if (t->layout == IMG_LAYOUT_PAGEMAP && i == 0)
+			d = &pagemap_head__descriptor;
+		rc = next_msg(r, d, &m);
+		if (rc <= 0)
+			return rc;
+		rc = render_entry(w, r, t, m);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+int img_render_json(const char *name, const struct ck_blob *b, bool pretty, struct ck_buf *out)
+{
+	_cleanup_(ck_buf_done) struct ck_buf tmp = { 0 };
+	struct jw w = { .b = &tmp, .pretty = pretty, .hints = pretty, .empty = true };
+	const struct img_type *t;
+	struct img_reader r;
+	int rc;
+
+	if (img_name_is_raw(name))
+		return -EMEDIUMTYPE;
+	rc = img_reader_init(&r, b, 0);
+	if (rc < 0)
+		return rc;
+	t = img_type_lookup(r.magic, name);
+	if (!t || !t->desc)
+		return -EMEDIUMTYPE;
+
+	jw_open(&w, '{');
+	jw_key(&w, "magic");
+	img_fmt_json_str(&tmp, t->name, strlen(t->name));
+	jw_key(&w, "entries");
+	jw_open(&w, '[');
+	rc = render_entries(&w, &r, t);
+	if (rc < 0)
+		return rc;
+	jw_close(&w, ']');
+	jw_close(&w, '}');
+	ck_buf_putc(&tmp, '\n');
+	if (tmp.oom)
+		return -ENOMEM;
+	return ck_buf_add(out, tmp.data, tmp.len);
+}

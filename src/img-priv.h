@@ -33,16 +33,39 @@
 #define IMG_MAGIC_CGROUP 0x59383330u
 #define IMG_MAGIC_STATS 0x57093306u
 
+#define IMG_MAGIC_PIDFD 0x54435556u
+#define IMG_MAGIC_SIGNAL 0x59255647u
+#define IMG_MAGIC_BINFMT_MISC 0x67343323u
+
+/* What follows the records of a type, beyond one message each. */
+enum img_layout {
+	IMG_LAYOUT_PLAIN,
+	IMG_LAYOUT_PAGEMAP,		/* pagemap_head, then pagemap_entry */
+	IMG_LAYOUT_GHOST,		/* ghost_file_entry, then data or chunks */
+	IMG_LAYOUT_PIPE_DATA,		/* + `bytes` bytes */
+	IMG_LAYOUT_SK_QUEUES,		/* + `length` bytes */
+	IMG_LAYOUT_TCP_STREAM,		/* + inq_len + outq_len bytes */
+	IMG_LAYOUT_BPFMAP_DATA,		/* + keys_bytes + values_bytes */
+	IMG_LAYOUT_IPCNS_SEM,		/* + nsems u16, padded to 8 */
+	IMG_LAYOUT_IPCNS_MSG,		/* + qnum [ipc_msg record, msize bytes padded to 8] */
+	IMG_LAYOUT_IPCNS_SHM,		/* + size bytes padded to 4, unless in_pagemaps */
+};
+
 /* How to find the records of one image type. */
 struct img_type {
 	const char *name;		/* crit's magic name: "CORE" */
 	uint32_t magic;
 	const ProtobufCMessageDescriptor *desc;	/* entry message; NULL: crit has no handler */
+	enum img_layout layout;
 };
 
 /* The type whose magic is @magic, disambiguated by the file @name where
  * several types share a magic; NULL if unknown. */
 const struct img_type *img_type_lookup(uint32_t magic, const char *name);
+
+/* Whether the file @name (a basename) is a raw image with no magic
+ * (pages-*.img, tmpfs-*.tar.gz.img, ip/nft/conntrack dumps, ...). */
+bool img_name_is_raw(const char *name);
 
 struct img_reader {
 	const uint8_t *p;		/* next unread byte */
