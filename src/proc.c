@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -126,6 +127,21 @@ static struct pv_node *view_add(struct pv_tree *t, struct pv_node *dir, const ch
 	return n;
 }
 
+/* /proc shows an fd link's access mode as its permission bits: lr-x, l-wx, lrwx. */
+static mode_t fd_link_mode(const struct ckpt *ck, const struct img_fdinfo *fdi)
+{
+	const struct img_file *f = ckpt_file_find(ck, fdi->id);
+
+	switch (f ? f->flags & O_ACCMODE : O_RDONLY) {
+	case O_WRONLY:
+		return 0300;
+	case O_RDWR:
+		return 0700;
+	default:
+		return 0500;
+	}
+}
+
 static int add_thread_dir(struct pv_tree *t, struct pv_node *task, const struct ckpt_proc *p,
 			  const struct ckpt_thread *th)
 {
@@ -193,7 +209,7 @@ static int add_proc_dir(struct pv_tree *t, const struct ckpt_proc *p)
 	fd->proc = fdinfo->proc = task->proc = p;
 	for (size_t i = 0; i < p->n_fds; i++) {
 		snprintf(name, sizeof(name), "%u", p->fds[i].fd);
-		n = view_add(t, fd, name, PV_V_FD, S_IFLNK | 0500);
+		n = view_add(t, fd, name, PV_V_FD, S_IFLNK | fd_link_mode(t->ck, &p->fds[i]));
 		if (!n)
 			return -ENOMEM;
 		n->fd = &p->fds[i];

@@ -16,6 +16,8 @@ check "1/fd/0 is /dev/null" test "$(readlink "$mnt/1/fd/0")" = /dev/null
 check "1/fd/15 is the deleted ghost file" test "$(readlink "$mnt/1/fd/15")" = "/tmp/work/ghost.txt (deleted)"
 check "1/fd/17 is the memfd" test "$(readlink "$mnt/1/fd/17")" = "/memfd:secret-memfd (deleted)"
 check "1/fd/18 is an eventfd" test "$(readlink "$mnt/1/fd/18")" = "anon_inode:[eventfd]"
+check "1/fd/1 (write end of a pipe) shows l-wx------" test "$(stat -c %A "$mnt/1/fd/1")" = l-wx------
+check "1/fd/0 (O_RDWR) shows lrwx------" test "$(stat -c %A "$mnt/1/fd/0")" = lrwx------
 check "1/cwd is /tmp/work" test "$(readlink "$mnt/1/cwd")" = /tmp/work
 check "1/exe is /usr/bin/workload" test "$(readlink "$mnt/1/exe")" = /usr/bin/workload
 check "1/task has 4 threads" test "$(ls "$mnt/1/task" | wc -l)" -eq 4
