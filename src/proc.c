@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mem-dense.h"
 #include "proc.h"
 #include "render.h"
 
@@ -20,13 +21,14 @@ enum pv_kind {
 	PV_TEXT,	/* content rendered lazily */
 	PV_MEMBER,	/* an archive member, read in place */
 	PV_MEM,		/* a process address space, sparse */
+	PV_PAGES,	/* its dumped pages back to back */
 };
 
 enum pv_view {
 	PV_V_NONE,
 	PV_V_STATUS, PV_V_STAT, PV_V_COMM, PV_V_CMDLINE, PV_V_ENVIRON, PV_V_MAPS,
 	PV_V_LIMITS, PV_V_AUXV, PV_V_FDINFO, PV_V_FD, PV_V_CWD, PV_V_ROOT, PV_V_EXE,
-	PV_V_JSON,
+	PV_V_PAGES_MAP, PV_V_JSON,
 };
 
 struct pv_node {
@@ -43,6 +45,7 @@ struct pv_node {
 	const struct ckpt_thread *thread;
 	const struct img_fdinfo *fd;
 	const struct arc_entry *member;
+	struct mem_dense *dense;	/* PV_PAGES, owned */
 	/* lazily rendered content, guarded by pv_tree.lock */
 	bool rendered;
 	int render_err;
@@ -66,6 +69,7 @@ static void node_free(struct pv_node *n)
 	for (size_t i = 0; i < n->n_children; i++)
 		node_free(n->children[i]);
 	free(n->children);
+	mem_dense_free(n->dense);
 	free(n->name);
 	free(n->data);
 	free(n);
@@ -200,6 +204,12 @@ static int add_proc_dir(struct pv_tree *t, const struct ckpt_proc *p)
 		if (!n)
 			return -ENOMEM;
 		n->proc = p;
+		n = node_add(t, d, "pages", PV_PAGES, S_IFREG | 0400);
+		if (!n || mem_dense_new(p->mem, &n->dense) < 0)
+			return -ENOMEM;
+		n->proc = p;
+		if (!view_add(t, d, "pages.map", PV_V_PAGES_MAP, S_IFREG | 0444))
+			return -ENOMEM;
 	}
 	fd = node_add(t, d, "fd", PV_DIR, S_IFDIR | 0500);
 	fdinfo = node_add(t, d, "fdinfo", PV_DIR, S_IFDIR | 0555);
@@ -492,6 +502,8 @@ static int render_view(const struct pv_tree *t, const struct pv_node *n, struct 
 		if (!p->mm)
 			return p->mm_err ? -EIO : -ENOENT;
 		return pv_render_reg_path(ck, p->mm->exe_file_id, out);
+	case PV_V_PAGES_MAP:
+		return pv_render_pages_map(ck, p, out);
 	case PV_V_JSON:
 		return render_json(t, n, out);
 	case PV_V_NONE:
@@ -549,6 +561,9 @@ int pv_getattr(struct pv_tree *t, const struct pv_node *n, struct stat *st)
 	case PV_MEMBER:
 		st->st_size = (off_t) n->member->size;
 		break;
+	case PV_PAGES:
+		st->st_size = (off_t) mem_dense_size(n->dense);
+		break;
 	case PV_MEM:
 		st->st_size = (off_t) mem_size(n->proc->mem);
 		st->st_blocks = (blkcnt_t) (mem_dumped_bytes(n->proc->mem) / 512);
@@ -604,6 +619,8 @@ ssize_t pv_read(struct pv_tree *t, const struct pv_node *n, void *buf, size_t le
 		return arc_pread(t->arc, n->member, buf, len, off);
 	case PV_MEM:
 		return mem_read(n->proc->mem, off, buf, len);
+	case PV_PAGES:
+		return mem_dense_read(n->dense, buf, len, off);
 	case PV_TEXT:
 		rc = node_content(t, n);
 		if (rc < 0)

@@ -141,9 +141,37 @@ static int put_vma_name(const struct ckpt *ck, const struct img_mm *mm, const st
 	if (vma->status & IMG_VMA_AREA_HEAP)
 		return ck_buf_puts(out, "[heap]");
 	/* CRIU does not flag the stack; the kernel names the VMA holding start_stack. */
-	if (vma->start <= mm->mm_start_stack && vma->end >= mm->mm_start_stack)
+	if (mm && vma->start <= mm->mm_start_stack && vma->end >= mm->mm_start_stack)
 		return ck_buf_puts(out, "[stack]");
 	return 0;
+}
+
+/* One maps-style line for [start, end) of @vma, with @offset in the offset
+ * column: the file offset for maps, the position in `pages` for pages.map. */
+static int put_maps_line(const struct ckpt *ck, const struct img_mm *mm, const struct img_vma *vma,
+			 uint64_t start, uint64_t end, uint64_t offset, struct ck_buf *out)
+{
+	_cleanup_(ck_buf_done) struct ck_buf name = { 0 };
+	size_t line = out->len, hdr;
+	int rc;
+
+	rc = put_vma_name(ck, mm, vma, &name);
+	if (rc < 0)
+		return rc;
+	if (name.oom)
+		return -ENOMEM;
+	ck_buf_printf(out, "%08llx-%08llx %c%c%c%c %08llx 00:00 0 ",
+		      (unsigned long long)start, (unsigned long long)end,
+		      vma->prot & PV_PROT_READ ? 'r' : '-', vma->prot & PV_PROT_WRITE ? 'w' : '-',
+		      vma->prot & PV_PROT_EXEC ? 'x' : '-', vma->flags & PV_MAP_SHARED ? 's' : 'p',
+		      (unsigned long long)offset);
+	hdr = out->len - line;
+	if (name.len) {
+		if (hdr < PV_MAPS_NAME_COL)
+			ck_buf_printf(out, "%*s", (int)(PV_MAPS_NAME_COL - hdr), "");
+		ck_buf_add(out, name.data, name.len);
+	}
+	return ck_buf_putc(out, '\n');
 }
 
 static int render_maps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
@@ -157,28 +185,60 @@ static int render_maps(const struct ckpt *ck, const struct ckpt_proc *p, struct 
 		return rc;
 	for (i = 0; i < mm->n_vmas; i++) {
 		const struct img_vma *vma = &mm->vmas[i];
-		_cleanup_(ck_buf_done) struct ck_buf name = { 0 };
-		size_t line = out->len, hdr;
 
-		rc = put_vma_name(ck, mm, vma, &name);
+		rc = put_maps_line(ck, mm, vma, vma->start, vma->end, vma->pgoff, out);
 		if (rc < 0)
 			return rc;
-		if (name.oom)
-			return -ENOMEM;
-		ck_buf_printf(out, "%08llx-%08llx %c%c%c%c %08llx 00:00 0 ",
-			      (unsigned long long)vma->start, (unsigned long long)vma->end,
-			      vma->prot & PV_PROT_READ ? 'r' : '-', vma->prot & PV_PROT_WRITE ? 'w' : '-',
-			      vma->prot & PV_PROT_EXEC ? 'x' : '-', vma->flags & PV_MAP_SHARED ? 's' : 'p',
-			      (unsigned long long)vma->pgoff);
-		hdr = out->len - line;
-		if (name.len) {
-			if (hdr < PV_MAPS_NAME_COL)
-				ck_buf_printf(out, "%*s", (int)(PV_MAPS_NAME_COL - hdr), "");
-			ck_buf_add(out, name.data, name.len);
-		}
-		ck_buf_putc(out, '\n');
 	}
 	return 0;
+}
+
+/* pages.map: each dumped run, cut at VMA boundaries, with its position in
+ * `pages` in the offset column. Bytes outside every VMA keep "---p" and no name. */
+static int render_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
+{
+	static const struct img_vma none = { .flags = 0x02 };
+	const struct img_mm *mm;
+	uint64_t dense = 0;
+	int rc;
+
+	rc = pv_proc_mm(p, &mm);
+	if (rc < 0)
+		return rc;
+	if (!p->mem)
+		return p->mem_err < 0 ? -EIO : 0;
+	for (size_t i = 0; i < mem_run_count(p->mem); i++) {
+		const struct mem_run *r = mem_run_at(p->mem, i);
+		uint64_t a = r->vaddr, end = r->vaddr + r->len;
+		size_t v = 0;
+
+		while (a < end) {
+			const struct img_vma *vma = &none;
+			uint64_t b = end;
+
+			for (; mm && v < mm->n_vmas && mm->vmas[v].end <= a; v++)
+				;
+			if (mm && v < mm->n_vmas && mm->vmas[v].start <= a)
+				vma = &mm->vmas[v];
+			if (vma != &none)
+				b = CK_MIN(end, vma->end);
+			else if (mm && v < mm->n_vmas)
+				b = CK_MIN(end, mm->vmas[v].start);
+			rc = put_maps_line(ck, mm, vma, a, b, dense + (a - r->vaddr), out);
+			if (rc < 0)
+				return rc;
+			a = b;
+		}
+		dense += r->len;
+	}
+	return 0;
+}
+
+int pv_render_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
+{
+	size_t start = out->len;
+
+	return pv_finish(out, start, render_pages_map(ck, p, out));
 }
 
 int pv_render_maps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)

@@ -17,6 +17,9 @@ int pv_render_comm(const struct ckpt *ck, const struct ckpt_proc *p, const struc
 int pv_render_cmdline(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 int pv_render_environ(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 int pv_render_maps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+/* pages.map: one maps-style line per dumped run (cut at VMA boundaries) whose
+ * offset column is the run's position in /<pid>/pages. */
+int pv_render_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 int pv_render_limits(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 /* Binary: u64 (type, value) pairs ending with AT_NULL, as /proc/PID/auxv. */
 int pv_render_auxv(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);

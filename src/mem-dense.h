@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* /<pid>/pages: the dumped runs of an address space back to back, in address
+ * order, so that scanners reading from offset 0 (strings, grep, yara) see
+ * every dumped byte and nothing else. Run i of mem_run_at() starts at
+ * mem_dense_offset(i). Immutable; reads are mem_read()s. */
+#ifndef CK_MEM_DENSE_H
+#define CK_MEM_DENSE_H
+
+#include "mem.h"
+
+struct mem_dense;
+
+/* Index the runs of @m (borrowed; must outlive the result). Returns 0 or -ENOMEM. */
+int mem_dense_new(const struct mem_space *m, struct mem_dense **ret);
+void mem_dense_free(struct mem_dense *d);
+DEFINE_CLEANUP(mem_dense_freep, struct mem_dense, mem_dense_free)
+/* Total size: the number of dumped bytes. */
+uint64_t mem_dense_size(const struct mem_dense *d);
+/* Copy up to @len bytes at dense offset @off. Returns the count, 0 at the end, or -errno. */
+ssize_t mem_dense_read(const struct mem_dense *d, void *buf, size_t len, uint64_t off);
+/* Where run @i starts in the dense file (mem_dense_size() for i >= the run count). */
+uint64_t mem_dense_offset(const struct mem_dense *d, size_t i);
+
+#endif
