@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* /<pid>/: the per-process views, in /proc's formats (render*.c), plus the
+ * memory files mem (sparse, offset = address) and pages/pages.map (dense). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "mem-dense.h"
+#include "proc-priv.h"
+#include "render.h"
+
+static int r_status(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return pv_render_status(t->ck, n->proc, n->thread, out);
+}
+
+static int r_stat(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return pv_render_stat(t->ck, n->proc, n->thread, out);
+}
+
+static int r_comm(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return pv_render_comm(t->ck, n->proc, n->thread, out);
+}
+
+static int r_cmdline(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return pv_render_cmdline(t->ck, n->proc, out);
+}
+
+static int r_environ(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return pv_render_environ(t->ck, n->proc, out);
+}
+
+static int r_maps(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return pv_render_maps(t->ck, n->proc, out);
+}
+
+static int r_limits(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return pv_render_limits(t->ck, n->proc, out);
+}
+
+static int r_auxv(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return pv_render_auxv(t->ck, n->proc, out);
+}
+
+static int r_pages_map(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return pv_render_pages_map(t->ck, n->proc, out);
+}
+
+static int r_fdinfo(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return pv_render_fdinfo(t->ck, n->proc, n->fd, out);
+}
+
+static int r_fd(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	const struct img_file *f = ckpt_file_find(t->ck, n->fd->id);
+
+	if (!f)
+		return -EIO;
+	return pv_render_fd_target(t->ck, f, out);
+}
+
+static int r_cwd(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	if (!n->proc->has_fs)
+		return n->proc->fs_err ? -EIO : -ENOENT;
+	return pv_render_reg_path(t->ck, n->proc->fs.cwd_id, out);
+}
+
+static int r_root(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	if (!n->proc->has_fs)
+		return n->proc->fs_err ? -EIO : -ENOENT;
+	return pv_render_reg_path(t->ck, n->proc->fs.root_id, out);
+}
+
+static int r_exe(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	if (!n->proc->mm)
+		return n->proc->mm_err ? -EIO : -ENOENT;
+	return pv_render_reg_path(t->ck, n->proc->mm->exe_file_id, out);
+}
+
+static uint64_t mem_ops_size(const void *obj)
+{
+	return mem_size(obj);
+}
+
+static ssize_t mem_ops_read(const void *obj, void *buf, size_t len, uint64_t off)
+{
+	return mem_read(obj, off, buf, len);
+}
+
+static int64_t mem_ops_seek_data(const void *obj, uint64_t off)
+{
+	return mem_seek_data(obj, off);
+}
+
+static int64_t mem_ops_seek_hole(const void *obj, uint64_t off)
+{
+	return mem_seek_hole(obj, off);
+}
+
+static uint64_t mem_ops_allocated(const void *obj)
+{
+	return mem_dumped_bytes(obj);
+}
+
+static const struct pv_stream_ops mem_ops = {
+	.size = mem_ops_size,
+	.read = mem_ops_read,
+	.seek_data = mem_ops_seek_data,
+	.seek_hole = mem_ops_seek_hole,
+	.allocated = mem_ops_allocated,
+};
+
+static uint64_t dense_ops_size(const void *obj)
+{
+	return mem_dense_size(obj);
+}
+
+static ssize_t dense_ops_read(const void *obj, void *buf, size_t len, uint64_t off)
+{
+	return mem_dense_read(obj, buf, len, off);
+}
+
+static void dense_ops_free(void *obj)
+{
+	mem_dense_free(obj);
+}
+
+static const struct pv_stream_ops dense_ops = {
+	.size = dense_ops_size,
+	.read = dense_ops_read,
+	.free = dense_ops_free,
+};
+
+/* /proc shows an fd link's access mode as its permission bits: lr-x, l-wx, lrwx. */
+static mode_t fd_link_mode(const struct ckpt *ck, const struct img_fdinfo *fdi)
+{
+	const struct img_file *f = ckpt_file_find(ck, fdi->id);
+
+	switch (f ? f->flags & O_ACCMODE : O_RDONLY) {
+	case O_WRONLY:
+		return 0300;
+	case O_RDWR:
+		return 0700;
+	default:
+		return 0500;
+	}
+}
+
+static int add_thread_dir(struct pv_tree *t, struct pv_node *task, const struct ckpt_thread *th)
+{
+	char name[16];
+	struct pv_node *d;
+
+	snprintf(name, sizeof(name), "%u", th->tid);
+	d = pv_node_add(t, task, name, PV_DIR, S_IFDIR | 0555);
+	if (!d)
+		return -ENOMEM;
+	d->thread = th;
+	if (!pv_text_add(t, d, "status", S_IFREG | 0444, r_status, NULL) ||
+	    !pv_text_add(t, d, "stat", S_IFREG | 0444, r_stat, NULL) ||
+	    !pv_text_add(t, d, "comm", S_IFREG | 0444, r_comm, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+static int add_memory(struct pv_tree *t, struct pv_node *d, const struct ckpt_proc *p)
+{
+	struct mem_dense *dense;
+
+	if (!p->mem)
+		return 0;
+	if (!pv_stream_add(t, d, "mem", S_IFREG | 0400, &mem_ops, p->mem))
+		return -ENOMEM;
+	if (mem_dense_new(p->mem, &dense) < 0)
+		return -ENOMEM;
+	if (!pv_stream_add(t, d, "pages", S_IFREG | 0400, &dense_ops, dense))
+		return -ENOMEM;
+	if (!pv_text_add(t, d, "pages.map", S_IFREG | 0444, r_pages_map, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+static int add_fds(struct pv_tree *t, struct pv_node *d, const struct ckpt_proc *p)
+{
+	struct pv_node *fd, *fdinfo, *n;
+	char name[16];
+
+	fd = pv_node_add(t, d, "fd", PV_DIR, S_IFDIR | 0500);
+	fdinfo = pv_node_add(t, d, "fdinfo", PV_DIR, S_IFDIR | 0555);
+	if (!fd || !fdinfo)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_fds; i++) {
+		snprintf(name, sizeof(name), "%u", p->fds[i].fd);
+		n = pv_text_add(t, fd, name, S_IFLNK | fd_link_mode(t->ck, &p->fds[i]), r_fd, NULL);
+		if (!n)
+			return -ENOMEM;
+		n->fd = &p->fds[i];
+		n = pv_text_add(t, fdinfo, name, S_IFREG | 0444, r_fdinfo, NULL);
+		if (!n)
+			return -ENOMEM;
+		n->fd = &p->fds[i];
+	}
+	return 0;
+}
+
+static int add_pid_dir(struct pv_tree *t, const struct ckpt_proc *p)
+{
+	static const struct {
+		const char *name;
+		pv_render_fn render;
+		mode_t mode;
+	} files[] = {
+		{ "status", r_status, S_IFREG | 0444 },
+		{ "stat", r_stat, S_IFREG | 0444 },
+		{ "comm", r_comm, S_IFREG | 0444 },
+		{ "cmdline", r_cmdline, S_IFREG | 0444 },
+		{ "environ", r_environ, S_IFREG | 0400 },
+		{ "maps", r_maps, S_IFREG | 0444 },
+		{ "limits", r_limits, S_IFREG | 0444 },
+		{ "auxv", r_auxv, S_IFREG | 0400 },
+		{ "cwd", r_cwd, S_IFLNK | 0777 },
+		{ "root", r_root, S_IFLNK | 0777 },
+		{ "exe", r_exe, S_IFLNK | 0777 },
+	};
+	struct pv_node *d, *task;
+	char name[16];
+	int rc;
+
+	snprintf(name, sizeof(name), "%u", p->pid);
+	d = pv_node_add(t, t->root, name, PV_DIR, S_IFDIR | 0555);
+	if (!d)
+		return -ENOMEM;
+	d->proc = p;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		if (!pv_text_add(t, d, files[i].name, files[i].mode, files[i].render, NULL))
+			return -ENOMEM;
+	rc = add_memory(t, d, p);
+	if (rc < 0)
+		return rc;
+	rc = add_fds(t, d, p);
+	if (rc < 0)
+		return rc;
+	task = pv_node_add(t, d, "task", PV_DIR, S_IFDIR | 0555);
+	if (!task)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_threads; i++) {
+		rc = add_thread_dir(t, task, &p->threads[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int pv_add_pid_dirs(struct pv_tree *t)
+{
+	for (size_t i = 0; i < t->ck->n_procs; i++) {
+		int rc = add_pid_dir(t, &t->ck->procs[i]);
+
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
