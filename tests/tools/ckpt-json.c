@@ -7,20 +7,7 @@
 #include <string.h>
 
 #include "img.h"
-
-static int slurp(const char *path, struct ck_buf *ret)
-{
-	FILE *f = fopen(path, "rb");
-	char tmp[65536];
-	size_t n;
-
-	if (!f)
-		return -errno;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		ck_buf_add(ret, tmp, n);
-	fclose(f);
-	return ret->oom ? -ENOMEM : 0;
-}
+#include "../unit/imgbuild.h"
 
 int main(int argc, char **argv)
 {
@@ -36,12 +23,11 @@ int main(int argc, char **argv)
 	else if (argc != 2)
 		return fprintf(stderr, "usage: ckpt-json [--plain] FILE\n"), 1;
 	path = argv[argc - 1];
-	rc = slurp(path, &in);
+	rc = file_slurp(path, &in);
 	if (rc < 0)
 		return fprintf(stderr, "cannot read '%s': %s\n", path, strerror(-rc)), 1;
 	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	b.data = (const uint8_t *) in.data;
-	b.len = in.len;
+	b = blob_of(&in);
 	rc = img_render_json(base, &b, pretty, &out);
 	if (rc < 0)
 		return fprintf(stderr, "cannot decode '%s': %s\n", path, strerror(-rc)), 2;

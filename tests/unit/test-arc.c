@@ -17,31 +17,12 @@
 #include <unistd.h>
 
 #include "arc.h"
+#include "imgbuild.h"
 #include "sha256.h"
+#include "tap.h"
 
-static int t_count, t_failed;
 static const char *data_dir;
 static char tmp_root[256];
-
-#define CHECK(cond, ...) do {						\
-	t_count++;							\
-	if (cond) {							\
-		printf("ok %d - ", t_count);				\
-	} else {							\
-		printf("not ok %d - ", t_count);			\
-		t_failed++;						\
-	}								\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-	fflush(stdout);							\
-} while (0)
-
-#define SKIP(...) do {							\
-	t_count++;							\
-	printf("ok %d # SKIP ", t_count);				\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-} while (0)
 
 static char *xasprintf(const char *fmt, ...)
 {
@@ -66,14 +47,6 @@ static uint64_t rng(void)
 	return rng_state;
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f))
-		abort();
-}
-
 /* The first @len bytes of @src (or all if @len is larger) into @dst. */
 static void copy_prefix(const char *src, const char *dst, size_t len)
 {
@@ -85,7 +58,7 @@ static void copy_prefix(const char *src, const char *dst, size_t len)
 		abort();
 	n = fread(buf, 1, len, f);
 	fclose(f);
-	write_file(dst, buf, n);
+	file_put(dst, buf, n);
 	free(buf);
 }
 
@@ -459,14 +432,14 @@ static void test_errors(void)
 	off_t gsize = file_size(gamma);
 
 	expect_error("/nonexistent/ckptfs/checkpoint.tar", -ENOENT, NULL, "missing file");
-	write_file(p, "", 0);
+	file_put(p, "", 0);
 	expect_error(p, -EMEDIUMTYPE, "not a tar archive", "empty file");
 	for (size_t i = 0; i < 65536; i++)
 		junk[i] = (uint8_t) rng();
 	junk[0] = 'x';
-	write_file(p, junk, 65536);
+	file_put(p, junk, 65536);
 	expect_error(p, -EMEDIUMTYPE, "not a tar archive", "random bytes");
-	write_file(p, "hello, world\n", 13);
+	file_put(p, "hello, world\n", 13);
 	expect_error(p, -EMEDIUMTYPE, "not a tar archive", "a short text file");
 	run("printf 'no tar here' | gzip -c > '%s'", p);
 	expect_error(p, -EMEDIUMTYPE, "not a tar archive", "gzip-compressed text");
@@ -474,7 +447,7 @@ static void test_errors(void)
 	if (geteuid() == 0) {
 		SKIP("permission test: running as root");
 	} else {
-		write_file(p, "x", 1);
+		file_put(p, "x", 1);
 		chmod(p, 0);
 		expect_error(p, -EACCES, NULL, "unreadable file");
 		chmod(p, 0600);
@@ -496,7 +469,7 @@ static void test_errors(void)
 			abort();
 		fclose(f);
 		memset(whole + 2560, 'Z', 100);
-		write_file(p, whole, (size_t) gsize);
+		file_put(p, whole, (size_t) gsize);
 		free(whole);
 		expect_error(p, -EBADMSG, "after member 'devshm-checkpoint.tar'", "damaged header");
 	}
@@ -717,7 +690,7 @@ static void test_bomb(void)
 
 	mkdir(cache, 0700);
 	bomb_header(buf, 077777777777ULL);	/* 8 GiB claimed, 4 MiB present */
-	write_file(p, buf, len);
+	file_put(p, buf, len);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = arc_open(p, &opts, &a, &err);
 	CHECK(rc == -EBADMSG && err && strstr(err, "member 'bomb' ends early"),
@@ -742,13 +715,10 @@ static void test_bomb(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	data_dir = getenv("CKPTFS_DATA");
 	if (!data_dir)
 		data_dir = "tests/data";
-	snprintf(tmp_root, sizeof(tmp_root), "%s/ckptfs-test-arc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(tmp_root)) {
+	if (tmpdir_new(tmp_root, sizeof(tmp_root), "test-arc") < 0) {
 		printf("1..0 # SKIP cannot create a temporary directory\n");
 		return 0;
 	}
@@ -762,7 +732,6 @@ int main(void)
 	test_hostile();
 	test_bomb();
 
-	run("rm -rf '%s'", tmp_root);
-	printf("1..%d\n", t_count);
-	return t_failed ? 1 : 0;
+	tmpdir_remove(tmp_root);
+	return tap_done();
 }

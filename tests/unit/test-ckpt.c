@@ -4,7 +4,6 @@
  * that is not fatal, the choice of the images directory, and the fatal
  * errors with their messages. TAP output. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,78 +13,43 @@
 #include "ckpt.h"
 #include "files.pb-c.h"
 #include "img-priv.h"
+#include "imgbuild.h"
+#include "tap.h"
 #include "task.pb-c.h"
 
-static int t_count, t_failed;
+static char root[128];
 
-#define CHECK(cond, ...) do {						\
-	t_count++;							\
-	if (cond) {							\
-		printf("ok %d - ", t_count);				\
-	} else {							\
-		printf("not ok %d - ", t_count);			\
-		t_failed++;						\
-	}								\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-} while (0)
-
-static char root[64];
-
+/* Write @rel, relative to the test's root directory. */
 static void write_file(const char *rel, const void *data, size_t len)
 {
 	char path[256];
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || write(fd, data, len) != (ssize_t) len) {
-		perror(path);
-		exit(2);
-	}
-	close(fd);
+	file_put(path, data, len);
 }
 
 /* Write image @rel: head words for @magic, then the NULL-terminated messages. */
 static void write_image(const char *rel, uint32_t magic, ...)
 {
-	struct ck_buf b = { 0 };
-	uint32_t w = IMG_COMMON_MAGIC;
 	const ProtobufCMessage *m;
+	struct ck_buf b;
 	va_list ap;
 
-	if (magic != IMG_MAGIC_INVENTORY)
-		ck_buf_add(&b, &w, 4);
-	ck_buf_add(&b, &magic, 4);
+	img_start(&b, magic);
 	va_start(ap, magic);
-	while ((m = va_arg(ap, const ProtobufCMessage *))) {
-		uint32_t len = (uint32_t) protobuf_c_message_get_packed_size(m);
-		uint8_t *tmp = malloc(len + 1);
-
-		protobuf_c_message_pack(m, tmp);
-		ck_buf_add(&b, &len, 4);
-		ck_buf_add(&b, tmp, len);
-		free(tmp);
-	}
+	while ((m = va_arg(ap, const ProtobufCMessage *)))
+		img_add(&b, m);
 	va_end(ap);
 	write_file(rel, b.data, b.len);
 	ck_buf_done(&b);
 }
 
-static void rm_tree(const char *dir)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
 static void new_root(void)
 {
-	snprintf(root, sizeof(root), "/tmp/ckptfs-test-ckpt.XXXXXX");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
+	int rc = tmpdir_new(root, sizeof(root), "test-ckpt");
+
+	if (rc < 0) {
+		fprintf(stderr, "cannot create a temporary directory: %s\n", strerror(-rc));
 		exit(2);
 	}
 }
@@ -293,12 +257,12 @@ static void test_bare(bool per_id)
 	ckpt_free(ck);
 	free(err);
 	arc_free(a);
-	rm_tree(root);
+	tmpdir_remove(root);
 }
 
 static void test_prefer_checkpoint(void)
 {
-	char path[128];
+	char path[256];
 	struct arc *a = NULL;
 	struct ckpt *ck;
 	char *err;
@@ -366,7 +330,7 @@ static void test_prefer_checkpoint(void)
 	      "bad inventory magic: -EBADMSG, '%s'", err ? err : "");
 	free(err);
 	arc_free(a);
-	rm_tree(root);
+	tmpdir_remove(root);
 }
 
 static void test_not_a_checkpoint(void)
@@ -383,7 +347,7 @@ static void test_not_a_checkpoint(void)
 	      "no inventory.img: -ENOENT, '%s'", err ? err : "");
 	free(err);
 	arc_free(a);
-	rm_tree(root);
+	tmpdir_remove(root);
 }
 
 int main(void)
@@ -392,6 +356,5 @@ int main(void)
 	test_bare(true);
 	test_prefer_checkpoint();
 	test_not_a_checkpoint();
-	printf("1..%d\n", t_count);
-	return t_failed ? 1 : 0;
+	return tap_done();
 }

@@ -7,48 +7,9 @@
 
 #include "files.pb-c.h"
 #include "img-priv.h"
+#include "imgbuild.h"
+#include "tap.h"
 #include "task.pb-c.h"
-
-static int t_count, t_failed;
-
-#define CHECK(cond, ...) do {						\
-	t_count++;							\
-	if (cond) {							\
-		printf("ok %d - ", t_count);				\
-	} else {							\
-		printf("not ok %d - ", t_count);			\
-		t_failed++;						\
-	}								\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-} while (0)
-
-/* An image under construction: head words, then size-prefixed records. */
-static void img_start(struct ck_buf *b, uint32_t magic)
-{
-	uint32_t w = IMG_COMMON_MAGIC;
-
-	*b = (struct ck_buf) { 0 };
-	if (magic != IMG_MAGIC_INVENTORY)
-		ck_buf_add(b, &w, 4);
-	ck_buf_add(b, &magic, 4);
-}
-
-static void img_add(struct ck_buf *b, const ProtobufCMessage *m)
-{
-	uint32_t len = (uint32_t) protobuf_c_message_get_packed_size(m);
-	uint8_t *tmp = malloc(len ? len : 1);
-
-	protobuf_c_message_pack(m, tmp);
-	ck_buf_add(b, &len, 4);
-	ck_buf_add(b, tmp, len);
-	free(tmp);
-}
-
-static struct ck_blob blob_of(const struct ck_buf *b)
-{
-	return (struct ck_blob) { (const uint8_t *) b->data, b->len };
-}
 
 static FownEntry fown = FOWN_ENTRY__INIT;
 
@@ -762,6 +723,5 @@ int main(void)
 	test_files();
 	test_remaps_memfds_seccomp();
 	test_framing();
-	printf("1..%d\n", t_count);
-	return t_failed ? 1 : 0;
+	return tap_done();
 }

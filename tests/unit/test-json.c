@@ -13,41 +13,10 @@
 
 #include "files.pb-c.h"
 #include "img-priv.h"
+#include "imgbuild.h"
 #include "namespaces.pb-c.h"
+#include "tap.h"
 #include "task.pb-c.h"
-
-static int t_count, t_failed;
-
-#define CHECK(cond, ...) do {						\
-	t_count++;							\
-	if (cond) {							\
-		printf("ok %d - ", t_count);				\
-	} else {							\
-		printf("not ok %d - ", t_count);			\
-		t_failed++;						\
-	}								\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-} while (0)
-
-static struct ck_blob blob_of(const struct ck_buf *b)
-{
-	return (struct ck_blob) { (const uint8_t *) b->data, b->len };
-}
-
-static int read_file(const char *path, struct ck_buf *ret)
-{
-	FILE *f = fopen(path, "rb");
-	char tmp[65536];
-	size_t n;
-
-	if (!f)
-		return -errno;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		ck_buf_add(ret, tmp, n);
-	fclose(f);
-	return ret->oom ? -ENOMEM : 0;
-}
 
 /* ---- goldens ----------------------------------------------------------- */
 
@@ -129,7 +98,7 @@ static void check_golden(const char *fixture, const struct member *m, const char
 	struct ck_blob b = blob_of(&m->data);
 	int rc;
 
-	if (read_file(golden, &want) < 0) {
+	if (file_slurp(golden, &want) < 0) {
 		CHECK(false, "%s %s %s: cannot read golden", fixture, mode, m->name);
 		return;
 	}
@@ -225,26 +194,6 @@ static void test_goldens(void)
 }
 
 /* ---- synthetic images -------------------------------------------------- */
-
-static void img_start(struct ck_buf *b, uint32_t magic)
-{
-	uint32_t w = IMG_COMMON_MAGIC;
-
-	*b = (struct ck_buf) { 0 };
-	ck_buf_add(b, &w, 4);
-	ck_buf_add(b, &magic, 4);
-}
-
-static void img_add(struct ck_buf *b, const ProtobufCMessage *m)
-{
-	uint32_t len = (uint32_t) protobuf_c_message_get_packed_size(m);
-	uint8_t *tmp = malloc(len ? len : 1);
-
-	protobuf_c_message_pack(m, tmp);
-	ck_buf_add(b, &len, 4);
-	ck_buf_add(b, tmp, len);
-	free(tmp);
-}
 
 /* Render @b as @name; the output must be @want (NULL: any) or the call
  * must fail with @want_rc, leaving the output buffer untouched. */
@@ -565,6 +514,5 @@ int main(void)
 	test_hints();
 	test_deep();
 	test_mutations();
-	printf("1..%d\n", t_count);
-	return t_failed ? 1 : 0;
+	return tap_done();
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "render.h"
+#include "tap.h"
 
 /* cmdline/environ need memory. These stand-ins only serve the cases where
  * p->mem is NULL (they are never called then); when mem.c is linked in its
@@ -681,25 +682,16 @@ static bool check_stat_fields(void)
 
 int main(void)
 {
-	size_t i, n = ARRAY_SIZE(cases);
-	int failed = 0;
-	bool ok;
+	size_t i;
 
-	printf("1..%zu\n", n + 2);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct ck_buf out = { 0 };
 		int rc = run(&cases[i], &out);
 
-		ok = check(&cases[i], rc, &out);
-		printf("%sok %zu - %s\n", ok ? "" : "not ", i + 1, cases[i].name);
-		failed += !ok;
+		CHECK(check(&cases[i], rc, &out), "%s", cases[i].name);
 		ck_buf_done(&out);
 	}
-	ok = check_append();
-	printf("%sok %zu - renderers append and roll back on error\n", ok ? "" : "not ", n + 1);
-	failed += !ok;
-	ok = check_stat_fields();
-	printf("%sok %zu - stat has 52 fields\n", ok ? "" : "not ", n + 2);
-	failed += !ok;
-	return failed ? 1 : 0;
+	CHECK(check_append(), "renderers append and roll back on error");
+	CHECK(check_stat_fields(), "stat has 52 fields");
+	return tap_done();
 }
