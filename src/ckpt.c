@@ -6,11 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ckpt.h"
+#include "ckpt-priv.h"
 
-/* Protobuf images larger than this are not loaded (hostile input). */
-#define IMG_MAX_SIZE (256u << 20)
-#define TASK_DEAD 2
 
 static int cmp_u32(uint32_t a, uint32_t b)
 {
@@ -53,46 +50,48 @@ char *ckpt_image_path(const struct ckpt *ck, const char *name)
 	return p;
 }
 
-/* The member for image @name, or NULL. */
-static const struct arc_entry *find_image(const struct ckpt *ck, const char *name)
+void ckpt_blob_done(struct ckpt_blob *ib)
 {
-	_cleanup_free_ char *path = ckpt_image_path(ck, name);
+	free(ib->owned);
+	*ib = (struct ckpt_blob) { 0 };
+}
+
+const struct arc_entry *ckpt_find_image_in(const struct arc *a, const char *dir, const char *name)
+{
+	_cleanup_free_ char *path = NULL;
 	const struct arc_entry *e;
 
+	if (!dir || !dir[0])
+		path = strdup(name);
+	else if (asprintf(&path, "%s/%s", dir, name) < 0)
+		path = NULL;
 	if (!path)
 		return NULL;
-	e = arc_find(ck->arc, path);
+	e = arc_find(a, path);
 	return e && e->type == ARC_REG ? e : NULL;
 }
 
-/* A loaded image: borrowed from the archive index or owned. */
-struct img_blob {
-	struct ck_blob b;
-	void *owned;
-};
-
-static void img_blob_done(struct img_blob *ib)
+int ckpt_load_image_in(const struct arc *a, const char *dir, const char *name, struct ckpt_blob *ret)
 {
-	free(ib->owned);
-	*ib = (struct img_blob) { 0 };
-}
-
-/* Load image @name. Returns 0, -ENOENT when absent, or another -errno. */
-static int load_image(const struct ckpt *ck, const char *name, struct img_blob *ret)
-{
-	const struct arc_entry *e = find_image(ck, name);
+	const struct arc_entry *e = ckpt_find_image_in(a, dir, name);
 	int rc;
 
 	if (!e)
 		return -ENOENT;
-	rc = arc_load(ck->arc, e, IMG_MAX_SIZE, &ret->b, &ret->owned);
+	rc = arc_load(a, e, IMG_MAX_SIZE, &ret->b, &ret->owned);
 	if (rc == -EFBIG)
 		return -EBADMSG;
 	return rc;
 }
 
+/* Load image @name. Returns 0, -ENOENT when absent, or another -errno. */
+static int load_image(const struct ckpt *ck, const char *name, struct ckpt_blob *ret)
+{
+	return ckpt_load_image_in(ck->arc, ck->img_dir, name, ret);
+}
+
 /* Load image "<prefix>-<id>.img". */
-static int load_image_id(const struct ckpt *ck, const char *prefix, uint32_t id, struct img_blob *ret)
+static int load_image_id(const struct ckpt *ck, const char *prefix, uint32_t id, struct ckpt_blob *ret)
 {
 	char name[64];
 
@@ -112,7 +111,7 @@ static size_t dir_depth(const char *dir, size_t len)
 
 /* The directory of inventory.img: "checkpoint" when there, else the
  * shallowest one (the first in path order among equals). */
-static int find_img_dir(const struct arc *a, char **ret)
+int ckpt_find_img_dir(const struct arc *a, char **ret)
 {
 	const char *best = NULL;
 	size_t best_len = 0;
@@ -169,7 +168,7 @@ static int load_threads(const struct ckpt *ck, struct ckpt_proc *p, const struct
 	p->n_threads = n;
 	for (size_t i = 0; i < n; i++) {
 		struct ckpt_thread *t = &p->threads[i];
-		struct img_blob ib = { 0 };
+		struct ckpt_blob ib = { 0 };
 		int rc;
 
 		/* Very old pstrees may list no threads: the leader is the only one. */
@@ -177,7 +176,7 @@ static int load_threads(const struct ckpt *ck, struct ckpt_proc *p, const struct
 		rc = load_image_id(ck, "core", t->tid, &ib);
 		if (rc == 0)
 			rc = img_read_core(&ib.b, &t->core);
-		img_blob_done(&ib);
+		ckpt_blob_done(&ib);
 		if (rc == -ENOMEM)
 			return rc;
 		t->core_err = rc;
@@ -185,31 +184,10 @@ static int load_threads(const struct ckpt *ck, struct ckpt_proc *p, const struct
 	return 0;
 }
 
-static int load_mem(const struct ckpt *ck, struct ckpt_proc *p)
-{
-	struct img_pagemap pm = { 0 };
-	struct img_blob ib = { 0 };
-	const struct arc_entry *pages;
-	char name[64];
-	int rc;
-
-	rc = load_image_id(ck, "pagemap", p->pid, &ib);
-	if (rc == 0)
-		rc = img_read_pagemap(&ib.b, &pm);
-	img_blob_done(&ib);
-	if (rc < 0)
-		return rc;
-	snprintf(name, sizeof(name), "pages-%u.img", pm.pages_id);
-	pages = find_image(ck, name);
-	rc = mem_space_new(ck->arc, pages, &pm, p->mm, ck->page_size, &p->mem);
-	img_pagemap_done(&pm);
-	return rc;
-}
-
 static int load_proc(const struct ckpt *ck, struct ckpt_proc *p, const struct img_pstree_item *it)
 {
 	const struct img_core *leader;
-	struct img_blob ib = { 0 };
+	struct ckpt_blob ib = { 0 };
 	uint32_t fdinfo_id;
 	int rc;
 
@@ -223,26 +201,26 @@ static int load_proc(const struct ckpt *ck, struct ckpt_proc *p, const struct im
 
 	/* Zombies have only their core: no mm, fs, ids, fds or memory. */
 	leader = ckpt_leader_core(p);
-	if (leader && leader->task_state == TASK_DEAD)
+	if (leader && leader->task_state == CKPT_TASK_DEAD)
 		return 0;
 
 	rc = load_image_id(ck, "ids", p->pid, &ib);
 	if (rc == 0)
 		rc = img_read_ids(&ib.b, &p->ids);
-	img_blob_done(&ib);
+	ckpt_blob_done(&ib);
 	p->has_ids = rc == 0;
 	p->ids_err = rc;
 
 	rc = load_image_id(ck, "mm", p->pid, &ib);
 	if (rc == 0)
 		rc = img_read_mm(&ib.b, &p->mm);
-	img_blob_done(&ib);
+	ckpt_blob_done(&ib);
 	p->mm_err = rc;
 
 	rc = load_image_id(ck, "fs", p->pid, &ib);
 	if (rc == 0)
 		rc = img_read_fs(&ib.b, &p->fs);
-	img_blob_done(&ib);
+	ckpt_blob_done(&ib);
 	p->has_fs = rc == 0;
 	p->fs_err = rc;
 
@@ -257,13 +235,12 @@ static int load_proc(const struct ckpt *ck, struct ckpt_proc *p, const struct im
 		rc = load_image_id(ck, "fdinfo", fdinfo_id, &ib);
 	if (rc == 0)
 		rc = img_read_fdinfo(&ib.b, &p->fds, &p->n_fds);
-	img_blob_done(&ib);
+	ckpt_blob_done(&ib);
 	p->fds_err = rc;
 	if (p->fds)
 		qsort(p->fds, p->n_fds, sizeof(*p->fds), fd_cmp);
 
-	p->mem_err = load_mem(ck, p);
-	if (p->mem_err == -ENOMEM || p->mm_err == -ENOMEM || p->fs_err == -ENOMEM ||
+	if (p->mm_err == -ENOMEM || p->fs_err == -ENOMEM ||
 	    p->ids_err == -ENOMEM || p->fds_err == -ENOMEM)
 		return -ENOMEM;
 	return 0;
@@ -273,13 +250,13 @@ static int load_proc(const struct ckpt *ck, struct ckpt_proc *p, const struct im
  * affects the views that use them. */
 static int load_globals(struct ckpt *ck)
 {
-	struct img_blob ib = { 0 };
+	struct ckpt_blob ib = { 0 };
 	int rc;
 
 	rc = load_image(ck, "files.img", &ib);
 	if (rc == 0)
 		rc = img_read_files(&ib.b, &ck->files, &ck->n_files);
-	img_blob_done(&ib);
+	ckpt_blob_done(&ib);
 	ck->files_err = rc;
 	if (ck->files)
 		qsort(ck->files, ck->n_files, sizeof(*ck->files), file_cmp);
@@ -287,7 +264,7 @@ static int load_globals(struct ckpt *ck)
 	rc = load_image(ck, "remap-fpath.img", &ib);
 	if (rc == 0)
 		rc = img_read_remaps(&ib.b, &ck->remaps, &ck->n_remaps);
-	img_blob_done(&ib);
+	ckpt_blob_done(&ib);
 	ck->remaps_err = rc;
 	if (ck->remaps)
 		qsort(ck->remaps, ck->n_remaps, sizeof(*ck->remaps), remap_cmp);
@@ -295,7 +272,7 @@ static int load_globals(struct ckpt *ck)
 	rc = load_image(ck, "memfd.img", &ib);
 	if (rc == 0)
 		rc = img_read_memfds(&ib.b, &ck->memfds, &ck->n_memfds);
-	img_blob_done(&ib);
+	ckpt_blob_done(&ib);
 	ck->memfds_err = rc;
 	if (ck->memfds)
 		qsort(ck->memfds, ck->n_memfds, sizeof(*ck->memfds), memfd_cmp);
@@ -303,7 +280,7 @@ static int load_globals(struct ckpt *ck)
 	rc = load_image(ck, "seccomp.img", &ib);
 	if (rc == 0)
 		rc = img_read_seccomp_chain(&ib.b, &ck->seccomp_prev, &ck->n_seccomp);
-	img_blob_done(&ib);
+	ckpt_blob_done(&ib);
 	ck->seccomp_err = rc;
 
 	if (ck->files_err == -ENOMEM || ck->remaps_err == -ENOMEM || ck->memfds_err == -ENOMEM ||
@@ -317,7 +294,7 @@ static int load_globals(struct ckpt *ck)
 static int load_root(struct ckpt *ck, const char *name, int (*decode)(const struct ck_blob *b, void *ud),
 		     void *ud, char **ret_error)
 {
-	struct img_blob ib = { 0 };
+	struct ckpt_blob ib = { 0 };
 	int rc;
 
 	rc = load_image(ck, name, &ib);
@@ -325,7 +302,7 @@ static int load_root(struct ckpt *ck, const char *name, int (*decode)(const stru
 		rc = decode(&ib.b, ud);
 	if (rc < 0 && rc != -ENOMEM)
 		*ret_error = image_error(ck, name, ib.b.data ? &ib.b : NULL, rc);
-	img_blob_done(&ib);
+	ckpt_blob_done(&ib);
 	return rc;
 }
 
@@ -361,8 +338,10 @@ int ckpt_load(const struct arc *a, const struct ckpt_opts *opts, struct ckpt **r
 	if (!ck)
 		return -ENOMEM;
 	ck->arc = a;
-	ck->page_size = opts && opts->page_size ? opts->page_size : 4096;
-	rc = find_img_dir(a, &ck->img_dir);
+	if (opts && opts->img_dir)
+		rc = (ck->img_dir = strdup(opts->img_dir)) ? 0 : -ENOMEM;
+	else
+		rc = ckpt_find_img_dir(a, &ck->img_dir);
 	if (rc < 0) {
 		if (rc == -ENOENT && ret_error)
 			*ret_error = strdup("no CRIU images (inventory.img) found");
@@ -407,6 +386,12 @@ int ckpt_load(const struct arc *a, const struct ckpt_opts *opts, struct ckpt **r
 	}
 
 	rc = load_globals(ck);
+	if (rc == 0)
+		rc = ckpt_load_memory(ck, opts);
+	if (rc == 0)
+		rc = ckpt_load_ns(ck);
+	if (rc == 0)
+		rc = ckpt_load_contents(ck);
 	if (rc < 0)
 		return rc;
 	*ret_ck = TAKE_PTR(ck);
@@ -434,6 +419,9 @@ void ckpt_free(struct ckpt *ck)
 	free(ck->remaps);
 	img_memfds_free(ck->memfds, ck->n_memfds);
 	free(ck->seccomp_prev);
+	ckpt_memory_done(ck);
+	ckpt_ns_done(ck);
+	ckpt_contents_done(ck);
 	img_inventory_done(&ck->inv);
 	free(ck->img_dir);
 	free(ck);

@@ -35,6 +35,33 @@ struct ckpt_proc {
 	int fds_err;
 	struct mem_space *mem;		/* NULL when no memory was dumped or on error */
 	int mem_err;
+	uint64_t page_size;		/* of this process's pages, see ckpt_opts.page_size */
+};
+
+/* One checkpoint of the pre-dump chain (IMAGES.md §3.5): levels[0] is the
+ * mounted one, levels[1] its parent, and so on. */
+struct ckpt_level {
+	const struct arc *arc;
+	char *img_dir;			/* images directory inside @arc ("" for its root) */
+	char *disk_path;		/* @arc's path when it is a directory (to follow its `parent` link), else NULL */
+	char *real_dir;			/* realpath of the images directory on disk, for loop detection; or NULL */
+	struct arc *owned;		/* set when ckpt_load() opened @arc itself (a `parent` symlink) */
+};
+
+/* A shared-memory object: a memfd, shared anonymous memory or a SysV
+ * segment, whose pages are in pagemap-shmem-<shmid>.img. */
+struct ckpt_shm {
+	uint64_t shmid;
+	uint64_t size;			/* memfd.img size, else the furthest offset a VMA maps */
+	bool memfd;			/* named by memfd.img */
+	struct mem_space *mem;		/* offsets are object offsets; NULL on error */
+	int err;			/* -ENOENT no pagemap-shmem image, -EBADMSG bad */
+};
+
+/* A parent checkpoint given on the command line. */
+struct ckpt_parent {
+	const struct arc *arc;		/* borrowed; outlives the model */
+	const char *path;		/* its path, to follow its own `parent` link if it is a directory */
 };
 
 struct ckpt {
@@ -55,11 +82,37 @@ struct ckpt {
 	int64_t *seccomp_prev;		/* seccomp filter chain, see img_read_seccomp_chain() */
 	size_t n_seccomp;
 	int seccomp_err;
-	uint64_t page_size;
+	uint64_t page_size;		/* ckpt_opts.page_size, else the first one inferred, else 4096 */
+	struct ckpt_level *levels;	/* the pre-dump chain; levels[0] is @arc and @img_dir */
+	size_t n_levels;
+	int chain_err;			/* why the chain stops early (a `parent` not followed), or 0 */
+	struct ckpt_shm *shms;		/* sorted by shmid */
+	size_t n_shms;
+	/* ckpt-ns.c */
+	struct ckpt_mntns *mntns;	/* one per mnt_ns_id of a task, sorted by id */
+	size_t n_mntns;
+	struct img_cg_set *cg_sets;	/* cgroup.img sets, sorted by id */
+	size_t n_cg_sets;
+	int cg_err;			/* -ENOENT when cgroup.img is absent, -EBADMSG bad */
+	struct ckpt_tcpq *tcpqs;	/* one per TCP socket of files.img, sorted by ino */
+	size_t n_tcpqs;
+	bool has_root_ids;
+	struct img_ids root_ids;	/* inventory.img root_ids */
+	/* ckpt-data.c */
+	struct ckpt_content *contents;	/* data behind fds (ckpt-data.h), sorted by kind and key */
+	size_t n_contents;
 };
 
 struct ckpt_opts {
-	uint64_t page_size;		/* 0: 4096 */
+	/* 0: per process, Σ PRESENT nr_pages against the pages file size
+	 * (IMAGES.md §3.1); when that does not give a power of two >= 4096,
+	 * the checkpoint's first inferred size, else 4096. */
+	uint64_t page_size;
+	const char *path;		/* the archive's own path, to follow a directory's `parent` link; may be NULL */
+	const struct ckpt_parent *parents;	/* explicit chain, the immediate parent first */
+	size_t n_parents;
+	const struct arc_opts *arc_opts;	/* for checkpoints opened through `parent` links */
+	const char *img_dir;		/* the images directory to load ("ctr/checkpoint"); NULL: found */
 };
 
 /* Build the model from @a. Fails only when the archive is not a checkpoint
@@ -79,7 +132,53 @@ const struct img_memfd *ckpt_memfd_find(const struct ckpt *ck, uint32_t inode_id
 const struct ckpt_thread *ckpt_thread_find(const struct ckpt_proc *p, uint32_t tid);
 /* The core of the thread-group leader (carries tc), or NULL. */
 const struct img_core *ckpt_leader_core(const struct ckpt_proc *p);
+/* The shared-memory object @shmid, or NULL when no memfd.img entry or VMA names it. */
+const struct ckpt_shm *ckpt_shm_find(const struct ckpt *ck, uint64_t shmid);
+/* The object VMA @v maps (VMA_AREA_MEMFD through files.img and memfd.img,
+ * VMA_AREA_SYSVIPC and VMA_ANON_SHARED by shmid), or NULL. */
+const struct ckpt_shm *ckpt_vma_shm(const struct ckpt *ck, const struct img_vma *v);
+/* The content of the memfd that files.img entry @file_id opens: a space of
+ * memfd.img's size whose offsets are file offsets, borrowed from @ck.
+ * Returns 0, -ENOENT (not a memfd, no memfd.img entry or no pagemap-shmem
+ * image) or the object's error (-EBADMSG). */
+int ckpt_memfd_content(const struct ckpt *ck, uint32_t file_id, const struct mem_space **ret_mem);
 /* The archive path of image @name ("core-1.img") inside the images directory; malloc'ed. */
 char *ckpt_image_path(const struct ckpt *ck, const char *name);
+
+/* ---- namespaces, mounts, cgroups and socket queues (ckpt-ns.c) ---- */
+
+/* The mount table of one mount namespace. */
+struct ckpt_mntns {
+	uint32_t id;			/* CRIU mnt ns id (ids.mnt_ns_id) */
+	struct img_mnt *mnts;		/* mountpoints-<id>.img in file order (children first) */
+	size_t n_mnts;
+	int err;			/* -ENOENT absent, -EBADMSG bad, 0 fine */
+};
+
+/* tcp-stream-<ino hex>.img of one TCP socket. */
+struct ckpt_tcpq {
+	uint32_t ino;
+	int err;			/* -ENOENT absent (listeners, closed), -EBADMSG bad */
+	uint32_t inq_len, outq_len;
+};
+
+/* Load the per-namespace images into @ck (called by ckpt_load() once the
+ * processes and files.img are in). Missing or damaged images only set the
+ * matching err fields. Returns 0 or -ENOMEM. */
+int ckpt_load_ns(struct ckpt *ck);
+/* Release what ckpt_load_ns() loaded (ckpt_free() calls it). */
+void ckpt_ns_done(struct ckpt *ck);
+/* Lookups: NULL when absent. Pointers are borrowed from @ck. */
+const struct ckpt_mntns *ckpt_mntns_find(const struct ckpt *ck, uint32_t id);
+const struct img_cg_set *ckpt_cg_set_find(const struct ckpt *ck, uint32_t id);
+const struct ckpt_tcpq *ckpt_tcpq_find(const struct ckpt *ck, uint32_t ino);
+
+/* ---- data behind file descriptors (ckpt-data.c; lookups in ckpt-data.h) ---- */
+
+/* Index every content object into @ck (called by ckpt_load() last). Returns
+ * 0 or -ENOMEM; damaged images only mark their contents. */
+int ckpt_load_contents(struct ckpt *ck);
+/* Release what ckpt_load_contents() added (ckpt_free() calls it). */
+void ckpt_contents_done(struct ckpt *ck);
 
 #endif

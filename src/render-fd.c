@@ -194,7 +194,9 @@ static int render_maps(const struct ckpt *ck, const struct ckpt_proc *p, struct 
 }
 
 /* pages.map: each dumped run, cut at VMA boundaries, with its position in
- * `pages` in the offset column. Bytes outside every VMA keep "---p" and no name. */
+ * `pages` in the offset column (bytes outside every VMA keep "---p" and no
+ * name); then the ranges whose data is in a parent checkpoint that was not
+ * given, with "--------" as offset since they are not in `pages`. */
 static int render_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
 {
 	static const struct img_vma none = { .flags = 0x02 };
@@ -230,6 +232,22 @@ static int render_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, st
 			a = b;
 		}
 		dense += r->len;
+	}
+	/* pages a parent checkpoint holds but was not given: holes in `pages`
+	 * and `mem`, listed so that nobody mistakes them for zeros */
+	for (size_t i = 0; i < mem_missing_count(p->mem); i++) {
+		const struct mem_range *r = mem_missing_at(p->mem, i);
+
+		size_t line = out->len, hdr;
+
+		ck_buf_printf(out, "%08llx-%08llx ---- -------- 00:00 0 ", (unsigned long long)r->vaddr,
+			      (unsigned long long)(r->vaddr + r->len));
+		hdr = out->len - line;
+		if (hdr < PV_MAPS_NAME_COL)
+			ck_buf_printf(out, "%*s", (int)(PV_MAPS_NAME_COL - hdr), "");
+		rc = ck_buf_puts(out, "[missing: in a parent checkpoint not given]\n");
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }

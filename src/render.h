@@ -31,4 +31,27 @@ int pv_render_fd_target(const struct ckpt *ck, const struct img_file *f, struct 
 /* The path of REG file @id (cwd, root, exe), with " (deleted)" when remapped. */
 int pv_render_reg_path(const struct ckpt *ck, uint32_t id, struct ck_buf *out);
 
+/* ---- network, mounts, cgroups, namespaces (render-net.c, render-ns.c) ---- */
+
+/* net/tcp (@family 2, @proto 6), tcp6 (10, 6), udp (2, 17), udp6 (10, 17):
+ * the sockets of @p's network namespace in files.img, in /proc/net's format. */
+int pv_render_net_inet(const struct ckpt *ck, const struct ckpt_proc *p, int family, int proto,
+		       struct ck_buf *out);
+/* net/unix: the unix sockets of @p's network namespace. */
+int pv_render_net_unix(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+/* mountinfo from mountpoints-<mnt_ns_id>.img; -ENOENT without one. */
+int pv_render_mountinfo(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+/* mounts: the same mounts in /proc/PID/mounts's fstab-like format. */
+int pv_render_mounts(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+/* Whether @p has a mountinfo to show (also when its image is damaged). */
+bool pv_has_mountinfo(const struct ckpt *ck, const struct ckpt_proc *p);
+/* cgroup: "hierarchy-ID:controller-list:path" lines of the leader's cg_set. */
+int pv_render_cgroup(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+/* Whether @p has a cgroup file to show (also when cgroup.img is damaged). */
+bool pv_has_cgroup(const struct ckpt *ck, const struct ckpt_proc *p);
+/* The target of ns/@name ("net", "pid_for_children", ...): "net:[<CRIU ns id>]". */
+int pv_render_ns_link(const struct ckpt *ck, const struct ckpt_proc *p, const char *name, struct ck_buf *out);
+/* Whether ids-<pid>.img records the namespace of ns/@name (true when damaged). */
+bool pv_has_ns_link(const struct ckpt_proc *p, const char *name);
+
 #endif

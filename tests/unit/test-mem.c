@@ -377,6 +377,48 @@ static void check_memhash(const char *fx, const struct ckpt_proc *p, const char 
 	free(ext);
 }
 
+/* wl-* fixtures hold one memfd with "MEMFD-MARKER-<tag>\n": its content,
+ * read as a stream of memfd.img's size, is the marker then zeros. Page
+ * sizes are inferred as 4096 and nothing is missing (no parents). */
+static void check_memory_extras(const char *fx, const struct ckpt *ck)
+{
+	size_t n_memfd = 0, missing = 0;
+	bool ps_ok = ck->page_size == PAGE;
+
+	for (size_t i = 0; i < ck->n_procs; i++) {
+		const struct ckpt_proc *p = &ck->procs[i];
+
+		ps_ok = ps_ok && p->page_size == PAGE && (!p->mem || mem_page_size(p->mem) == PAGE);
+		missing += p->mem ? mem_missing_count(p->mem) : 0;
+	}
+	CHECK(ps_ok && missing == 0 && ck->n_levels == 1, "%s: page size 4096 inferred, no parent, nothing missing",
+	      fx);
+	for (size_t i = 0; i < ck->n_files; i++) {
+		const struct img_file *f = &ck->files[i];
+		const struct img_memfd *md = ckpt_memfd_find(ck, f->memfd_inode_id);
+		const struct mem_space *m = NULL;
+		char want[64];
+		uint8_t *buf;
+		size_t wlen;
+		bool ok;
+
+		if (f->type != IMG_FD_MEMFD)
+			continue;
+		n_memfd++;
+		snprintf(want, sizeof(want), "MEMFD-MARKER-%s\n", fx + 3);
+		wlen = strlen(want);
+		ok = md && ckpt_memfd_content(ck, f->id, &m) == 0 && mem_size(m) == md->size && md->size >= wlen;
+		buf = ok ? malloc(md->size + 1) : NULL;
+		ok = buf && mem_read(m, 0, buf, md->size + 1) == (ssize_t) md->size && !memcmp(buf, want, wlen) &&
+		     all_bytes(buf + wlen, md->size - wlen, 0);
+		CHECK(ok, "%s: memfd file %u reads 'MEMFD-MARKER-%s\\n' then zeros to its size %llu", fx, f->id,
+		      fx + 3, md ? (unsigned long long) md->size : 0ull);
+		free(buf);
+	}
+	if (!strncmp(fx, "wl-", 3))
+		CHECK(n_memfd == 1 && ck->n_shms >= 1, "%s: one memfd, its object loaded", fx);
+}
+
 static void test_fixture(const char *data, const char *fx, const char *file)
 {
 	char path[512];
@@ -419,6 +461,7 @@ static void test_fixture(const char *data, const char *fx, const char *file)
 		json_object_object_foreach(memhash, mpid, ranges)
 			check_memhash(fx, ckpt_proc_find(ck, (uint32_t) atoi(mpid)), mpid, ranges);
 	}
+	check_memory_extras(fx, ck);
 	json_object_put(proc);
 	json_object_put(memhash);
 	ckpt_free(ck);
