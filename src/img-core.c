@@ -153,12 +153,50 @@ static int thread_core_copy(const ThreadCoreEntry *t, struct img_core *c)
 	return img_dup_str(t->comm, &c->comm);
 }
 
+/* Copy min(@n, ARRAY_SIZE(@dst)) words from @src into @dst; evaluates to that count. */
+#define COPY_WORDS(dst, src, n) ({						\
+	size_t _n_ = CK_MIN((size_t) (n), ARRAY_SIZE(dst));			\
+	if (_n_)								\
+		memcpy((dst), (src), _n_ * sizeof((dst)[0]));			\
+	_n_; })
+
+static void x86_fpregs_copy(const UserX86FpregsEntry *f, struct img_x86_fpregs *d)
+{
+	const UserX86XsaveEntry *x = f->xsave;
+
+	d->cwd = f->cwd;
+	d->swd = f->swd;
+	d->twd = f->twd;
+	d->fop = f->fop;
+	d->rip = f->rip;
+	d->rdp = f->rdp;
+	d->mxcsr = f->mxcsr;
+	d->mxcsr_mask = f->mxcsr_mask;
+	COPY_WORDS(d->st_space, f->st_space, f->n_st_space);
+	COPY_WORDS(d->xmm_space, f->xmm_space, f->n_xmm_space);
+	if (!x)
+		return;
+	d->has_xsave = true;
+	d->xstate_bv = x->xstate_bv;
+	d->n_ymmh_space = COPY_WORDS(d->ymmh_space, x->ymmh_space, x->n_ymmh_space);
+	d->n_bndreg_state = COPY_WORDS(d->bndreg_state, x->bndreg_state, x->n_bndreg_state);
+	d->n_bndcsr_state = COPY_WORDS(d->bndcsr_state, x->bndcsr_state, x->n_bndcsr_state);
+	d->n_opmask_reg = COPY_WORDS(d->opmask_reg, x->opmask_reg, x->n_opmask_reg);
+	d->n_zmm_upper = COPY_WORDS(d->zmm_upper, x->zmm_upper, x->n_zmm_upper);
+	d->n_hi16_zmm = COPY_WORDS(d->hi16_zmm, x->hi16_zmm, x->n_hi16_zmm);
+	d->n_pkru = COPY_WORDS(d->pkru, x->pkru, x->n_pkru);
+}
+
 static void x86_copy(const ThreadInfoX86 *ti, struct img_core *c)
 {
 	const UserX86RegsEntry *g = ti->gpregs;
 	struct img_x86_gpregs *d = &c->gpregs;
 
 	c->clear_tid_addr = ti->clear_tid_addr;
+	if (ti->fpregs) {
+		c->has_fpregs = true;
+		x86_fpregs_copy(ti->fpregs, &c->fpregs);
+	}
 	if (!g)
 		return;
 	c->has_regs = true;

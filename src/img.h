@@ -93,6 +93,28 @@ struct img_x86_gpregs {
 	uint32_t mode;			/* 1 native, 2 compat */
 };
 
+/* x86 FPU state: the 512-byte fxsave image (user_x86_fpregs_entry) and,
+ * when the CPU has XSAVE, the extended components CRIU keeps. Each n_*
+ * counts the words the image held, clipped to the array size. */
+struct img_x86_fpregs {
+	uint32_t cwd, swd, twd, fop;
+	uint64_t rip, rdp;
+	uint32_t mxcsr, mxcsr_mask;
+	uint32_t st_space[32];
+	uint32_t xmm_space[64];
+	bool has_xsave;
+	uint64_t xstate_bv;
+	uint32_t ymmh_space[64];	/* AVX: upper halves of ymm0-15 */
+	uint64_t bndreg_state[8];	/* MPX bnd0-3 */
+	uint64_t bndcsr_state[8];	/* MPX bndcfgu, bndstatus */
+	uint64_t opmask_reg[8];		/* AVX-512 k0-7 */
+	uint64_t zmm_upper[64];		/* AVX-512 upper halves of zmm0-15 */
+	uint64_t hi16_zmm[128];		/* AVX-512 zmm16-31 */
+	uint32_t pkru[2];
+	size_t n_ymmh_space, n_bndreg_state, n_bndcsr_state, n_opmask_reg, n_zmm_upper,
+		n_hi16_zmm, n_pkru;
+};
+
 struct img_core {
 	uint32_t mtype;			/* 1 X86_64, 2 ARM, 3 AARCH64, ... */
 	/* task_core_entry (thread-group leader only) */
@@ -143,6 +165,8 @@ struct img_core {
 	bool has_regs;
 	struct img_x86_gpregs gpregs;
 	uint64_t clear_tid_addr;
+	bool has_fpregs;
+	struct img_x86_fpregs fpregs;
 };
 int img_read_core(const struct ck_blob *b, struct img_core **ret_core);
 void img_core_free(struct img_core *c);
@@ -297,5 +321,109 @@ int img_read_seccomp_chain(const struct ck_blob *b, int64_t **ret_prev, size_t *
  * record", "no entries", ...), or NULL when its framing and records are
  * sound or its kind is not one the model reads. For error messages. */
 const char *img_explain(const char *name, const struct ck_blob *b);
+
+/* ---- namespaces, cgroups, TCP queues (img-ns.c) ---- */
+
+/* One mountpoints-<ns>.img entry (mnt_entry). Strings are never NULL for
+ * the required fields; @fsname is NULL when absent. */
+struct img_mnt {
+	uint32_t mnt_id, parent_mnt_id;
+	uint32_t root_dev;		/* kernel dev_t: major << 20 | minor */
+	uint32_t fstype;		/* CRIU fstype enum: 0 unsupported (name lost), 16 auto (see fsname) */
+	uint32_t flags;			/* MS_* of the mount, propagation bits included */
+	bool has_sb_flags;
+	uint32_t sb_flags;		/* MS_* of the superblock (MS_RDONLY, ...) */
+	bool has_shared_id, has_master_id;
+	uint32_t shared_id, master_id;
+	char *root, *mountpoint, *source;	/* unescaped */
+	char *options;			/* superblock options without rw/ro, as mountinfo spelled them */
+	char *fsname;
+};
+/* All entries in file order (CRIU writes children before parents). */
+int img_read_mnts(const struct ck_blob *b, struct img_mnt **ret, size_t *ret_n);
+void img_mnts_free(struct img_mnt *m, size_t n);
+
+/* cgroup.img: one cg_set_entry and its members (controller name, path). */
+struct img_cg_member {
+	char *name;			/* "cpu", "name=systemd", "" for the v2 hierarchy */
+	char *path;
+	bool has_cgns_prefix;
+	uint32_t cgns_prefix;
+};
+struct img_cg_set {
+	uint32_t id;
+	struct img_cg_member *ctls;
+	size_t n_ctls;
+};
+/* Every set of every cgroup.img record, in file order. */
+int img_read_cg_sets(const struct ck_blob *b, struct img_cg_set **ret, size_t *ret_n);
+void img_cg_sets_free(struct img_cg_set *s, size_t n);
+
+/* tcp-stream-<ino hex>.img: the queue lengths of its first entry. -EBADMSG
+ * also when the queue bytes the lengths announce are missing. */
+struct img_tcp_stream {
+	uint32_t inq_len, outq_len;
+};
+int img_read_tcp_stream(const struct ck_blob *b, struct img_tcp_stream *ret);
+
+/* inventory.img root_ids (the namespaces of the dumping criu's tree root).
+ * Returns 0, -ENOENT when the field is absent, -EBADMSG. */
+int img_read_root_ids(const struct ck_blob *b, struct img_ids *ret);
+
+/* Data behind file descriptors (IMAGES.md §1.3), img-data.c. The scanners
+ * read pipes-data.img, fifo-data.img, sk-queues.img, tcp-stream-*.img and
+ * ghost-file-*.img record by record through @src and report where each extra
+ * payload lies in the image; they never read the payload itself. */
+struct img_src {
+	/* Copy up to @len bytes at @off of the image: the count or -errno. */
+	ssize_t (*read)(const void *ctx, void *buf, size_t len, uint64_t off);
+	const void *ctx;
+	uint64_t size;			/* the image's byte size */
+};
+
+/* One extra: @len bytes at offset @off of the image. @err is -EBADMSG when
+ * they run past its end. */
+struct img_data_rec {
+	uint32_t key;			/* pipe_id (pipes/fifo-data), id_for (sk-queues) */
+	uint64_t off, len;
+	int err;
+};
+struct img_data_recs {
+	struct img_data_rec *recs;	/* file order */
+	size_t n;
+	bool truncated;			/* the framing breaks after recs[n - 1]: records may be lost */
+};
+/* pipes-data.img (or fifo-data.img when @fifo). Returns 0 with the records
+ * found before any damage, -EBADMSG (bad magic), -EIO, -ENOMEM. Free with
+ * img_data_recs_done(). */
+int img_scan_pipe_data(const struct img_src *src, bool fifo, struct img_data_recs *ret);
+/* sk-queues.img, one record per queued packet. Same returns. */
+int img_scan_sk_queues(const struct img_src *src, struct img_data_recs *ret);
+void img_data_recs_done(struct img_data_recs *r);
+
+/* tcp-stream-<ino hex>.img: where its receive and send queues lie (key
+ * unused). Returns 0, -EBADMSG when the entry itself is bad, -EIO, -ENOMEM. */
+struct img_tcp_queues {
+	struct img_data_rec inq, outq;
+};
+int img_scan_tcp_stream(const struct img_src *src, struct img_tcp_queues *ret);
+
+/* ghost-file-<id hex>.img: the deleted file's bytes [off, off + len) are at
+ * @img_off of the image; what no chunk covers reads as zeros. */
+struct img_ghost_chunk {
+	uint64_t off, len, img_off;
+};
+struct img_ghost {
+	uint32_t mode;
+	bool chunked;
+	uint64_t size;			/* chunked: `size` (else the end of the last chunk); raw: data to EOF */
+	struct img_ghost_chunk *chunks;	/* ascending, disjoint, none empty */
+	size_t n_chunks;
+	int err;			/* -EBADMSG: a chunk runs past the image, overlaps or the list breaks */
+};
+/* Returns 0, -EBADMSG when the ghost_file_entry is bad, -EIO, -ENOMEM. Free
+ * with img_ghost_done(). */
+int img_scan_ghost(const struct img_src *src, struct img_ghost *ret);
+void img_ghost_done(struct img_ghost *g);
 
 #endif
