@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* /container.json (see spec.h): built as a json-c document, so that every
+ * string read from the checkpoint is escaped by the library. Keys follow
+ * checkpointctl's JSON output; empty values are left out where it leaves
+ * them out. */
+#include "spec.h"
+
+#include <errno.h>
+#include <json.h>
+#include <stdio.h>
+#include <string.h>
+
+DEFINE_CLEANUP(spec_out_putp, json_object, json_object_put)
+
+/* Add @val under @key of @o; -ENOMEM if @val could not be made. */
+static int put(json_object *o, const char *key, json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_object_add(o, key, val) < 0) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int put_str(json_object *o, const char *key, const char *s)
+{
+	return put(o, key, json_object_new_string(s ? s : ""));
+}
+
+/* Go's omitempty: nothing for NULL or "". */
+static int put_str_opt(json_object *o, const char *key, const char *s)
+{
+	return s && *s ? put_str(o, key, s) : 0;
+}
+
+static int put_u64_opt(json_object *o, const char *key, uint64_t v)
+{
+	return v ? put(o, key, json_object_new_uint64(v)) : 0;
+}
+
+const char *spec_task_state_name(uint32_t task_state)
+{
+	static const char *const names[] = { "Alive", "Dead", "Stopped", "Helper", "Thread" };
+
+	return task_state >= 1 && task_state <= ARRAY_SIZE(names) ? names[task_state - 1] : "Unknown";
+}
+
+int spec_parse_stats(const struct ck_blob *b, struct spec_stats *ret)
+{
+	_cleanup_(spec_out_putp) json_object *root = NULL;
+	json_object *entries, *e, *dump, *v;
+	struct spec_stats s = { 0 };
+	_cleanup_free_ char *text = strndup((const char *) b->data, b->len);
+
+	if (!text)
+		return -ENOMEM;
+	root = json_tokener_parse(text);
+	if (!root || !json_object_object_get_ex(root, "entries", &entries) ||
+	    !json_object_is_type(entries, json_type_array) || json_object_array_length(entries) < 1)
+		return -EBADMSG;
+	e = json_object_array_get_idx(entries, 0);
+	if (!json_object_object_get_ex(e, "dump", &dump) || !json_object_is_type(dump, json_type_object))
+		return -EBADMSG;
+#define STAT(f) if (json_object_object_get_ex(dump, #f, &v) && json_object_is_type(v, json_type_int)) \
+		s.f = (typeof(s.f)) json_object_get_uint64(v)
+	STAT(freezing_time);
+	STAT(frozen_time);
+	STAT(memdump_time);
+	STAT(memwrite_time);
+	STAT(pages_scanned);
+	STAT(pages_written);
+#undef STAT
+	*ret = s;
+	return 0;
+}
+
+static json_object *ps_node(const struct spec_proc *procs, size_t n, size_t i, unsigned depth)
+{
+	_cleanup_(spec_out_putp) json_object *o = json_object_new_object();
+	const struct spec_proc *p = &procs[i];
+	json_object *kids = NULL;
+
+	if (!o)
+		return NULL;
+	if (put(o, "pid", json_object_new_int64(p->pid)) < 0 || put_str(o, "command", p->comm) < 0)
+		return NULL;
+	/* Only live and stopped tasks have memory to read arguments from. */
+	if (p->task_state != 1 && p->task_state != 3) {
+		if (put_str(o, "task_state", spec_task_state_name(p->task_state)) < 0)
+			return NULL;
+		return TAKE_PTR(o);
+	}
+	if (put_str_opt(o, "cmdline", p->cmdline) < 0 ||
+	    put_str(o, "task_state", spec_task_state_name(p->task_state)) < 0)
+		return NULL;
+	for (size_t c = 0; c < n && depth < 4096; c++) {
+		json_object *k;
+
+		if (c == i || procs[c].ppid != p->pid)
+			continue;
+		if (!kids) {
+			kids = json_object_new_array();
+			if (!kids || put(o, "children", kids) < 0)
+				return NULL;
+		}
+		k = ps_node(procs, n, c, depth + 1);
+		if (!k || json_object_array_add(kids, k) < 0) {
+			json_object_put(k);
+			return NULL;
+		}
+	}
+	return TAKE_PTR(o);
+}
+
+static int put_ps_tree(json_object *o, const struct spec_proc *procs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool has_parent = false;
+
+		for (size_t j = 0; j < n && !has_parent; j++)
+			has_parent = j != i && procs[j].pid == procs[i].ppid;
+		if (!has_parent)
+			return put(o, "process_tree", ps_node(procs, n, i, 0));
+	}
+	return 0;
+}
+
+static int put_networks(json_object *o, const struct spec_info *info)
+{
+	json_object *nets, *net = NULL, *ifs = NULL, *ifo;
+	const char *cur = NULL;
+
+	if (!info->n_ifaces)
+		return 0;
+	nets = json_object_new_array();
+	if (put(o, "networks", nets) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < info->n_ifaces; i++) {
+		const struct spec_iface *f = &info->ifaces[i];
+
+		if (!cur || strcmp(cur, f->network)) {
+			cur = f->network;
+			net = json_object_new_object();
+			if (!net || json_object_array_add(nets, net) < 0) {
+				json_object_put(net);
+				return -ENOMEM;
+			}
+			ifs = json_object_new_object();
+			if (put_str(net, "name", f->network) < 0 || put(net, "interfaces", ifs) < 0)
+				return -ENOMEM;
+		}
+		ifo = json_object_new_object();
+		if (put(ifs, f->name, ifo) < 0 || put_str_opt(ifo, "ip", f->ip) < 0 ||
+		    put_str_opt(ifo, "mac", f->mac) < 0 || put_str_opt(ifo, "gateway", f->gateway) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int put_metadata(json_object *o, const struct spec_info *info)
+{
+	json_object *md = json_object_new_object(), *ann;
+
+	if (put(o, "metadata", md) < 0 || put_str_opt(md, "pod_name", spec_pod_name(info)) < 0 ||
+	    put_str_opt(md, "kubernetes_namespace", spec_namespace(info)) < 0)
+		return -ENOMEM;
+	if (!info->n_annotations)
+		return 0;
+	ann = json_object_new_object();
+	if (put(md, "annotations", ann) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < info->n_annotations; i++)
+		if (put_str(ann, info->annotations[i].key, info->annotations[i].value) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static int put_mounts(json_object *o, const struct spec_info *info)
+{
+	json_object *arr, *m;
+
+	if (!info->n_mounts)
+		return 0;
+	arr = json_object_new_array();
+	if (put(o, "mounts", arr) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < info->n_mounts; i++) {
+		m = json_object_new_object();
+		if (!m || json_object_array_add(arr, m) < 0) {
+			json_object_put(m);
+			return -ENOMEM;
+		}
+		if (put_str(m, "destination", info->mounts[i].destination) < 0 ||
+		    put_str(m, "type", info->mounts[i].type) < 0 ||
+		    put_str(m, "source", info->mounts[i].source) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int put_stats(json_object *o, const struct spec_stats *s)
+{
+	json_object *st;
+
+	if (!s)
+		return 0;
+	st = json_object_new_object();
+	if (put(o, "statistics", st) < 0 || put_u64_opt(st, "freezing_time", s->freezing_time) < 0 ||
+	    put_u64_opt(st, "frozen_time", s->frozen_time) < 0 ||
+	    put_u64_opt(st, "memdump_time", s->memdump_time) < 0 ||
+	    put_u64_opt(st, "memwrite_time", s->memwrite_time) < 0 ||
+	    put_u64_opt(st, "pages_scanned", s->pages_scanned) < 0 ||
+	    put_u64_opt(st, "pages_written", s->pages_written) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int spec_render_container(const struct spec_info *info, const struct spec_sizes *sizes,
+			  const struct spec_stats *stats, const struct spec_proc *procs, size_t n_procs,
+			  struct ck_buf *out)
+{
+	_cleanup_(spec_out_putp) json_object *o = json_object_new_object();
+	_cleanup_free_ char *name = NULL;
+	char created[64] = "", ckpt[64] = "";
+	const struct spec_iface *first = NULL;
+	json_object *sz;
+	int rc;
+
+	if (!o)
+		return -ENOMEM;
+	rc = spec_container_name(info, &name);
+	if (rc < 0)
+		return rc;
+	/* CRI-O's Created annotation is shown as written; createdTime as RFC 3339. */
+	if (spec_created(info) && (!strcmp(spec_engine(info), "CRI-O") ||
+				   spec_rfc3339(spec_created(info), created, sizeof(created)) < 0))
+		snprintf(created, sizeof(created), "%s", spec_created(info));
+	if (info->checkpointed_time)
+		spec_rfc3339(info->checkpointed_time, ckpt, sizeof(ckpt));
+	for (size_t i = 0; i < info->n_ifaces && !first; i++)
+		if (info->ifaces[i].ip)
+			first = &info->ifaces[i];
+	rc = put_str(o, "container_name", name);
+	rc = rc ?: put_str(o, "image", info->image);
+	rc = rc ?: put_str(o, "id", info->id);
+	rc = rc ?: put_str(o, "runtime", info->runtime);
+	rc = rc ?: put_str(o, "created", created);
+	rc = rc ?: put_str_opt(o, "checkpointed", ckpt);
+	rc = rc ?: put_str(o, "engine", spec_engine(info));
+	if (!strcmp(spec_engine(info), "CRI-O"))
+		rc = rc ?: put_str_opt(o, "ip", spec_annotation(info, "io.kubernetes.cri-o.IP.0"));
+	else if (first)
+		rc = rc ?: put_str_opt(o, "ip", first->ip);
+	if (first)
+		rc = rc ?: put_str_opt(o, "mac", first->mac);
+	rc = rc ?: put_networks(o, info);
+	if (rc < 0)
+		return rc;
+	sz = json_object_new_object();
+	rc = put(o, "checkpoint_size", sz);
+	rc = rc ?: put_u64_opt(sz, "total_size", sizes->total);
+	rc = rc ?: put_u64_opt(sz, "memory_pages_size", sizes->pages);
+	rc = rc ?: put_u64_opt(sz, "root_fs_diff_size", sizes->rootfs_diff);
+	rc = rc ?: put_stats(o, stats);
+	rc = rc ?: put_metadata(o, info);
+	rc = rc ?: put_ps_tree(o, procs, n_procs);
+	rc = rc ?: put_mounts(o, info);
+	if (rc < 0)
+		return rc;
+	ck_buf_puts(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_SPACED |
+							   JSON_C_TO_STRING_NOSLASHESCAPE));
+	ck_buf_putc(out, '\n');
+	return out->oom ? -ENOMEM : 0;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The container engine's files in a checkpoint archive: config.dump and
+ * spec.dump (JSON the engine wrote at checkpoint time), network.status
+ * (Podman's per-network addresses) and deleted.files (a JSON list of paths
+ * removed from the image). Parsed with json-c into plain C strings that
+ * struct spec_info owns. */
+#ifndef CK_SPEC_H
+#define CK_SPEC_H
+
+#include "util.h"
+
+struct spec_kv {
+	char *key, *value;
+};
+
+struct spec_mount {
+	char *destination, *type, *source;
+};
+
+struct spec_iface {
+	char *network;		/* "podman" */
+	char *name;		/* "eth0" */
+	char *ip;		/* first subnet's ipnet, "10.88.0.8/16"; NULL if none */
+	char *gateway;
+	char *mac;
+};
+
+struct spec_info {
+	/* config.dump */
+	char *id;
+	char *config_name;		/* "name" */
+	char *image;			/* "rootfsImageName" */
+	char *runtime;			/* "runtime" */
+	char *created_time;		/* "createdTime", as written */
+	char *checkpointed_time;	/* "checkpointedTime", as written; NULL if absent */
+	/* spec.dump */
+	struct spec_kv *annotations;	/* in file order */
+	size_t n_annotations;
+	struct spec_mount *mounts;
+	size_t n_mounts;
+	/* network.status */
+	struct spec_iface *ifaces;
+	size_t n_ifaces;
+};
+
+/* Add what config.dump / spec.dump / network.status in @b say to @info.
+ * Returns 0, -EBADMSG (not JSON or not an object) or -ENOMEM; on failure
+ * @info keeps what it had. */
+int spec_parse_config(const struct ck_blob *b, struct spec_info *info);
+int spec_parse_spec(const struct ck_blob *b, struct spec_info *info);
+int spec_parse_network(const struct ck_blob *b, struct spec_info *info);
+/* Release what @info owns and zero it. Accepts NULL. */
+void spec_info_done(struct spec_info *info);
+
+/* The value of annotation @key, or NULL; borrowed from @info. */
+const char *spec_annotation(const struct spec_info *info, const char *key);
+
+/* Who wrote the checkpoint, from the annotation io.container.manager as
+ * checkpointctl reads it: "libpod" is Podman, "cri-o" CRI-O, anything else
+ * containerd. The strings are static. */
+const char *spec_engine(const struct spec_info *info);
+
+/* The container as its engine names it (Podman: config "name"; CRI-O: the
+ * "name" of the io.kubernetes.cri-o.Metadata JSON; containerd:
+ * io.kubernetes.cri.container-name), the pod, the Kubernetes namespace and
+ * the creation time (Podman, containerd: createdTime; CRI-O:
+ * io.kubernetes.cri-o.Created). Each is malloc'ed, or NULL when unknown.
+ * Returns 0 or -ENOMEM. */
+int spec_container_name(const struct spec_info *info, char **ret);
+const char *spec_pod_name(const struct spec_info *info);
+const char *spec_namespace(const struct spec_info *info);
+const char *spec_created(const struct spec_info *info);
+
+/* @ts (RFC 3339 with optional fractional seconds) as Go's time.RFC3339
+ * prints it: seconds only, "Z" or "+hh:mm". Writes into @out (@size bytes)
+ * and returns 0, or -EINVAL when @ts is not such a time or is Go's zero time
+ * (year 1). */
+int spec_rfc3339(const char *ts, char *out, size_t size);
+
+/* deleted.files (a JSON array of strings) as text, one path a line.
+ * Returns 0, -EBADMSG or -ENOMEM. */
+int spec_render_deleted(const struct ck_blob *b, struct ck_buf *out);
+
+/* CRIU's dump statistics (stats-dump), the fields checkpointctl shows. */
+struct spec_stats {
+	uint32_t freezing_time, frozen_time, memdump_time, memwrite_time;
+	uint64_t pages_scanned, pages_written;
+};
+/* Read the statistics from the crit-style JSON of stats-dump (@b, as
+ * img_render_json() prints it). Returns 0 or -EBADMSG. */
+int spec_parse_stats(const struct ck_blob *b, struct spec_stats *ret);
+
+/* Byte counts of the archive, as checkpointctl sums them: regular members
+ * of the images directory, its pages-*.img, and rootfs-diff.tar. */
+struct spec_sizes {
+	uint64_t total, pages, rootfs_diff;
+};
+
+/* One process for the process tree; all strings borrowed by the caller. */
+struct spec_proc {
+	uint32_t pid, ppid;
+	const char *comm;
+	const char *cmdline;	/* arguments joined by spaces; NULL if unknown */
+	uint32_t task_state;	/* 1 alive, 2 dead (zombie), 3 stopped, ... */
+};
+
+/* The name checkpointctl gives a CRIU task_state: "Alive", "Dead",
+ * "Stopped", "Helper", "Thread" or "Unknown". */
+const char *spec_task_state_name(uint32_t task_state);
+
+/* /container.json: one element of `checkpointctl inspect --format json --all`,
+ * with its key names (README.md lists them). @stats may be NULL; @procs
+ * (@n_procs, any order) build "process_tree" from the first process whose
+ * parent is not among them. Returns 0 or -ENOMEM. */
+int spec_render_container(const struct spec_info *info, const struct spec_sizes *sizes,
+			  const struct spec_stats *stats, const struct spec_proc *procs, size_t n_procs,
+			  struct ck_buf *out);
+
+#endif

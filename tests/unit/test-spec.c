@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* spec.c: config.dump, spec.dump, network.status and deleted.files parsing,
+ * engine detection, RFC 3339 times and /container.json; table-driven, with
+ * the hostile inputs (not JSON, wrong types, trailing bytes). Also
+ * arc_open_nested() on the fixtures' rootfs-diff.tar. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arc.h"
+#include "spec.h"
+#include "tap.h"
+
+static struct ck_blob blob(const char *s)
+{
+	return (struct ck_blob) { (const uint8_t *) s, strlen(s) };
+}
+
+static void test_bad_json(void)
+{
+	static const char *const bad[] = { "", "{", "[]", "\"x\"", "{} x", "{\"id\": 1} {}", "nul" };
+	struct spec_info info = { 0 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct ck_blob b = blob(bad[i]);
+
+		CHECK(spec_parse_config(&b, &info) == -EBADMSG, "config.dump '%s' is -EBADMSG", bad[i]);
+		CHECK(spec_parse_spec(&b, &info) == -EBADMSG, "spec.dump '%s' is -EBADMSG", bad[i]);
+		CHECK(spec_parse_network(&b, &info) == -EBADMSG, "network.status '%s' is -EBADMSG", bad[i]);
+	}
+	CHECK(!info.id && !info.n_annotations && !info.n_ifaces, "failed parses leave nothing behind");
+	spec_info_done(&info);
+}
+
+static void test_podman(void)
+{
+	struct spec_info info = { 0 };
+	struct ck_blob cfg = blob("{\"id\": \"abc\", \"name\": \"web\", \"rootfsImageName\": \"img:1\","
+				  " \"runtime\": 7, \"createdTime\": \"2026-11-23T12:46:21.124983647Z\"} \n");
+	struct ck_blob spec = blob("{\"annotations\": {\"io.container.manager\": \"libpod\", \"n\": 3},"
+				   " \"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\"}, 5]}");
+	struct ck_blob net = blob("{\"podman\": {\"interfaces\": {\"eth0\": {\"subnets\": [{\"ipnet\":"
+				  " \"10.88.0.8/16\", \"gateway\": \"10.88.0.1\"}], \"mac_address\": \"aa:bb\"}}},"
+				  " \"other\": 3}");
+	char *name = NULL;
+
+	CHECK(spec_parse_config(&cfg, &info) == 0, "Podman config.dump parses");
+	CHECK(info.id && !strcmp(info.id, "abc") && !strcmp(info.image, "img:1"), "id and rootfsImageName");
+	CHECK(!info.runtime, "a runtime of the wrong type is absent, not fatal");
+	CHECK(!info.checkpointed_time, "no checkpointedTime");
+	CHECK(spec_parse_spec(&spec, &info) == 0, "spec.dump parses");
+	CHECK(info.n_annotations == 1 && info.n_mounts == 1, "non-string annotations and non-object mounts are skipped");
+	CHECK(!strcmp(info.mounts[0].source, ""), "a missing mount source is empty");
+	CHECK(!strcmp(spec_engine(&info), "Podman"), "libpod is Podman");
+	CHECK(spec_container_name(&info, &name) == 0 && name && !strcmp(name, "web"), "Podman name from config.dump");
+	free(name);
+	CHECK(!spec_pod_name(&info) && !spec_namespace(&info), "Podman has no pod");
+	CHECK(spec_parse_network(&net, &info) == 0 && info.n_ifaces == 1, "network.status: one interface");
+	CHECK(!strcmp(info.ifaces[0].ip, "10.88.0.8/16") && !strcmp(info.ifaces[0].mac, "aa:bb") &&
+	      !strcmp(info.ifaces[0].gateway, "10.88.0.1") && !strcmp(info.ifaces[0].network, "podman"),
+	      "ip, mac, gateway and network name");
+	spec_info_done(&info);
+}
+
+static void test_engines(void)
+{
+	static const struct {
+		const char *spec, *engine, *name, *pod, *ns;
+	} cases[] = {
+		{ "{\"annotations\": {\"io.container.manager\": \"cri-o\", \"io.kubernetes.cri-o.Metadata\":"
+		  " \"{\\\"name\\\": \\\"c1\\\"}\", \"io.kubernetes.pod.name\": \"p\","
+		  " \"io.kubernetes.pod.namespace\": \"ns\"}}", "CRI-O", "c1", "p", "ns" },
+		{ "{\"annotations\": {\"io.container.manager\": \"cri-o\", \"io.kubernetes.cri-o.Metadata\": \"{\","
+		  " \"io.kubernetes.container.name\": \"c2\"}}", "CRI-O", "c2", NULL, NULL },
+		{ "{\"annotations\": {\"io.kubernetes.cri.container-name\": \"c3\","
+		  " \"io.kubernetes.cri.sandbox-name\": \"p3\", \"io.kubernetes.cri.sandbox-namespace\": \"n3\"}}",
+		  "containerd", "c3", "p3", "n3" },
+		{ "{}", "containerd", NULL, NULL, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct spec_info info = { 0 };
+		struct ck_blob b = blob(cases[i].spec);
+		char *name = NULL;
+		bool ok;
+
+		ok = spec_parse_spec(&b, &info) == 0 && !strcmp(spec_engine(&info), cases[i].engine) &&
+		     spec_container_name(&info, &name) == 0;
+		ok = ok && (cases[i].name ? name && !strcmp(name, cases[i].name) : !name);
+		ok = ok && (cases[i].pod ? spec_pod_name(&info) && !strcmp(spec_pod_name(&info), cases[i].pod) :
+					   !spec_pod_name(&info));
+		ok = ok && (cases[i].ns ? spec_namespace(&info) && !strcmp(spec_namespace(&info), cases[i].ns) :
+					  !spec_namespace(&info));
+		CHECK(ok, "engine case %zu: %s, name %s", i, cases[i].engine, cases[i].name ? cases[i].name : "-");
+		free(name);
+		spec_info_done(&info);
+	}
+}
+
+static void test_rfc3339(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "2026-11-23T12:46:21.124983647Z", "2026-11-23T12:46:21Z" },
+		{ "2026-11-23T12:46:21Z", "2026-11-23T12:46:21Z" },
+		{ "2026-11-23T12:46:21.5+02:00", "2026-11-23T12:46:21+02:00" },
+		{ "2026-11-23T12:46:21-00:00", "2026-11-23T12:46:21Z" },
+		{ "0001-01-01T00:00:00Z", NULL },
+		{ "2026-11-23 12:46:21Z", NULL },
+		{ "2026-11-23T12:46:21.Z", NULL },
+		{ "2026-11-23T12:46:21", NULL },
+		{ "yesterday", NULL },
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		int rc = spec_rfc3339(cases[i].in, out, sizeof(out));
+
+		CHECK(cases[i].out ? rc == 0 && !strcmp(out, cases[i].out) : rc == -EINVAL,
+		      "rfc3339 '%s' -> %s", cases[i].in, cases[i].out ? cases[i].out : "-EINVAL");
+	}
+}
+
+static void test_deleted(void)
+{
+	struct ck_buf out = { 0 };
+	struct ck_blob b = blob("[\"/etc/motd\", \"/tmp/a b\"]");
+	struct ck_blob bad = blob("[\"/etc/motd\", 3]");
+
+	CHECK(spec_render_deleted(&b, &out) == 0 && out.data && !strcmp(out.data, "/etc/motd\n/tmp/a b\n"),
+	      "deleted.files: one path a line");
+	ck_buf_done(&out);
+	CHECK(spec_render_deleted(&bad, &out) == -EBADMSG, "deleted.files with a number is -EBADMSG");
+	ck_buf_done(&out);
+}
+
+static void test_container_json(void)
+{
+	struct spec_info info = { 0 };
+	struct ck_blob cfg = blob("{\"id\": \"i\", \"name\": \"n\\\"q\", \"createdTime\": \"2026-01-02T03:04:05Z\","
+				  " \"checkpointedTime\": \"0001-01-01T00:00:00Z\"}");
+	struct ck_blob spec = blob("{\"annotations\": {\"io.container.manager\": \"libpod\"}}");
+	struct spec_sizes sz = { 100, 60, 0 };
+	struct spec_proc procs[] = {
+		{ .pid = 7, .ppid = 1, .comm = "child", .cmdline = "a b", .task_state = 2 },
+		{ .pid = 1, .ppid = 0, .comm = "init", .cmdline = "/init", .task_state = 1 },
+	};
+	struct ck_buf out = { 0 };
+
+	spec_parse_config(&cfg, &info);
+	spec_parse_spec(&spec, &info);
+	CHECK(spec_render_container(&info, &sz, NULL, procs, 2, &out) == 0 && out.data, "container.json renders");
+	CHECK(out.data && strstr(out.data, "\"container_name\": \"n\\\"q\""), "names are JSON-escaped");
+	CHECK(out.data && strstr(out.data, "\"created\": \"2026-01-02T03:04:05Z\""), "created");
+	CHECK(out.data && !strstr(out.data, "\"checkpointed\""), "a zero checkpointedTime is left out");
+	CHECK(out.data && !strstr(out.data, "root_fs_diff_size") && strstr(out.data, "\"memory_pages_size\": 60"),
+	      "empty sizes are left out");
+	CHECK(out.data && !strstr(out.data, "\"statistics\"") && !strstr(out.data, "\"ip\""),
+	      "no statistics, no ip without their sources");
+	CHECK(out.data && strstr(out.data, "\"task_state\": \"Dead\"") && !strstr(out.data, "\"a b\""),
+	      "a zombie child has its state and no cmdline");
+	CHECK(out.data && strstr(out.data, "\"process_tree\": {\n    \"pid\": 1,"), "the tree starts at the root");
+	ck_buf_done(&out);
+	spec_info_done(&info);
+}
+
+static void test_nested(void)
+{
+	static const char *const fixtures[] = { "wl-gamma.tar", "wl-alpha.tar.zst", "busybox-loop.tar.gz" };
+	const char *data = getenv("CKPTFS_DATA");
+
+	for (size_t i = 0; i < sizeof(fixtures) / sizeof(*fixtures); i++) {
+		struct arc *a = NULL, *in = NULL;
+		const struct arc_entry *e, *f;
+		char path[4096], buf[64];
+		ssize_t n = -1;
+
+		if (!data) {
+			SKIP("CKPTFS_DATA is not set");
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/fixtures/%s", data, fixtures[i]);
+		if (arc_open(path, NULL, &a, NULL) < 0 || !(e = arc_find(a, "rootfs-diff.tar"))) {
+			CHECK(false, "%s: rootfs-diff.tar", fixtures[i]);
+			arc_free(a);
+			continue;
+		}
+		CHECK(arc_open_nested(a, e, NULL, &in, NULL) == 0, "%s: rootfs-diff.tar indexes", fixtures[i]);
+		f = in ? arc_find(in, "tmp/counter") ?: arc_find(in, "tmp/addrs.txt") : NULL;
+		if (f)
+			n = arc_pread(in, f, buf, sizeof(buf), 0);
+		CHECK(f && n > 0 && (size_t) n == CK_MIN(f->size, sizeof(buf)), "%s: a member reads", fixtures[i]);
+		CHECK(in && arc_is_zero_copy(in), "%s: the plain inner tar is read in place", fixtures[i]);
+		CHECK(arc_open_nested(a, arc_find(a, "checkpoint"), NULL, &in, NULL) == -EISDIR ||
+		      !arc_find(a, "checkpoint"), "%s: a directory is not a tar", fixtures[i]);
+		e = arc_find(a, "spec.dump");
+		{
+			struct arc *bad = NULL;
+
+			CHECK(e && arc_open_nested(a, e, NULL, &bad, NULL) == -EMEDIUMTYPE && !bad,
+			      "%s: spec.dump is not a tar", fixtures[i]);
+		}
+		arc_free(in);
+		arc_free(a);
+	}
+}
+
+int main(void)
+{
+	test_bad_json();
+	test_podman();
+	test_engines();
+	test_rfc3339();
+	test_deleted();
+	test_container_json();
+	test_nested();
+	return tap_done();
+}
