@@ -8,6 +8,8 @@
 
 /* Longest member path we index; longer names are skipped. */
 #define ARC_PATH_MAX 4096
+/* Members up to this size stay in memory unless arc_opts says otherwise. */
+#define ARC_MEM_LIMIT_DEFAULT (1024 * 1024)
 
 enum arc_src {
 	ARC_SRC_NONE,		/* no content: empty file, directory, symlink, ... */
@@ -36,6 +38,9 @@ struct arc {
 	uint64_t spill_len;
 	uint64_t mem_limit;
 	const char *cache_dir;	/* borrowed from the options, during arc_open() only */
+	const struct arc_opts *progress;	/* reports, during arc_open() only; see arc_progress() */
+	uint64_t progress_total, progress_next;	/* archive size; CLOCK_MONOTONIC ns of the next report */
+	bool progress_shown;
 	bool zero_copy;
 	char kind[48];
 };
@@ -57,8 +62,20 @@ int arc_err(char **ret_error, int rc, const char *fmt, ...) _printf_(3, 4);
 /* Copy @s into @out (@size bytes) for a one-line message: control bytes become '?'. */
 const char *arc_safe_name(const char *s, char *out, size_t size);
 
+/* Report @done bytes of the archive read to arc_opts.progress, if set and
+ * if the last report is 100 ms old (the first waits 300 ms, so that quick
+ * indexes show nothing). Accepts NULL. */
+void arc_progress(struct arc *a, uint64_t done);
+
 /* Index the archive open at @fd (a regular file of @st_size bytes, or a stream). */
 int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error);
+/* Index the tar (in any compression) held in @len bytes at @base, which
+ * stay the caller's. A plain tar's members become ARC_SRC_ARCHIVE items
+ * whose offsets are relative to @base; compressed ones are copied. */
+int arc_tar_index_mem(struct arc *a, const uint8_t *base, size_t len, char **ret_error);
+/* Resolve hard links, drop duplicates, add implied parents and sort: the
+ * last step of every index. Returns 0 or -ENOMEM. */
+int arc_finish(struct arc *a);
 /* Index the directory open at @fd; a->fd becomes @fd. */
 int arc_dir_index(struct arc *a, int fd, char **ret_error);
 

@@ -20,6 +20,7 @@
 #include "log.h"
 
 #define TAR_BUF_SIZE (1024 * 1024)
+#define TAR_WIN_SIZE (4 * 1024 * 1024)	/* a multiple of any page size */
 #define TAR_AHEAD (64 * 1024)
 
 DEFINE_CLEANUP(tar_archive_freep, struct archive, archive_read_free)
@@ -31,6 +32,11 @@ struct tar_src {
 	bool map_given;
 	uint64_t ahead;		/* prefetched up to here */
 	uint8_t *buf;		/* read() buffer otherwise */
+	const uint8_t *win;	/* compressed file: the mapped window libarchive reads */
+	size_t win_len;
+	uint64_t file_len;	/* size of the compressed file, for windows */
+	uint64_t consumed;	/* bytes read() so far */
+	struct arc *arc;	/* for progress reports, or NULL */
 };
 
 /* Compressed input can't be served in place, so it is read, not mapped. */
@@ -49,22 +55,32 @@ static const struct {
 	{ "compress", 2, "\x1f\x9d" },
 };
 
+static const char *tar_compression_of(const uint8_t *head, size_t n)
+{
+	size_t i;
+
+	for (i = 0; n > 0 && i < ARRAY_SIZE(tar_magics); i++)
+		if (n >= tar_magics[i].len && !memcmp(head, tar_magics[i].magic, tar_magics[i].len))
+			return tar_magics[i].name;
+	/* A zstd skippable frame (0x184D2A5?) first: pzstd and seekable zstd. */
+	if (n >= 4 && (head[0] & 0xf0) == 0x50 && !memcmp(head + 1, "\x2a\x4d\x18", 3))
+		return "zstd";
+	return NULL;
+}
+
 static const char *tar_compression(int fd)
 {
 	uint8_t head[8];
 	ssize_t n;
-	size_t i;
 
 	n = ck_pread_full(fd, head, sizeof(head), 0);
-	for (i = 0; n > 0 && i < ARRAY_SIZE(tar_magics); i++)
-		if ((size_t) n >= tar_magics[i].len && !memcmp(head, tar_magics[i].magic, tar_magics[i].len))
-			return tar_magics[i].name;
-	return NULL;
+	return n > 0 ? tar_compression_of(head, (size_t) n) : NULL;
 }
 
 static la_ssize_t tar_read_cb(struct archive *ar, void *data, const void **ret_buf)
 {
 	struct tar_src *s = data;
+	void *map;
 	ssize_t n;
 
 	if (s->map) {
@@ -74,6 +90,30 @@ static la_ssize_t tar_read_cb(struct archive *ar, void *data, const void **ret_b
 		s->map_given = true;
 		return (la_ssize_t) s->map_len;
 	}
+	if (s->file_len) {
+		/* Compressed input is mapped a window at a time instead of read():
+		 * the decompressor reads the page cache directly, and only one
+		 * window counts in our RSS. */
+		if (s->win)
+			munmap((void *) s->win, s->win_len);
+		s->win = NULL;
+		if (s->consumed >= s->file_len)
+			return 0;
+		s->win_len = (size_t) CK_MIN((uint64_t) TAR_WIN_SIZE, s->file_len - s->consumed);
+		map = mmap(NULL, s->win_len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, s->fd, (off_t) s->consumed);
+		if (map != MAP_FAILED) {
+			s->win = map;
+			*ret_buf = map;
+			s->consumed += s->win_len;
+			arc_progress(s->arc, s->consumed);
+			return (la_ssize_t) s->win_len;
+		}
+		s->file_len = 0;	/* read() from here on */
+		if (lseek(s->fd, (off_t) s->consumed, SEEK_SET) < 0) {
+			archive_set_error(ar, errno, "read error: %s", strerror(errno));
+			return -1;
+		}
+	}
 	do
 		n = read(s->fd, s->buf, TAR_BUF_SIZE);
 	while (n < 0 && errno == EINTR);
@@ -82,6 +122,8 @@ static la_ssize_t tar_read_cb(struct archive *ar, void *data, const void **ret_b
 		return -1;
 	}
 	*ret_buf = s->buf;
+	s->consumed += (uint64_t) n;
+	arc_progress(s->arc, s->consumed);
 	return n;
 }
 
@@ -213,7 +255,7 @@ static int tar_copy(struct arc *a, struct archive *ar, struct arc_item *it, int 
  * member loses at most that much to the cache. */
 static void tar_prefetch(struct tar_src *src, uint64_t next)
 {
-	if (next + 512 <= src->ahead || next >= src->map_len)
+	if (src->fd < 0 || next + 512 <= src->ahead || next >= src->map_len)
 		return;
 	src->ahead = CK_MIN(next + TAR_AHEAD, src->map_len);
 	posix_fadvise(src->fd, (off_t) next, (off_t) (src->ahead - next), POSIX_FADV_WILLNEED);
@@ -324,6 +366,8 @@ static int tar_walk(struct arc *a, struct archive *ar, struct tar_src *src,
 		rc = tar_add(a, ar, ae, src, last, &copied, comp, ret_error);
 		if (rc < 0)
 			return rc;
+		if (src->map && src->fd >= 0)
+			arc_progress(a, src->ahead);
 	}
 	if (!count)
 		tar_set_kind(a, ar, comp);
@@ -331,11 +375,12 @@ static int tar_walk(struct arc *a, struct archive *ar, struct tar_src *src,
 	return 0;
 }
 
+static int tar_index_src(struct arc *a, struct tar_src *src, const char *comp, char **ret_error);
+
 int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error)
 {
-	_cleanup_(tar_archive_freep) struct archive *ar = NULL;
 	_cleanup_free_ uint8_t *buf = NULL;
-	struct tar_src src = { .fd = fd };
+	struct tar_src src = { .fd = fd, .arc = a };
 	const char *comp = NULL;
 	void *map;
 	int rc;
@@ -361,12 +406,35 @@ int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error
 		if (!buf)
 			return -ENOMEM;
 		src.buf = buf;
+		if (comp && S_ISREG(st->st_mode) && lseek(fd, 0, SEEK_CUR) == 0)
+			src.file_len = (uint64_t) st->st_size;
 	}
+	rc = tar_index_src(a, &src, comp, ret_error);
+	if (src.map)
+		munmap((void *) src.map, src.map_len);
+	if (src.win)
+		munmap((void *) src.win, src.win_len);
+	return rc;
+}
+
+int arc_tar_index_mem(struct arc *a, const uint8_t *base, size_t len, char **ret_error)
+{
+	struct tar_src src = { .fd = -1, .map = base, .map_len = len };
+
+	if (len == 0)
+		return arc_err(ret_error, -EMEDIUMTYPE, "not a tar archive (empty file)");
+	return tar_index_src(a, &src, tar_compression_of(base, CK_MIN(len, (size_t) 8)), ret_error);
+}
+
+/* Run libarchive over @src. A mapping in @src stays the caller's. */
+static int tar_index_src(struct arc *a, struct tar_src *src, const char *comp, char **ret_error)
+{
+	_cleanup_(tar_archive_freep) struct archive *ar = NULL;
+	int rc;
+
 	ar = archive_read_new();
-	if (!ar) {
-		rc = -ENOMEM;
-		goto out_unmap;
-	}
+	if (!ar)
+		return -ENOMEM;
 	/* Built-in decompressors only: filter_all would also run external
 	 * programs (lrzip, lzop, grzip) on hostile input. */
 	archive_read_support_filter_gzip(ar);
@@ -378,14 +446,11 @@ int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error
 	archive_read_support_filter_lzip(ar);
 	archive_read_support_filter_compress(ar);
 	archive_read_support_format_tar(ar);
-	if (archive_read_open2(ar, &src, NULL, tar_read_cb, tar_skip_cb, NULL) != ARCHIVE_OK)
+	if (archive_read_open2(ar, src, NULL, tar_read_cb, tar_skip_cb, NULL) != ARCHIVE_OK)
 		rc = tar_fail(ar, NULL, false, comp, ret_error);
 	else
-		rc = tar_walk(a, ar, &src, comp, ret_error);
+		rc = tar_walk(a, ar, src, comp, ret_error);
 	/* libarchive may still point into the mapping until it is freed. */
 	archive_read_free(TAKE_PTR(ar));
-out_unmap:
-	if (src.map)
-		munmap((void *) src.map, src.map_len);
 	return rc;
 }

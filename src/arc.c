@@ -15,11 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
-
-#define ARC_MEM_LIMIT_DEFAULT (1024 * 1024)
 
 int arc_err(char **ret_error, int rc, const char *fmt, ...)
 {
@@ -360,7 +359,7 @@ static int arc_add_parents(struct arc *a)
 	return 0;
 }
 
-static int arc_finish(struct arc *a)
+int arc_finish(struct arc *a)
 {
 	_cleanup_free_ size_t *perm = NULL;
 	size_t i;
@@ -379,6 +378,28 @@ static int arc_finish(struct arc *a)
 	if (rc < 0)
 		return rc;
 	return arc_add_parents(a);
+}
+
+static uint64_t arc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+void arc_progress(struct arc *a, uint64_t done)
+{
+	uint64_t now;
+
+	if (!a || !a->progress)
+		return;
+	now = arc_now_ns();
+	if (now < a->progress_next)
+		return;
+	a->progress_next = now + 100 * 1000000ull;
+	a->progress_shown = true;
+	a->progress->progress(a->progress->progress_ctx, CK_MIN(done, a->progress_total), a->progress_total);
 }
 
 int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
@@ -404,10 +425,19 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 		arc_err(&err, rc, "cannot open: %s", strerror(-rc));
 		goto out_error;
 	}
-	if (S_ISDIR(st.st_mode))
+	if (S_ISDIR(st.st_mode)) {
 		rc = arc_dir_index(a, TAKE_FD(fd), &err);
-	else
+	} else {
+		if (opts && opts->progress) {
+			a->progress = opts;
+			a->progress_total = (uint64_t) st.st_size;
+			a->progress_next = arc_now_ns() + 300 * 1000000ull;
+		}
 		rc = arc_tar_index(a, fd, &st, &err);
+		if (rc == 0 && a->progress_shown)
+			a->progress->progress(a->progress->progress_ctx, a->progress_total, a->progress_total);
+		a->progress = NULL;
+	}
 	if (rc < 0)
 		goto out_error;
 	rc = arc_finish(a);
@@ -523,6 +553,32 @@ ssize_t arc_pread(const struct arc *a, const struct arc_entry *e, void *buf, siz
 		break;
 	}
 	return -EIO;
+}
+
+int arc_extent_at(const struct arc *a, const struct arc_entry *e, uint64_t off, uint64_t len,
+		  struct arc_extent *ret)
+{
+	const struct arc_item *it = (const struct arc_item *) e;
+
+	if (e->type == ARC_DIR)
+		return -EISDIR;
+	if (e->type != ARC_REG)
+		return -EINVAL;
+	*ret = (struct arc_extent) { .fd = -1, .len = off < e->size ? CK_MIN(len, e->size - off) : 0 };
+	if (!ret->len)
+		return 0;
+	switch (it->src) {
+	case ARC_SRC_ARCHIVE:
+		ret->fd = a->fd;
+		break;
+	case ARC_SRC_SPILL:
+		ret->fd = a->spill_fd;
+		break;
+	default:
+		return -EAGAIN;
+	}
+	ret->off = it->off + off;
+	return 0;
 }
 
 int arc_load(const struct arc *a, const struct arc_entry *e, size_t max, struct ck_blob *ret_blob,

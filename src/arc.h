@@ -35,6 +35,11 @@ struct arc_entry {
 struct arc_opts {
 	const char *cache_dir;	/* where large members of compressed archives spill; NULL: $TMPDIR or /tmp */
 	uint64_t mem_limit;	/* members up to this size stay in memory; 0: default (1 MiB) */
+	/* While arc_open() indexes a tar file: @done of its @total bytes are read,
+	 * at most about 10 times a second, and once more with @done == @total at
+	 * the end. NULL: no reports. */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
 };
 
 /* Index @path. Returns 0, -ENOENT (missing), -EACCES, -EMEDIUMTYPE (neither a
@@ -42,6 +47,13 @@ struct arc_opts {
  * corrupt archive), -ENOMEM or another -errno. On failure @ret_error (if not
  * NULL) receives a malloc'ed one-line description without the path. */
 int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error);
+/* Index regular member @e of @outer, a tar in any compression, as an archive
+ * of its own (rootfs-diff.tar, tmpfs-dev-*.tar.gz.img). A plain inner tar is
+ * served in place: its members are preads into the file that holds @e
+ * (zero copy); a compressed one spills as arc_open() does (@opts). @outer
+ * must outlive the result. Returns 0 or the errors of arc_open(). */
+int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const struct arc_opts *opts,
+		    struct arc **ret_arc, char **ret_error);
 /* Release everything, including the spill file. Accepts NULL. */
 void arc_free(struct arc *a);
 DEFINE_CLEANUP(arc_freep, struct arc, arc_free)
@@ -56,6 +68,20 @@ const struct arc_entry *arc_find(const struct arc *a, const char *path);
  * or past the end) or -errno (-EIO if the underlying file fails, -EISDIR for
  * a directory). */
 ssize_t arc_pread(const struct arc *a, const struct arc_entry *e, void *buf, size_t len, uint64_t off);
+/* Where bytes of a member live on disk, for replies that let the kernel
+ * splice them instead of copying: @len bytes at @off of file @fd (borrowed
+ * from the arc, valid until arc_free()). fd -1 means @len zero bytes. */
+struct arc_extent {
+	int fd;
+	uint64_t off;
+	uint64_t len;
+};
+/* The extent holding offset @off of @e, clipped to @len bytes and to the
+ * member's end (len 0 at or past the end). Returns 0, -EAGAIN when @e is
+ * not in a file that stays open (held in memory, or a directory input's
+ * member: use arc_pread()), -EISDIR or -EINVAL as arc_pread(). */
+int arc_extent_at(const struct arc *a, const struct arc_entry *e, uint64_t off, uint64_t len,
+		  struct arc_extent *ret);
 /* The whole content of @e in memory: borrowed when the member is held in
  * memory already (@ret_owned = NULL), else read into a malloc'ed buffer that
  * is returned in @ret_owned and must be freed. Members larger than @max give

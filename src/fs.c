@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,16 +31,28 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->attr_timeout = FS_TIMEOUT;
 	cfg->negative_timeout = FS_TIMEOUT;
 	cfg->nullpath_ok = 1;
+	/* Replies of fs_read_buf() go from the archive (or spill) file to
+	 * /dev/fuse through a pipe: the bytes are never copied to user space. */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	return fuse_get_context()->private_data;
 }
+
+/* The preferred I/O size of large files: cat, cp and stdio read this much at
+ * a time, which the kernel turns into fewer, larger FUSE reads. */
+#define FS_IO_SIZE (1024 * 1024)
 
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	const struct pv_node *n = fs_node(path, fi);
+	int rc;
 
 	if (!n)
 		return -ENOENT;
-	return pv_getattr(fs_tree(), n, st);
+	rc = pv_getattr(fs_tree(), n, st);
+	if (rc == 0 && S_ISREG(st->st_mode) && st->st_size >= FS_IO_SIZE)
+		st->st_blksize = FS_IO_SIZE;
+	return rc;
 }
 
 static int fs_open(const char *path, struct fuse_file_info *fi)
@@ -71,6 +84,72 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
 		return -EINVAL;
 	got = pv_read(fs_tree(), n, buf, size, (uint64_t) off);
 	return (int) got;	/* FUSE reads are far below INT_MAX */
+}
+
+/* Reads of member, mem and pages files as file extents (FUSE_BUF_IS_FD), which
+ * libfuse splices into the reply; holes are zero buffers. Anything else (or
+ * a range too fragmented for FS_EXTENTS_MAX) is read into one buffer. The
+ * buffers are freed by libfuse: every mem is malloc'ed here. */
+#define FS_EXTENTS_MAX 64
+
+static int fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	const struct pv_node *n = fs_node(path, fi);
+	struct arc_extent ext[FS_EXTENTS_MAX];
+	struct fuse_bufvec *bv;
+	ssize_t k = -EAGAIN;
+	void *mem;
+
+	if (!n)
+		return -ENOENT;
+	if (off < 0)
+		return -EINVAL;
+	if (size >= 4096)	/* small reads gain nothing from a splice */
+		k = pv_extents(fs_tree(), n, (uint64_t) off, size, ext, FS_EXTENTS_MAX);
+	if (k >= 0) {
+		bv = calloc(1, sizeof(*bv) + (size_t) (k ? k - 1 : 0) * sizeof(bv->buf[0]));
+		if (!bv)
+			return -ENOMEM;
+		bv->count = (size_t) k;
+		for (ssize_t i = 0; i < k; i++) {
+			struct fuse_buf *b = &bv->buf[i];
+
+			b->size = ext[i].len;
+			if (ext[i].fd >= 0) {
+				b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+				b->fd = ext[i].fd;
+				b->pos = (off_t) ext[i].off;
+			} else if (!(b->mem = calloc(1, ext[i].len ? ext[i].len : 1))) {
+				while (i-- > 0)
+					if (!(bv->buf[i].flags & FUSE_BUF_IS_FD))
+						free(bv->buf[i].mem);
+				free(bv);
+				return -ENOMEM;
+			}
+		}
+		*bufp = bv;
+		return 0;
+	}
+	if (k != -EAGAIN && k != -ENOBUFS)
+		return (int) k;
+	bv = malloc(sizeof(*bv));
+	mem = malloc(size ? size : 1);
+	if (!bv || !mem) {
+		free(bv);
+		free(mem);
+		return -ENOMEM;
+	}
+	k = pv_read(fs_tree(), n, mem, size, (uint64_t) off);
+	if (k < 0) {
+		free(bv);
+		free(mem);
+		return (int) k;
+	}
+	*bv = FUSE_BUFVEC_INIT((size_t) k);
+	bv->buf[0].mem = mem;
+	*bufp = bv;
+	return 0;
 }
 
 struct fs_fill_ctx {
@@ -217,6 +296,7 @@ const struct fuse_operations fs_ops = {
 	.getattr = fs_getattr,
 	.open = fs_open,
 	.read = fs_read,
+	.read_buf = fs_read_buf,
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,
 	.readlink = fs_readlink,

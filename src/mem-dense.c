@@ -86,6 +86,95 @@ ssize_t mem_dense_read(const struct mem_dense *d, void *buf, size_t len, uint64_
 	return (ssize_t) done;
 }
 
+/* Append [pos, pos + n) of run @r (or n zeros when @r is NULL) to @ext,
+ * merging with the previous extent when contiguous. */
+static int ext_push(const struct mem_run *r, uint64_t pos, uint64_t n, struct arc_extent *ext,
+		    size_t *count, size_t max)
+{
+	struct arc_extent x = { .fd = -1, .len = n };
+	int rc;
+
+	if (r) {
+		rc = arc_extent_at(r->arc, r->pages, r->pages_off + (pos - r->vaddr), n, &x);
+		if (rc < 0)
+			return rc;
+		if (x.len != n)
+			return -EAGAIN;	/* the member ends early: let the read path fail */
+	}
+	if (*count && ext[*count - 1].fd == x.fd &&
+	    (x.fd < 0 || ext[*count - 1].off + ext[*count - 1].len == x.off)) {
+		ext[*count - 1].len += n;
+		return 0;
+	}
+	if (*count == max)
+		return -ENOBUFS;
+	ext[(*count)++] = x;
+	return 0;
+}
+
+ssize_t mem_dense_extents(const struct mem_dense *d, uint64_t off, size_t len,
+			  struct arc_extent *ext, size_t max)
+{
+	uint64_t done = 0;
+	size_t count = 0;
+	int rc;
+
+	if (off >= mem_dense_size(d))
+		return 0;
+	len = (size_t) CK_MIN((uint64_t) len, mem_dense_size(d) - off);
+	for (size_t i = run_of(d, off); done < len && i < d->n; i++) {
+		const struct mem_run *r = mem_run_at(d->m, i);
+		uint64_t in = off + done - d->start[i];
+		uint64_t chunk = CK_MIN((uint64_t) len - done, r->len - in);
+
+		rc = ext_push(r, r->vaddr + in, chunk, ext, &count, max);
+		if (rc < 0)
+			return rc;
+		done += chunk;
+	}
+	return done == len ? (ssize_t) count : -EAGAIN;
+}
+
+ssize_t mem_space_extents(const struct mem_space *m, uint64_t addr, size_t len,
+			  struct arc_extent *ext, size_t max)
+{
+	size_t lo = 0, hi = mem_run_count(m), count = 0;
+	uint64_t end, pos = addr;
+	int rc;
+
+	if (addr >= mem_size(m))
+		return 0;
+	end = addr + CK_MIN((uint64_t) len, mem_size(m) - addr);
+	/* the first run that ends after @addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct mem_run *r = mem_run_at(m, mid);
+
+		if (r->vaddr + r->len <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; pos < end; i++) {
+		const struct mem_run *r = mem_run_at(m, i);	/* NULL past the last */
+		uint64_t hole_end = r ? CK_MIN(r->vaddr, end) : end;
+
+		if (pos < hole_end) {
+			rc = ext_push(NULL, pos, hole_end - pos, ext, &count, max);
+			if (rc < 0)
+				return rc;
+			pos = hole_end;
+		}
+		if (!r || pos >= end)
+			break;
+		rc = ext_push(r, pos, CK_MIN(r->vaddr + r->len, end) - pos, ext, &count, max);
+		if (rc < 0)
+			return rc;
+		pos = CK_MIN(r->vaddr + r->len, end);
+	}
+	return (ssize_t) count;
+}
+
 uint64_t mem_dense_offset(const struct mem_dense *d, size_t i)
 {
 	return d->start[CK_MIN(i, d->n)];

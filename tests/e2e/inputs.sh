@@ -27,7 +27,13 @@ xz -T1 -c "$src" > "$WORK/xz-named.tar.gz"
 bzip2 -c "$src" > "$WORK/bz2-named.tar"
 gzip -c "$src" > "$WORK/gzip-named.zst"
 zstd -q -c "$src" > "$WORK/zstd-named.tar.gz"
-for f in xz-named.tar.gz bz2-named.tar gzip-named.zst zstd-named.tar.gz; do
+inputs="xz-named.tar.gz bz2-named.tar gzip-named.zst zstd-named.tar.gz"
+# pzstd: several zstd frames behind a skippable frame; must not be taken for a plain tar
+if command -v pzstd >/dev/null; then
+	pzstd -q -p 2 -c "$src" > "$WORK/pzstd-multiframe.tar.zst"
+	inputs="$inputs pzstd-multiframe.tar.zst"
+fi
+for f in $inputs; do
 	mnt=$WORK/m-$f
 	if mount_ck "$WORK/$f" "$mnt"; then
 		same_views "$mnt" "$f"
