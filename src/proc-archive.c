@@ -27,10 +27,10 @@ static int render_json(const struct pv_tree *t, const struct pv_node *n, struct 
 
 /* Create (or find) the directory chain for archive path @path and add the
  * member itself as the last component. */
-static int add_member(struct pv_tree *t, const struct arc_entry *e)
+static int add_member(struct pv_tree *t, const struct arc_entry *e, const char *path)
 {
 	struct pv_node *dir = t->root, *n;
-	const char *p = e->path, *slash;
+	const char *p = path, *slash;
 
 	while ((slash = strchr(p, '/'))) {
 		n = pv_child_scan(dir, p, (size_t) (slash - p));
@@ -53,22 +53,26 @@ static int add_member(struct pv_tree *t, const struct arc_entry *e)
 		return 0;
 	n = pv_child_scan(dir, p, strlen(p));
 	if (n) {
-		/* an implied directory met its own entry: adopt mode and time */
+		/* an implied directory met its own entry: adopt its time (not its
+		 * mode: the archive's modes are hostile input, see below) */
 		if (n->kind == PV_DIR && e->type == ARC_DIR) {
-			n->mode = S_IFDIR | (e->mode & 0555);
+			n->mode = S_IFDIR | 0500;
 			n->mtime = e->mtime;
 		}
 		return 0;
 	}
+	/* Members are owner-only whatever modes the archive claims: they hold
+	 * memory, environment and queued data, and with -o allow_other the
+	 * archive must not be able to open them to other users. */
 	switch (e->type) {
 	case ARC_DIR:
-		n = pv_node_add(t, dir, p, PV_DIR, S_IFDIR | (e->mode & 0555) | 0500);
+		n = pv_node_add(t, dir, p, PV_DIR, S_IFDIR | 0500);
 		break;
 	case ARC_SYMLINK:
 		n = pv_node_add(t, dir, p, PV_LINK, S_IFLNK | 0777);
 		break;
 	case ARC_REG:
-		n = pv_node_add(t, dir, p, PV_MEMBER, S_IFREG | (e->mode & 0444) | 0400);
+		n = pv_node_add(t, dir, p, PV_MEMBER, S_IFREG | 0400);
 		break;
 	default:
 		return 0;
@@ -118,7 +122,7 @@ int pv_add_images_dir(struct pv_tree *t)
 			continue;
 		if (strlen(base) > 4 && !strcmp(base + strlen(base) - 4, ".img"))
 			snprintf(name, sizeof(name), "%.*s.json", (int) strlen(base) - 4, base);
-		n = pv_text_add(t, images, name, S_IFREG | 0444, render_json, NULL);
+		n = pv_text_add(t, images, name, S_IFREG | 0400, render_json, NULL);	/* as private as the image */
 		if (!n)
 			return -ENOMEM;
 		n->member = e;
@@ -132,19 +136,24 @@ int pv_add_archive(struct pv_tree *t)
 
 	for (size_t i = 0; i < arc_count(t->arc); i++) {
 		const struct arc_entry *e = arc_entry_at(t->arc, i);
-		const char *slash = strchr(e->path, '/');
-		size_t len = slash ? (size_t) (slash - e->path) : strlen(e->path);
+		const char *path = e->path + t->prefix_len, *slash;
+		size_t len;
 		bool hidden = false;
 		int rc;
 
+		/* a pod container's subtree shows its own directory only */
+		if (t->prefix_len && (strncmp(e->path, t->prefix, t->prefix_len) || !*path))
+			continue;
+		slash = strchr(path, '/');
+		len = slash ? (size_t) (slash - path) : strlen(path);
 		for (size_t v = 0; v < n_views && !hidden; v++)
 			hidden = strlen(t->root->children[v]->name) == len &&
-				 !memcmp(t->root->children[v]->name, e->path, len);
+				 !memcmp(t->root->children[v]->name, path, len);
 		if (hidden) {
 			ck_log(CK_LOG_WARNING, "archive member '%s' hidden by a ckptfs view", e->path);
 			continue;
 		}
-		rc = add_member(t, e);
+		rc = add_member(t, e, path);
 		if (rc < 0)
 			return rc;
 	}

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "elf.h"
 #include "log.h"
 #include "mem-dense.h"
 #include "proc-priv.h"
@@ -115,12 +117,18 @@ static uint64_t mem_ops_allocated(const void *obj)
 	return mem_dumped_bytes(obj);
 }
 
+static ssize_t mem_ops_extents(const void *obj, uint64_t off, size_t len, struct arc_extent *ext, size_t max)
+{
+	return mem_space_extents(obj, off, len, ext, max);
+}
+
 static const struct pv_stream_ops mem_ops = {
 	.size = mem_ops_size,
 	.read = mem_ops_read,
 	.seek_data = mem_ops_seek_data,
 	.seek_hole = mem_ops_seek_hole,
 	.allocated = mem_ops_allocated,
+	.extents = mem_ops_extents,
 };
 
 static uint64_t dense_ops_size(const void *obj)
@@ -138,10 +146,16 @@ static void dense_ops_free(void *obj)
 	mem_dense_free(obj);
 }
 
+static ssize_t dense_ops_extents(const void *obj, uint64_t off, size_t len, struct arc_extent *ext, size_t max)
+{
+	return mem_dense_extents(obj, off, len, ext, max);
+}
+
 static const struct pv_stream_ops dense_ops = {
 	.size = dense_ops_size,
 	.read = dense_ops_read,
 	.free = dense_ops_free,
+	.extents = dense_ops_extents,
 };
 
 /* /proc shows an fd link's access mode as its permission bits: lr-x, l-wx, lrwx. */
@@ -149,6 +163,9 @@ static mode_t fd_link_mode(const struct ckpt *ck, const struct img_fdinfo *fdi)
 {
 	const struct img_file *f = ckpt_file_find(ck, fdi->id);
 
+	/* a FIFO keeps its flags in the REG entry of its path (as fdinfo shows) */
+	if (f && f->type == IMG_FD_FIFO && ckpt_file_find(ck, f->regf_id))
+		f = ckpt_file_find(ck, f->regf_id);
 	switch (f ? f->flags & O_ACCMODE : O_RDONLY) {
 	case O_WRONLY:
 		return 0300;
@@ -174,6 +191,64 @@ static int add_thread_dir(struct pv_tree *t, struct pv_node *task, const struct 
 	    !pv_text_add(t, d, "comm", S_IFREG | 0444, r_comm, NULL))
 		return -ENOMEM;
 	return 0;
+}
+
+static uint64_t core_ops_size(const void *obj)
+{
+	return elf_core_size(obj);
+}
+
+static ssize_t core_ops_read(const void *obj, void *buf, size_t len, uint64_t off)
+{
+	return elf_core_read(obj, buf, len, off);
+}
+
+static int64_t core_ops_seek_data(const void *obj, uint64_t off)
+{
+	return elf_core_seek_data(obj, off);
+}
+
+static int64_t core_ops_seek_hole(const void *obj, uint64_t off)
+{
+	return elf_core_seek_hole(obj, off);
+}
+
+static uint64_t core_ops_allocated(const void *obj)
+{
+	return elf_core_allocated(obj);
+}
+
+static void core_ops_free(void *obj)
+{
+	elf_core_free(obj);
+}
+
+static const struct pv_stream_ops core_ops = {
+	.size = core_ops_size,
+	.read = core_ops_read,
+	.seek_data = core_ops_seek_data,
+	.seek_hole = core_ops_seek_hole,
+	.allocated = core_ops_allocated,
+	.free = core_ops_free,
+};
+
+/* core: an ELF core file of the process, built from headers and notes held
+ * in memory and segment bytes read from the address space on demand. A
+ * process without one (zombie, damaged images, other architecture) has no
+ * core file; the reason is logged at debug level. */
+static int add_core(struct pv_tree *t, struct pv_node *d, const struct ckpt_proc *p)
+{
+	struct elf_core *core;
+	int rc;
+
+	rc = elf_core_new(t->ck, p, &core);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) {
+		ck_log(CK_LOG_DEBUG, "no core for pid %u: %s", p->pid, strerror(-rc));
+		return 0;
+	}
+	return pv_stream_add(t, d, "core", S_IFREG | 0400, &core_ops, core) ? 0 : -ENOMEM;
 }
 
 static int add_memory(struct pv_tree *t, struct pv_node *d, const struct ckpt_proc *p)
@@ -250,7 +325,14 @@ static int add_pid_dir(struct pv_tree *t, const struct ckpt_proc *p)
 	rc = add_memory(t, d, p);
 	if (rc < 0)
 		return rc;
+	rc = add_core(t, d, p);
+	if (rc < 0)
+		return rc;
 	rc = add_fds(t, d, p);
+	if (rc == 0)
+		rc = pv_add_pid_ns_net(t, d, p);
+	if (rc == 0)
+		rc = pv_add_fdcontent(t, d, p);
 	if (rc < 0)
 		return rc;
 	task = pv_node_add(t, d, "task", PV_DIR, S_IFDIR | 0555);

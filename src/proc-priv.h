@@ -31,6 +31,8 @@ struct pv_stream_ops {
 	uint64_t (*allocated)(const void *obj);
 	/* frees @obj with the tree; NULL when @obj is borrowed */
 	void (*free)(void *obj);
+	/* [off, off + len) as file extents, as pv_extents(); NULL: never */
+	ssize_t (*extents)(const void *obj, uint64_t off, size_t len, struct arc_extent *ext, size_t max);
 };
 
 struct pv_node {
@@ -40,6 +42,7 @@ struct pv_node {
 	size_t n_children, cap_children;
 	enum pv_kind kind;
 	mode_t mode;
+	struct pv_tree *tree;		/* the tree that built it: a pod container's subtree */
 	uint64_t ino;
 	int64_t mtime;
 	/* what the node shows; inherited from the parent directory when added */
@@ -66,6 +69,14 @@ struct pv_tree {
 	struct pv_node *root;
 	uint64_t next_ino;
 	pthread_mutex_t lock;
+	struct arc **nested;	/* inner tars the tree shows (proc-nested.c), freed with it */
+	size_t n_nested;
+	char *prefix;		/* a pod container's subtree: its directory "<name>/"; else NULL */
+	size_t prefix_len;
+	struct pv_tree **subs;	/* a pod's container subtrees, grafted under the root (proc-pod.c) */
+	size_t n_subs;
+	struct ckpt **pod_cks;	/* their models, except the one pv_tree_new() was given */
+	size_t n_pod_cks;
 };
 
 /* Add a child of @parent (NULL for the root) that inherits proc, thread and
@@ -88,5 +99,30 @@ struct pv_node *pv_child_scan(const struct pv_node *dir, const char *name, size_
 int pv_add_pid_dirs(struct pv_tree *t);		/* proc-pid.c: /<pid>/ */
 int pv_add_images_dir(struct pv_tree *t);	/* proc-archive.c: /images/ */
 int pv_add_archive(struct pv_tree *t);		/* proc-archive.c: every member, last */
+int pv_add_sys(struct pv_tree *t);		/* proc-sys.c: /self, /stat, /uptime, ... for ps, lsof */
+/* proc-nested.c: the container's own directory in the archive ("" or
+ * "<ctr>/") into @out; and its member @name, or NULL. */
+int pv_container_prefix(const struct ckpt *ck, char *out, size_t size);
+const struct arc_entry *pv_container_member(const struct pv_tree *t, const char *name);
+int pv_add_nested(struct pv_tree *t);
+/* proc.c: a tree for @ck whose archive view shows only the members under
+ * @prefix ("<name>/", copied), with the prefix removed; NULL shows all. */
+int pv_tree_build(const struct ckpt *ck, const struct arc *a, const struct pv_opts *opts, const char *prefix,
+		  struct pv_tree **ret_tree);
+/* proc-pod.c: the number of containers of a Kubernetes pod checkpoint (one
+ * "<name>/checkpoint/inventory.img" each, and none at "checkpoint/"); the
+ * pod's tree, one container subtree under /<name>/; and freeing its parts. */
+int pv_pod_count(const struct arc *a);
+int pv_tree_new_pod(const struct ckpt *ck, const struct arc *a, const struct pv_opts *opts,
+		    struct pv_tree **ret_tree);
+void pv_pod_done(struct pv_tree *t);		/* proc-nested.c: /rootfs-diff/, /devshm/, /tmpfs/ */
+int pv_add_container(struct pv_tree *t);	/* proc-container.c: /container.json, /ps, ... */
+
+/* proc-ns.c: net/, ns/, mountinfo, mounts and cgroup of /<pid>/ @d. Returns 0 or -ENOMEM. */
+int pv_add_pid_ns_net(struct pv_tree *t, struct pv_node *d, const struct ckpt_proc *p);
+
+/* proc-files.c: /files/ (every content object) and /<pid>/fdcontent/ of @d. */
+int pv_add_files_dir(struct pv_tree *t);
+int pv_add_fdcontent(struct pv_tree *t, struct pv_node *d, const struct ckpt_proc *p);
 
 #endif

@@ -37,6 +37,7 @@ struct pv_node *pv_node_add(struct pv_tree *t, struct pv_node *parent, const cha
 	}
 	n->kind = kind;
 	n->mode = mode;
+	n->tree = t;
 	n->ino = t->next_ino++;
 	n->mtime = t->opts.mtime;
 	n->parent = parent;
@@ -108,9 +109,38 @@ struct pv_node *pv_child_scan(const struct pv_node *dir, const char *name, size_
 	return NULL;
 }
 
+static bool all_digits(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* Directory order: numbers first, in numeric order (pids and fds list as
+ * /proc lists them), then everything else by bytes. Lookups use it too. */
+static int cmp_name(const char *a, size_t alen, const char *b, size_t blen)
+{
+	bool ad = all_digits(a, alen), bd = all_digits(b, blen);
+	int c;
+
+	if (ad != bd)
+		return ad ? -1 : 1;
+	if (ad && alen != blen)
+		return alen < blen ? -1 : 1;
+	c = memcmp(a, b, CK_MIN(alen, blen));
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
 static int cmp_node(const void *a, const void *b)
 {
-	return strcmp((*(struct pv_node *const *) a)->name, (*(struct pv_node *const *) b)->name);
+	const char *x = (*(struct pv_node *const *) a)->name, *y = (*(struct pv_node *const *) b)->name;
+
+	return cmp_name(x, strlen(x), y, strlen(y));
 }
 
 static void sort_children(struct pv_node *n)
@@ -123,6 +153,14 @@ static void sort_children(struct pv_node *n)
 
 int pv_tree_new(const struct ckpt *ck, const struct arc *a, const struct pv_opts *opts, struct pv_tree **ret_tree)
 {
+	if (pv_pod_count(a) > 1)
+		return pv_tree_new_pod(ck, a, opts, ret_tree);
+	return pv_tree_build(ck, a, opts, NULL, ret_tree);
+}
+
+int pv_tree_build(const struct ckpt *ck, const struct arc *a, const struct pv_opts *opts, const char *prefix,
+		  struct pv_tree **ret_tree)
+{
 	struct pv_tree *t = calloc(1, sizeof(*t));
 	int rc = -ENOMEM;
 
@@ -130,6 +168,12 @@ int pv_tree_new(const struct ckpt *ck, const struct arc *a, const struct pv_opts
 		return -ENOMEM;
 	t->ck = ck;
 	t->arc = a;
+	t->prefix = ck_strdup0(prefix);
+	t->prefix_len = prefix ? strlen(prefix) : 0;
+	if (prefix && !t->prefix) {
+		free(t);
+		return -ENOMEM;
+	}
 	t->opts = *opts;
 	t->next_ino = 1;
 	pthread_mutex_init(&t->lock, NULL);
@@ -141,6 +185,18 @@ int pv_tree_new(const struct ckpt *ck, const struct arc *a, const struct pv_opts
 	if (rc < 0)
 		goto out_free;
 	rc = pv_add_images_dir(t);
+	if (rc < 0)
+		goto out_free;
+	rc = pv_add_files_dir(t);
+	if (rc < 0)
+		goto out_free;
+	rc = pv_add_nested(t);
+	if (rc < 0)
+		goto out_free;
+	rc = pv_add_container(t);
+	if (rc < 0)
+		goto out_free;
+	rc = pv_add_sys(t);
 	if (rc < 0)
 		goto out_free;
 	rc = pv_add_archive(t);
@@ -159,6 +215,11 @@ void pv_tree_free(struct pv_tree *t)
 	if (!t)
 		return;
 	node_free(t->root);
+	pv_pod_done(t);
+	free(t->prefix);
+	for (size_t i = 0; i < t->n_nested; i++)
+		arc_free(t->nested[i]);
+	free(t->nested);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -170,10 +231,8 @@ static struct pv_node *child_find(const struct pv_node *dir, const char *name, s
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const char *cn = dir->children[mid]->name;
-		int c = strncmp(cn, name, len);
+		int c = cmp_name(cn, strlen(cn), name, len);
 
-		if (c == 0 && cn[len] != '\0')
-			c = 1;
 		if (c == 0)
 			return dir->children[mid];
 		if (c < 0)
@@ -210,6 +269,9 @@ static int node_content(struct pv_tree *t, const struct pv_node *cn)
 	struct pv_node *n = (struct pv_node *) cn;	/* only the cache fields change */
 	struct ck_buf out = { 0 };
 	int rc;
+
+	if (n->tree)
+		t = n->tree;	/* a pod container's node renders with that container's model */
 
 	pthread_mutex_lock(&t->lock);
 	if (n->rendered) {
@@ -300,6 +362,29 @@ int pv_readdir(struct pv_tree *t, const struct pv_node *n,
 			break;
 	}
 	return 0;
+}
+
+ssize_t pv_extents(struct pv_tree *t, const struct pv_node *n, uint64_t off, size_t len,
+		   struct arc_extent *ext, size_t max)
+{
+	int rc;
+
+	switch (n->kind) {
+	case PV_MEMBER:
+		if (off >= n->slice_len)
+			return 0;
+		if (!max)
+			return -ENOBUFS;
+		len = (size_t) CK_MIN((uint64_t) len, n->slice_len - off);
+		rc = arc_extent_at(t->arc, n->member, n->slice_off + off, len, ext);
+		if (rc < 0)
+			return rc;
+		return ext->len == len ? 1 : -EAGAIN;	/* a short member: pv_read() says why */
+	case PV_STREAM:
+		return n->ops->extents ? n->ops->extents(n->obj, off, len, ext, max) : -EAGAIN;
+	default:
+		return -EAGAIN;
+	}
 }
 
 ssize_t pv_read(struct pv_tree *t, const struct pv_node *n, void *buf, size_t len, uint64_t off)

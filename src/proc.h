@@ -19,6 +19,7 @@ struct pv_opts {
 	uid_t uid;		/* owner reported for every node */
 	gid_t gid;
 	int64_t mtime;		/* time reported for synthetic nodes */
+	const char *cache_dir;	/* spill directory for nested compressed tars; borrowed */
 };
 
 /* Build the tree for @ck (whose archive is @a). Returns 0, -ENOMEM. */
@@ -37,6 +38,13 @@ int pv_open(struct pv_tree *t, const struct pv_node *n);
  * @fill returns non-zero. Returns 0, -ENOTDIR. */
 int pv_readdir(struct pv_tree *t, const struct pv_node *n,
 	       int (*fill)(void *ctx, const char *name, const struct stat *st), void *ctx);
+/* Where [off, off + len) of regular node @n lives, clipped to its size: up to
+ * @max extents of files that stay open (fd -1: zeros), so that the reply can
+ * be spliced from them. Returns the count (0 at the end), or -EAGAIN when
+ * the bytes are not all in files (use pv_read()), -ENOBUFS when @max is too
+ * small, another -errno. */
+ssize_t pv_extents(struct pv_tree *t, const struct pv_node *n, uint64_t off, size_t len,
+		   struct arc_extent *ext, size_t max);
 /* Copy up to @len bytes at @off of regular node @n. Returns the count or -errno. */
 ssize_t pv_read(struct pv_tree *t, const struct pv_node *n, void *buf, size_t len, uint64_t off);
 /* The target of symlink @n, NUL-terminated and truncated to @size. Returns 0 or -errno. */
