@@ -104,13 +104,9 @@ int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const st
 	size_t map_len = 0;
 	int rc;
 
-	a = calloc(1, sizeof(*a));
+	a = arc_new(opts);
 	if (!a)
 		return -ENOMEM;
-	a->fd = -1;
-	a->spill_fd = -1;
-	a->mem_limit = opts && opts->mem_limit ? opts->mem_limit : ARC_MEM_LIMIT_DEFAULT;
-	a->cache_dir = opts ? opts->cache_dir : NULL;
 
 	if (e->type != ARC_REG) {
 		rc = arc_err(&err, e->type == ARC_DIR ? -EISDIR : -EMEDIUMTYPE, "not a regular member");

@@ -191,19 +191,7 @@ static int root_ids_copy(const ProtobufCMessage *msg, void *dst)
 
 	if (!e)
 		return -ENOENT;
-	*(struct img_ids *) dst = (struct img_ids) {
-		.vm_id = e->vm_id, .files_id = e->files_id, .fs_id = e->fs_id,
-		.sighand_id = e->sighand_id,
-		.has_pid_ns_id = e->has_pid_ns_id, .pid_ns_id = e->pid_ns_id,
-		.has_net_ns_id = e->has_net_ns_id, .net_ns_id = e->net_ns_id,
-		.has_ipc_ns_id = e->has_ipc_ns_id, .ipc_ns_id = e->ipc_ns_id,
-		.has_uts_ns_id = e->has_uts_ns_id, .uts_ns_id = e->uts_ns_id,
-		.has_mnt_ns_id = e->has_mnt_ns_id, .mnt_ns_id = e->mnt_ns_id,
-		.has_user_ns_id = e->has_user_ns_id, .user_ns_id = e->user_ns_id,
-		.has_cgroup_ns_id = e->has_cgroup_ns_id, .cgroup_ns_id = e->cgroup_ns_id,
-		.has_time_ns_id = e->has_time_ns_id, .time_ns_id = e->time_ns_id,
-	};
-	return 0;
+	return img_ids_copy(&e->base, dst);
 }
 
 int img_read_root_ids(const struct ck_blob *b, struct img_ids *ret)

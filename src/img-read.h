@@ -25,6 +25,10 @@ int img_grow(void **arr, size_t *cap, size_t n, size_t size);
 int img_read_first(const struct ck_blob *b, uint32_t magic, const ProtobufCMessageDescriptor *desc,
 		   int (*copy)(const ProtobufCMessage *msg, void *dst), void *dst);
 
+/* img_read_first() copy callback for a TaskKobjIdsEntry: fills the
+ * struct img_ids at @dst. Always returns 0. */
+int img_ids_copy(const ProtobufCMessage *msg, void *dst);
+
 /* strdup() of an optional string field into *@ret (NULL for NULL).
  * Returns 0 or -ENOMEM. */
 int img_dup_str(const char *s, char **ret);

@@ -309,7 +309,7 @@ int img_read_fs(const struct ck_blob *b, struct img_fs *ret)
 	return 0;
 }
 
-static int ids_copy(const ProtobufCMessage *msg, void *dst)
+int img_ids_copy(const ProtobufCMessage *msg, void *dst)
 {
 	const TaskKobjIdsEntry *e = (const TaskKobjIdsEntry *) msg;
 
@@ -333,7 +333,7 @@ int img_read_ids(const struct ck_blob *b, struct img_ids *ret)
 	struct img_ids ids;
 	int rc;
 
-	rc = img_read_first(b, IMG_MAGIC_IDS, &task_kobj_ids_entry__descriptor, ids_copy, &ids);
+	rc = img_read_first(b, IMG_MAGIC_IDS, &task_kobj_ids_entry__descriptor, img_ids_copy, &ids);
 	if (rc < 0)
 		return rc;
 	*ret = ids;

@@ -28,56 +28,30 @@
 /* show_map_vma() pads the path to 25 + sizeof(void *) * 6 - 1 columns on 64-bit. */
 #define PV_MAPS_NAME_COL 73
 
-const struct img_file *pv_file_by_id(const struct ckpt *ck, uint32_t id)
-{
-	size_t lo = 0, hi = ck->n_files;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ck->files[mid].id == id)
-			return &ck->files[mid];
-		if (ck->files[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
 bool pv_file_deleted(const struct ckpt *ck, uint32_t id)
 {
-	size_t i;
+	const struct img_remap *rm = ckpt_remap_find(ck, id);
 
-	for (i = 0; i < ck->n_remaps; i++)
-		if (ck->remaps[i].orig_id == id &&
-		    (ck->remaps[i].type == PV_REMAP_GHOST || ck->remaps[i].type == PV_REMAP_LINKED))
-			return true;
-	return false;
+	return rm && (rm->type == PV_REMAP_GHOST || rm->type == PV_REMAP_LINKED);
 }
 
 int pv_put_memfd_name(const struct ckpt *ck, uint32_t inode_id, struct ck_buf *out)
 {
-	size_t i;
+	const struct img_memfd *m = ckpt_memfd_find(ck, inode_id);
 
-	for (i = 0; i < ck->n_memfds; i++) {
-		const char *name = ck->memfds[i].name;
-
-		if (ck->memfds[i].inode_id != inode_id || !name)
-			continue;
-		/* anonymous shared memory is dumped as a memfd named by its path */
-		if (name[0] == '/')
-			return ck_buf_printf(out, "%s (deleted)", name);
-		return ck_buf_printf(out, "/memfd:%s (deleted)", name);
-	}
-	return -ENOENT;
+	if (!m || !m->name)
+		return -ENOENT;
+	/* anonymous shared memory is dumped as a memfd named by its path */
+	if (m->name[0] == '/')
+		return ck_buf_printf(out, "%s (deleted)", m->name);
+	return ck_buf_printf(out, "/memfd:%s (deleted)", m->name);
 }
 
 /* A files.img entry that must exist: -EIO when files.img was damaged,
  * -ENOENT when it simply has no such id. */
 static int need_file(const struct ckpt *ck, uint32_t id, const struct img_file **ret)
 {
-	const struct img_file *f = pv_file_by_id(ck, id);
+	const struct img_file *f = ckpt_file_find(ck, id);
 
 	if (!f)
 		return ck->files_err < 0 ? -EIO : -ENOENT;

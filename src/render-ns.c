@@ -160,7 +160,11 @@ static int proc_mntns(const struct ckpt *ck, const struct ckpt_proc *p, const st
 	return 0;
 }
 
-static int render_mountinfo(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
+/* One line per mount of @p's namespace, written by @put. CRIU writes
+ * children before their parents; the kernel lists a namespace's mounts in
+ * the order they were mounted. */
+static int render_mnts(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out,
+		       void (*put)(struct ck_buf *out, const struct img_mnt *m))
 {
 	const struct ckpt_mntns *ns;
 	int rc;
@@ -168,10 +172,8 @@ static int render_mountinfo(const struct ckpt *ck, const struct ckpt_proc *p, st
 	rc = proc_mntns(ck, p, &ns);
 	if (rc < 0)
 		return rc;
-	/* CRIU writes children before their parents; the kernel lists a
-	 * namespace's mounts in the order they were mounted. */
 	for (size_t i = ns->n_mnts; i-- > 0;)
-		put_mount(out, &ns->mnts[i]);
+		put(out, &ns->mnts[i]);
 	return 0;
 }
 
@@ -179,27 +181,14 @@ int pv_render_mountinfo(const struct ckpt *ck, const struct ckpt_proc *p, struct
 {
 	size_t start = out->len;
 
-	return pv_finish(out, start, render_mountinfo(ck, p, out));
-}
-
-static int render_mounts(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
-{
-	const struct ckpt_mntns *ns;
-	int rc;
-
-	rc = proc_mntns(ck, p, &ns);
-	if (rc < 0)
-		return rc;
-	for (size_t i = ns->n_mnts; i-- > 0;)
-		put_mounts_line(out, &ns->mnts[i]);
-	return 0;
+	return pv_finish(out, start, render_mnts(ck, p, out, put_mount));
 }
 
 int pv_render_mounts(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
 {
 	size_t start = out->len;
 
-	return pv_finish(out, start, render_mounts(ck, p, out));
+	return pv_finish(out, start, render_mnts(ck, p, out, put_mounts_line));
 }
 
 bool pv_has_mountinfo(const struct ckpt *ck, const struct ckpt_proc *p)

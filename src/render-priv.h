@@ -28,8 +28,6 @@ bool pv_is_zombie(const struct ckpt_proc *p);
 /* The mm a view of @p should use: 0 with *@ret_mm set (NULL for zombies and
  * tasks without an mm), or -EIO when mm-<pid>.img was damaged or missing. */
 int pv_proc_mm(const struct ckpt_proc *p, const struct img_mm **ret_mm);
-/* files.img entry @id, or NULL (files are sorted by id). */
-const struct img_file *pv_file_by_id(const struct ckpt *ck, uint32_t id);
 /* True when remap-fpath.img marks file @id as GHOST or LINKED (unlinked). */
 bool pv_file_deleted(const struct ckpt *ck, uint32_t id);
 /* Append the name of memfd inode @inode_id as the kernel shows a deleted

@@ -15,21 +15,8 @@
 #include "ckpt.h"
 #include "files.pb-c.h"
 #include "img-priv.h"
+#include "tap.h"
 #include "task.pb-c.h"
-
-static int t_count, t_failed;
-
-#define CHECK(cond, ...) do {						\
-	t_count++;							\
-	if (cond) {							\
-		printf("ok %d - ", t_count);				\
-	} else {							\
-		printf("not ok %d - ", t_count);			\
-		t_failed++;						\
-	}								\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-} while (0)
 
 #define PAGE 4096u
 
@@ -661,6 +648,5 @@ int main(void)
 	test_chain();
 	test_page_size();
 	test_mkincremental(getenv("CKPTFS_DATA"));
-	printf("1..%d\n", t_count);
-	return t_failed ? 1 : 0;
+	return tap_done();
 }

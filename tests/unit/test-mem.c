@@ -14,22 +14,9 @@
 #include "ckpt.h"
 #include "mem.h"
 #include "sha256.h"
+#include "tap.h"
 
 #define PAGE 4096u
-
-static int t_count, t_failed;
-
-#define CHECK(cond, ...) do {						\
-	t_count++;							\
-	if (cond) {							\
-		printf("ok %d - ", t_count);				\
-	} else {							\
-		printf("not ok %d - ", t_count);			\
-		t_failed++;						\
-	}								\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-} while (0)
 
 /* ---- synthetic spaces over a temporary images directory ---- */
 
@@ -485,6 +472,5 @@ int main(void)
 		for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++)
 			test_fixture(data, fixtures[i][0], fixtures[i][1]);
 	}
-	printf("1..%d\n", t_count);
-	return t_failed ? 1 : 0;
+	return tap_done();
 }
