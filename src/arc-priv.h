@@ -36,6 +36,8 @@ struct arc {
 	int fd;			/* plain tar or directory; -1 when not needed */
 	int spill_fd;		/* -1 until a member spills */
 	uint64_t spill_len;
+	uint64_t spill_limit;	/* bytes the spill file may grow to (set when it is created) */
+	uint64_t spill_limit_opt;	/* from the options; 0: 90% of the free space there */
 	uint64_t mem_limit;
 	const char *cache_dir;	/* borrowed from the options, during arc_open() only */
 	const struct arc_opts *progress;	/* reports, during arc_open() only; see arc_progress() */
@@ -45,6 +47,9 @@ struct arc {
 	char kind[48];
 };
 
+/* An empty archive without fds, limits from @opts (which may be NULL), to
+ * be freed with arc_free(). Returns NULL when out of memory. */
+struct arc *arc_new(const struct arc_opts *opts);
 /* Normalise @raw into @out (ARC_PATH_MAX bytes). Returns the length, 0 for the
  * root itself, or -EINVAL for a ".." component or an over-long name. */
 int arc_norm_path(const char *raw, char *out);

@@ -232,6 +232,11 @@ static int tar_copy(struct arc *a, struct archive *ar, struct arc_item *it, int 
 			memcpy(mem + off, blk, len);
 			continue;
 		}
+		if (base + (uint64_t) off + len > a->spill_limit)
+			return arc_err(ret_error, -EFBIG,
+				       "member '%s' needs more temporary space than the spill limit (%" PRIu64
+				       " bytes; a decompression bomb, or choose -o cache_dir=)",
+				       arc_safe_name(it->e.path, name, sizeof(name)), a->spill_limit);
 		rc = tar_pwrite(fd, blk, len, base + (uint64_t) off);
 		if (rc < 0)
 			return arc_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));

@@ -7,6 +7,7 @@
 #include "arc-priv.h"
 
 #include <errno.h>
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -158,7 +159,15 @@ int arc_spill_fd(struct arc *a, char **ret_error)
 		return arc_err(ret_error, -e, "cannot create a spill file in '%s': %s",
 			       dir, strerror(e));
 	}
-	ck_log(CK_LOG_DEBUG, "arc: spill file in '%s'", dir);
+	a->spill_limit = a->spill_limit_opt;
+	if (!a->spill_limit) {
+		struct statvfs sv;
+
+		a->spill_limit = UINT64_MAX;
+		if (fstatvfs(fd, &sv) == 0)
+			a->spill_limit = (uint64_t) sv.f_bavail * sv.f_frsize / 10 * 9;
+	}
+	ck_log(CK_LOG_DEBUG, "arc: spill file in '%s', at most %" PRIu64 " bytes", dir, a->spill_limit);
 	a->spill_fd = fd;
 	return fd;
 }
@@ -402,6 +411,20 @@ void arc_progress(struct arc *a, uint64_t done)
 	a->progress->progress(a->progress->progress_ctx, CK_MIN(done, a->progress_total), a->progress_total);
 }
 
+struct arc *arc_new(const struct arc_opts *opts)
+{
+	struct arc *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->fd = -1;
+	a->spill_fd = -1;
+	a->mem_limit = opts && opts->mem_limit ? opts->mem_limit : ARC_MEM_LIMIT_DEFAULT;
+	a->cache_dir = opts ? opts->cache_dir : NULL;
+	a->spill_limit_opt = opts ? opts->spill_limit : 0;
+	return a;
+}
+
 int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
 {
 	_cleanup_(arc_freep) struct arc *a = NULL;
@@ -411,13 +434,9 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 	size_t i;
 	int rc;
 
-	a = calloc(1, sizeof(*a));
+	a = arc_new(opts);
 	if (!a)
 		return -ENOMEM;
-	a->fd = -1;
-	a->spill_fd = -1;
-	a->mem_limit = opts && opts->mem_limit ? opts->mem_limit : ARC_MEM_LIMIT_DEFAULT;
-	a->cache_dir = opts ? opts->cache_dir : NULL;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) < 0) {

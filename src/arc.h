@@ -35,6 +35,10 @@ struct arc_entry {
 struct arc_opts {
 	const char *cache_dir;	/* where large members of compressed archives spill; NULL: $TMPDIR or /tmp */
 	uint64_t mem_limit;	/* members up to this size stay in memory; 0: default (1 MiB) */
+	/* the most the spill file may hold: a compressed archive that claims
+	 * more (a decompression bomb) fails with -EFBIG; 0: 90% of the free
+	 * space of the spill directory when the first member spills */
+	uint64_t spill_limit;
 	/* While arc_open() indexes a tar file: @done of its @total bytes are read,
 	 * at most about 10 times a second, and once more with @done == @total at
 	 * the end. NULL: no reports. */

@@ -31,6 +31,7 @@ enum cli_exit {
 struct cli_opts {
 	char *archive;		/* first non-option argument */
 	char *cache_dir;	/* heap: fuse_opt_parse may free and replace it */
+	char *spill_limit;	/* -o spill_limit=BYTES; NULL: 90% of the free space */
 	char *json;		/* "pretty" (default) or "plain" */
 	char *page_size;	/* -o page_size=BYTES; NULL: inferred */
 	char **parents;		/* -o parent=PATH[:PATH...], repeatable: the immediate parent first */
@@ -45,6 +46,7 @@ enum { CLI_KEY_PARENT = 1 };
 #define CLI_OPT(t, field, v) { t, offsetof(struct cli_opts, field), v }
 static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("cache_dir=%s", cache_dir, 0),
+	CLI_OPT("spill_limit=%s", spill_limit, 0),
 	CLI_OPT("json=%s", json, 0),
 	CLI_OPT("page_size=%s", page_size, 0),
 	FUSE_OPT_KEY("parent=", CLI_KEY_PARENT),
@@ -131,6 +133,8 @@ static void cli_usage(const char *prog)
 	       "    -o json=pretty|plain   images/*.json as `crit decode --pretty` (default) or `crit decode`\n"
 	       "    -o cache_dir=DIR       where large members of compressed archives are spilled\n"
 	       "                           (an unlinked temporary file; default $TMPDIR or /tmp)\n"
+	       "    -o spill_limit=BYTES   the most that file may hold; more fails the mount (exit 10)\n"
+	       "                           as a decompression bomb (default: 90%% of the free space)\n"
 	       "    -o parent=PATH[:PATH]  parent checkpoints of an incremental dump, the immediate\n"
 	       "                           parent first (repeatable; default: follow `parent` links)\n"
 	       "    -o page_size=BYTES     page size of the dumping kernel (default: inferred)\n"
@@ -157,6 +161,7 @@ static void cli_opts_done(struct cli_opts *o)
 	free(o->archive);
 	free(o->path);
 	free(o->cache_dir);
+	free(o->spill_limit);
 	free(o->json);
 	free(o->page_size);
 	for (size_t i = 0; i < o->n_parents; i++)
@@ -196,6 +201,27 @@ static void cli_parents_done(struct cli_parents *p)
 	free(p->parents);
 }
 
+/* True when one of the -o lists in @args holds @name (e.g. allow_other). */
+static bool cli_has_fuse_opt(const struct fuse_args *args, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (int i = 1; i < args->argc; i++) {
+		const char *a = args->argv[i], *p;
+
+		if (!strcmp(a, "-o") && i + 1 < args->argc)
+			a = args->argv[++i];
+		else if (!strncmp(a, "-o", 2))
+			a += 2;
+		else
+			continue;
+		for (p = a; (p = strstr(p, name)); p += len)
+			if ((p == a || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+				return true;
+	}
+	return false;
+}
+
 static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 {
 	_cleanup_(arc_freep) struct arc *a = NULL;
@@ -226,6 +252,13 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	}
 	popts.json_plain = o->json && !strcmp(o->json, "plain");
 	popts.cache_dir = o->cache_dir;
+	popts.shared = cli_has_fuse_opt(args, "allow_other") || cli_has_fuse_opt(args, "allow_root");
+	if (o->spill_limit && (ck_parse_u64(o->spill_limit, &aopts.spill_limit) < 0 || !aopts.spill_limit)) {
+		fprintf(stderr, "%s: -o spill_limit= takes a positive number of bytes, not '%s'\n",
+			prog, o->spill_limit);
+		ret = CLI_EXIT_USAGE;
+		goto out_free;
+	}
 	if (o->page_size && (ck_parse_u64(o->page_size, &copts.page_size) < 0 || copts.page_size < 4096 ||
 			     copts.page_size > (1u << 20) || (copts.page_size & (copts.page_size - 1)))) {
 		fprintf(stderr, "%s: -o page_size= takes a power of two from 4096 to 1048576, not '%s'\n",

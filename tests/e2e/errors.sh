@@ -33,6 +33,18 @@ mkdir -p "$WORK/nock" && echo hello > "$WORK/nock/readme.txt"
 tar -cf "$WORK/nock.tar" -C "$WORK/nock" readme.txt
 expect_fail "tar without checkpoint/" 11 "$WORK/nock.tar"
 
+# A decompression bomb: 256 MiB of zeros in 9 KiB of zstd, against a 16 MiB
+# spill limit. The mount must stop early, leaving the cache dir empty.
+if command -v zstd >/dev/null; then
+	mkdir -p "$WORK/bomb" "$WORK/cache" && truncate -s 256M "$WORK/bomb/zeros.bin"
+	tar -C "$WORK/bomb" -cf - zeros.bin | zstd -q -c > "$WORK/bomb.tar.zst"
+	rm -f "$WORK/bomb/zeros.bin"
+	out=$(timeout 60 "$CKPTFS" -f -o spill_limit=16777216,cache_dir="$WORK/cache" "$WORK/bomb.tar.zst" "$WORK/bomb" 2>&1)
+	rc=$?
+	check "decompression bomb: exit 10 naming the spill limit ($out)" sh -c "[ $rc -eq 10 ] && echo '$out' | grep -q 'spill limit'"
+	check "decompression bomb: nothing left in the cache dir" test -z "$(ls -A "$WORK/cache")"
+fi
+
 # A corrupt pstree.img: every view needs it.
 mkdir -p "$WORK/badtree" && tar -xf "$FIXTURES/wl-gamma.tar" -C "$WORK/badtree"
 printf '\x19\x43\x56\x54\x30\x30\x27\x50\xff\xff\x00\x00' > "$WORK/badtree/checkpoint/pstree.img"
