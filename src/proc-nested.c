@@ -96,6 +96,15 @@ static struct pv_node *nested_dir(struct pv_tree *t, struct pv_node *dir, const 
 	return n;
 }
 
+/* The container's own permission bits are evidence and are shown as they
+ * were: only the mounting user can look (FUSE without allow_other) and the
+ * mount is nosuid. With -o allow_other they are not trusted for anything:
+ * every file is @shared_mode. */
+static mode_t nested_mode(const struct pv_tree *t, const struct arc_entry *e, mode_t shared_mode)
+{
+	return t->opts.shared ? shared_mode : e->mode & 07777;
+}
+
 static int nested_add(struct pv_tree *t, struct pv_node *top, const struct arc *a,
 		      const struct arc_entry *e)
 {
@@ -112,14 +121,14 @@ static int nested_add(struct pv_tree *t, struct pv_node *top, const struct arc *
 	n = pv_child_scan(dir, p, strlen(p));
 	if (n) {
 		if (n->kind == PV_DIR && e->type == ARC_DIR) {
-			n->mode = S_IFDIR | (e->mode & 07777);
+			n->mode = S_IFDIR | nested_mode(t, e, 0500);
 			n->mtime = e->mtime;
 		}
 		return 0;
 	}
 	switch (e->type) {
 	case ARC_DIR:
-		n = pv_node_add(t, dir, p, PV_DIR, S_IFDIR | (e->mode & 07777));
+		n = pv_node_add(t, dir, p, PV_DIR, S_IFDIR | nested_mode(t, e, 0500));
 		break;
 	case ARC_SYMLINK:
 		n = pv_node_add(t, dir, p, PV_LINK, S_IFLNK | 0777);
@@ -131,7 +140,7 @@ static int nested_add(struct pv_tree *t, struct pv_node *top, const struct arc *
 		if (!f)
 			return -ENOMEM;
 		*f = (struct nested_file) { a, e };
-		n = pv_stream_add(t, dir, p, S_IFREG | (e->mode & 07777), &nested_ops, f);
+		n = pv_stream_add(t, dir, p, S_IFREG | nested_mode(t, e, 0400), &nested_ops, f);
 		break;
 	default:
 		return 0;

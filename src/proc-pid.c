@@ -12,6 +12,11 @@
 #include "proc-priv.h"
 #include "render.h"
 
+static int r_eio(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
+{
+	return -EIO;
+}
+
 static int r_status(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
 {
 	return pv_render_status(t->ck, n->proc, n->thread, out);
@@ -255,6 +260,14 @@ static int add_memory(struct pv_tree *t, struct pv_node *d, const struct ckpt_pr
 {
 	struct mem_dense *dense;
 
+	if (!p->mem && p->mem_err < 0 && p->mem_err != -ENOENT) {
+		/* damaged pagemap or pages: the files exist and fail with EIO */
+		if (!pv_text_add(t, d, "mem", S_IFREG | 0400, r_eio, NULL) ||
+		    !pv_text_add(t, d, "pages", S_IFREG | 0400, r_eio, NULL) ||
+		    !pv_text_add(t, d, "pages.map", S_IFREG | 0444, r_pages_map, NULL))
+			return -ENOMEM;
+		return 0;
+	}
 	if (!p->mem)
 		return 0;
 	if (!pv_stream_add(t, d, "mem", S_IFREG | 0400, &mem_ops, p->mem))

@@ -20,6 +20,8 @@ struct pv_opts {
 	gid_t gid;
 	int64_t mtime;		/* time reported for synthetic nodes */
 	const char *cache_dir;	/* spill directory for nested compressed tars; borrowed */
+	bool shared;		/* -o allow_other/allow_root: other users may look, so
+				 * no mode from the checkpoint is shown, only 0400/0500 */
 };
 
 /* Build the tree for @ck (whose archive is @a). Returns 0, -ENOMEM. */
