@@ -9,7 +9,7 @@
 #include "proc-priv.h"
 
 /* Images larger than this are not rendered to JSON (a multi-GiB pagemap would
- * not fit the memory budget); their .json reads fail with EFBIG. */
+ * not fit the memory budget); their .json reads fail (EIO at the FUSE boundary). */
 #define PV_JSON_MAX_INPUT (256u << 20)
 
 static int render_json(const struct pv_tree *t, const struct pv_node *n, struct ck_buf *out)
