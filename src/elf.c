@@ -110,23 +110,6 @@ static bool vma_all_known(const struct img_vma *v, const struct mem_space *mem)
 	       v->end <= mem_size(mem);
 }
 
-/* Index of the first dumped run ending after @addr. */
-static size_t run_after(const struct mem_space *mem, uint64_t addr)
-{
-	size_t lo = 0, hi = mem_run_count(mem);
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct mem_run *r = mem_run_at(mem, mid);
-
-		if (r->vaddr + r->len <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Index of the first missing range (PE_PARENT pages no parent holds) ending after @addr. */
 static size_t missing_after(const struct mem_space *mem, uint64_t addr)
 {
@@ -180,7 +163,7 @@ static int vma_segments(struct elf_core *c, const struct img_vma *v)
 	if (c->mem && !(v->status & IMG_VMA_AREA_VVAR)) {
 		size_t n = mem_run_count(c->mem);
 
-		for (size_t i = run_after(c->mem, v->start); i < n; i++) {
+		for (size_t i = mem_run_after(c->mem, v->start); i < n; i++) {
 			const struct mem_run *r = mem_run_at(c->mem, i);
 			uint64_t s = CK_MAX(r->vaddr, v->start);
 			uint64_t e = CK_MIN(r->vaddr + r->len, v->end);
@@ -247,7 +230,7 @@ static uint64_t dumped_in(const struct mem_space *mem, uint64_t vaddr, uint64_t 
 	size_t n = mem_run_count(mem);
 	uint64_t sum = 0;
 
-	for (size_t i = run_after(mem, vaddr); i < n; i++) {
+	for (size_t i = mem_run_after(mem, vaddr); i < n; i++) {
 		const struct mem_run *r = mem_run_at(mem, i);
 
 		if (r->vaddr >= vaddr + len)

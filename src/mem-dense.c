@@ -138,23 +138,14 @@ ssize_t mem_dense_extents(const struct mem_dense *d, uint64_t off, size_t len,
 ssize_t mem_space_extents(const struct mem_space *m, uint64_t addr, size_t len,
 			  struct arc_extent *ext, size_t max)
 {
-	size_t lo = 0, hi = mem_run_count(m), count = 0;
+	size_t lo, count = 0;
 	uint64_t end, pos = addr;
 	int rc;
 
 	if (addr >= mem_size(m))
 		return 0;
 	end = addr + CK_MIN((uint64_t) len, mem_size(m) - addr);
-	/* the first run that ends after @addr */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct mem_run *r = mem_run_at(m, mid);
-
-		if (r->vaddr + r->len <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = mem_run_after(m, addr);
 	for (size_t i = lo; pos < end; i++) {
 		const struct mem_run *r = mem_run_at(m, i);	/* NULL past the last */
 		uint64_t hole_end = r ? CK_MIN(r->vaddr, end) : end;

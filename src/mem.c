@@ -27,8 +27,7 @@ uint64_t mem_size(const struct mem_space *m)
 	return m->size;
 }
 
-/* Index of the first run that ends after @addr, or n_runs. */
-static size_t run_after(const struct mem_space *m, uint64_t addr)
+size_t mem_run_after(const struct mem_space *m, uint64_t addr)
 {
 	size_t lo = 0, hi = m->n_runs;
 
@@ -55,7 +54,7 @@ ssize_t mem_read(const struct mem_space *m, uint64_t addr, void *buf, size_t len
 	len = CK_MIN(len, (size_t) SSIZE_MAX);
 	end = addr + CK_MIN((uint64_t) len, m->size - addr);
 	pos = addr;
-	for (i = run_after(m, addr); pos < end; i++) {
+	for (i = mem_run_after(m, addr); pos < end; i++) {
 		const struct mem_run *r = i < m->n_runs ? &m->runs[i] : NULL;
 		uint64_t hole_end = r ? CK_MIN(r->vaddr, end) : end;
 		uint64_t n, skip;
@@ -86,7 +85,7 @@ bool mem_is_dumped(const struct mem_space *m, uint64_t addr, uint64_t len)
 	if (addr > UINT64_MAX - len)
 		return false;
 	end = addr + len;
-	for (size_t i = run_after(m, addr); i < m->n_runs && pos < end; i++) {
+	for (size_t i = mem_run_after(m, addr); i < m->n_runs && pos < end; i++) {
 		if (m->runs[i].vaddr > pos)
 			return false;
 		pos = m->runs[i].vaddr + m->runs[i].len;
@@ -100,7 +99,7 @@ int64_t mem_seek_data(const struct mem_space *m, uint64_t off)
 
 	if (off >= m->size)
 		return -ENXIO;
-	i = run_after(m, off);
+	i = mem_run_after(m, off);
 	if (i == m->n_runs || m->runs[i].vaddr >= m->size)
 		return -ENXIO;
 	return (int64_t) CK_MAX(off, m->runs[i].vaddr);
@@ -113,7 +112,7 @@ int64_t mem_seek_hole(const struct mem_space *m, uint64_t off)
 	if (off >= m->size)
 		return -ENXIO;
 	/* Runs that touch but were not merged (other source) are one data extent. */
-	for (size_t i = run_after(m, off); i < m->n_runs && m->runs[i].vaddr <= pos; i++)
+	for (size_t i = mem_run_after(m, off); i < m->n_runs && m->runs[i].vaddr <= pos; i++)
 		pos = m->runs[i].vaddr + m->runs[i].len;
 	return (int64_t) CK_MIN(pos, m->size);
 }

@@ -99,6 +99,8 @@ int64_t mem_seek_hole(const struct mem_space *m, uint64_t off);
 /* The dumped runs in address order (adjacent runs of one source merged). */
 size_t mem_run_count(const struct mem_space *m);
 const struct mem_run *mem_run_at(const struct mem_space *m, size_t i);
+/* Index of the first run that ends after @addr (binary search), or mem_run_count(). */
+size_t mem_run_after(const struct mem_space *m, uint64_t addr);
 /* Total dumped bytes (below mem_size() for an object). */
 uint64_t mem_dumped_bytes(const struct mem_space *m);
 /* Ranges the images say were dumped in a parent checkpoint that was not
