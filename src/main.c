@@ -222,6 +222,13 @@ static bool cli_has_fuse_opt(const struct fuse_args *args, const char *name)
 	return false;
 }
 
+/* What the tree leaves out, said once at warning level (stderr in the
+ * foreground, the log with -d; the daemon's stderr is /dev/null). */
+static void cli_warn(void *ctx, const char *msg)
+{
+	ck_log(CK_LOG_WARNING, "%s", msg);
+}
+
 static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 {
 	_cleanup_(arc_freep) struct arc *a = NULL;
@@ -231,7 +238,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	_cleanup_free_ char *err = NULL;
 	struct fuse_cmdline_opts fopts = { 0 };
 	struct arc_opts aopts = { .cache_dir = o->cache_dir };
-	struct pv_opts popts = { .uid = getuid(), .gid = getgid() };
+	struct pv_opts popts = { .uid = getuid(), .gid = getgid(), .warn = cli_warn };
 	struct ckpt_opts copts = { .path = o->archive, .arc_opts = &aopts };
 	struct fuse_loop_config lcfg = { .clone_fd = 0, .max_idle_threads = 10 };
 	struct cli_progress bar = { .label = "ckptfs: indexing" };

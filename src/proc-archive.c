@@ -150,7 +150,7 @@ int pv_add_archive(struct pv_tree *t)
 			hidden = strlen(t->root->children[v]->name) == len &&
 				 !memcmp(t->root->children[v]->name, path, len);
 		if (hidden) {
-			ck_log(CK_LOG_WARNING, "archive member '%s' hidden by a ckptfs view", e->path);
+			pv_warn(t, "archive member '%s' hidden by a ckptfs view", e->path);
 			continue;
 		}
 		rc = add_member(t, e, path);

@@ -166,7 +166,7 @@ static int add_tar(struct pv_tree *t, struct pv_node *parent, const char *name, 
 	if (rc < 0) {
 		if (rc == -ENOMEM)
 			return rc;
-		ck_log(CK_LOG_WARNING, "cannot index '%s': %s", e->path, err ? err : strerror(-rc));
+		pv_warn(t, "cannot index '%s': %s", e->path, err ? err : strerror(-rc));
 		return 0;
 	}
 	rc = keep_nested(t, a);

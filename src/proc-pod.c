@@ -96,7 +96,7 @@ static int add_container(struct pv_tree *top, const struct ckpt *ck, const char 
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0) {
-			ck_log(CK_LOG_WARNING, "pod container '%s' left out: %s", name, err ? err : strerror(-rc));
+			pv_warn(top, "pod container '%s' left out: %s", name, err ? err : strerror(-rc));
 			return 0;
 		}
 		v = reallocarray(top->pod_cks, top->n_pod_cks + 1, sizeof(*v));

@@ -79,6 +79,8 @@ struct pv_tree {
 	size_t n_pod_cks;
 };
 
+/* Format a one-line message and pass it to opts.warn, if set. */
+void pv_warn(const struct pv_tree *t, const char *fmt, ...) _printf_(2, 3);
 /* Add a child of @parent (NULL for the root) that inherits proc, thread and
  * fd from it. Returns the node or NULL (ENOMEM). */
 struct pv_node *pv_node_add(struct pv_tree *t, struct pv_node *parent, const char *name,

@@ -2,12 +2,26 @@
 /* The tree itself: nodes, lookup, attributes, reads and the render cache.
  * What the tree holds is added by the view files (proc-pid.c, proc-archive.c). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "proc-priv.h"
+
+void pv_warn(const struct pv_tree *t, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!t->opts.warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	t->opts.warn(t->opts.warn_ctx, msg);
+}
 
 static void node_free(struct pv_node *n)
 {
@@ -285,7 +299,7 @@ static int node_content(struct pv_tree *t, const struct pv_node *cn)
 	if (rc < 0) {
 		ck_buf_done(&out);
 		if (n->member)
-			ck_log(CK_LOG_WARNING, "cannot render '%s': %s", n->member->path, strerror(-rc));
+			pv_warn(t, "cannot render '%s': %s", n->member->path, strerror(-rc));
 	} else {
 		n->data = ck_buf_steal(&out, &n->len);
 	}

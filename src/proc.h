@@ -22,6 +22,12 @@ struct pv_opts {
 	const char *cache_dir;	/* spill directory for nested compressed tars; borrowed */
 	bool shared;		/* -o allow_other/allow_root: other users may look, so
 				 * no mode from the checkpoint is shown, only 0400/0500 */
+	/* Told about what the tree leaves out or cannot show (a hidden archive
+	 * member, a nested tar or pod container that cannot be indexed, an image
+	 * that fails to render), one line each, without a trailing newline; the
+	 * caller decides whether and how to say it. NULL: nothing is reported. */
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
 };
 
 /* Build the tree for @ck (whose archive is @a). Returns 0, -ENOMEM. */

@@ -104,5 +104,9 @@ p_deep() { test "$(cat "$1/$(printf 'd/%.0s' $(seq 1000))leaf")" = deep; }
 probe deep.tar "the member 1000 directories deep reads back" p_deep
 p_dotdot() { test -f "$1/tmp/ckptfs-bad-abs" && test -z "$(find "$1" -name 'ckptfs-bad-[ed]*' -o -name y)"; }
 probe dotdot.tar "a leading '/' is stripped; members with '..' are dropped" p_dotdot
+p_nested() { ! test -e "$1/rootfs-diff" && cat "$1/rootfs-diff.tar" >/dev/null && grep -q '^Name:' "$1/1/status"; }
+probe nested-bad.tar "a corrupt rootfs-diff.tar: /rootfs-diff/ is left out, rootfs-diff.tar itself reads" p_nested
+check "a corrupt rootfs-diff.tar is named in one warning line" \
+	grep -q "cannot index 'rootfs-diff.tar': " "$WORK/nested-bad.log"
 check "no spill file left in cache_dir" test -z "$(ls -A "$WORK/cache-probe")"
 finish

@@ -312,5 +312,9 @@ open(os.path.join(out, 'bomb-pax.tar'), 'wb').write(raw[:end] + bytes(ph) + paxs
                                                    + bomb(lambda: b'%011o\0' % 0, b'checkpoint/pages-98.img') + b'B' * 1024)
 case('bomb-pax.tar', 'any', 'a member claiming 1 TiB (pax size) with 1 KiB of data')
 
+# a rootfs-diff.tar that is no tar: the mount leaves /rootfs-diff/ out and says so
+write_tar('nested-bad', members() + [('rootfs-diff.tar', b'\x28\xb5\x2f\xfd' + b'not zstd at all' * 64)])
+case('nested-bad.tar', 'mount', 'a rootfs-diff.tar of corrupt zstd data')
+
 for c in cases:
     print('\t'.join(c))
