@@ -37,6 +37,7 @@ struct cli_opts {
 	char **parents;		/* -o parent=PATH[:PATH...], repeatable: the immediate parent first */
 	size_t n_parents;
 	int show_help, show_version, debug;
+	int raw_symlinks;	/* -o raw_symlinks: archive symlinks keep their stored targets */
 	char *path;		/* second non-option: the mount point, or PATH of --ls/--cat/--readlink */
 	int offline;		/* enum cli_offline */
 };
@@ -49,6 +50,7 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("spill_limit=%s", spill_limit, 0),
 	CLI_OPT("json=%s", json, 0),
 	CLI_OPT("page_size=%s", page_size, 0),
+	CLI_OPT("raw_symlinks", raw_symlinks, 1),
 	FUSE_OPT_KEY("parent=", CLI_KEY_PARENT),
 	CLI_OPT("-h", show_help, 1),
 	CLI_OPT("--help", show_help, 1),
@@ -138,6 +140,9 @@ static void cli_usage(const char *prog)
 	       "    -o parent=PATH[:PATH]  parent checkpoints of an incremental dump, the immediate\n"
 	       "                           parent first (repeatable; default: follow `parent` links)\n"
 	       "    -o page_size=BYTES     page size of the dumping kernel (default: inferred)\n"
+	       "    -o raw_symlinks        symlinks inside the archive show their stored targets,\n"
+	       "                           which resolve on this host (default: rewritten to stay\n"
+	       "                           inside the mount, \"/\" being the archive's own root)\n"
 	       "    -f                     stay in the foreground\n"
 	       "    -d, -o debug           debug output (implies -f)\n"
 	       "    -s                     serve requests from a single thread\n"
@@ -259,6 +264,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	}
 	popts.json_plain = o->json && !strcmp(o->json, "plain");
 	popts.cache_dir = o->cache_dir;
+	popts.raw_symlinks = o->raw_symlinks;
 	popts.shared = cli_has_fuse_opt(args, "allow_other") || cli_has_fuse_opt(args, "allow_root");
 	if (o->spill_limit && (ck_parse_u64(o->spill_limit, &aopts.spill_limit) < 0 || !aopts.spill_limit)) {
 		fprintf(stderr, "%s: -o spill_limit= takes a positive number of bytes, not '%s'\n",

@@ -82,7 +82,8 @@ static int add_member(struct pv_tree *t, const struct arc_entry *e, const char *
 	n->member = e;
 	n->slice_len = e->size;
 	n->mtime = e->mtime;
-	return 0;
+	/* "/" of an archive symlink is the mount's root */
+	return e->type == ARC_SYMLINK ? pv_link_contain(t, n, pv_mount_root(n)) : 0;
 }
 
 int pv_add_images_dir(struct pv_tree *t)

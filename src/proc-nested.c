@@ -132,8 +132,12 @@ static int nested_add(struct pv_tree *t, struct pv_node *top, const struct arc *
 		break;
 	case ARC_SYMLINK:
 		n = pv_node_add(t, dir, p, PV_LINK, S_IFLNK | 0777);
-		if (n)
-			n->member = e;	/* readlink shows e->link */
+		if (n) {
+			n->member = e;
+			/* "/" of a symlink in rootfs-diff.tar is /rootfs-diff */
+			if (pv_link_contain(t, n, top) < 0)
+				return -ENOMEM;
+		}
 		break;
 	case ARC_REG:
 		f = malloc(sizeof(*f));

@@ -79,6 +79,14 @@ struct pv_tree {
 	size_t n_pod_cks;
 };
 
+/* Make archive symlink @n (n->member set) point inside @root, an ancestor
+ * directory of @n, unless opts.raw_symlinks: its stored target is resolved
+ * lexically as if @root were "/" (absolute targets start there, ".." stops
+ * there) and rewritten relative to @n's directory, so following it never
+ * leaves the tree. Returns 0 or -ENOMEM. */
+int pv_link_contain(struct pv_tree *t, struct pv_node *n, const struct pv_node *root);
+/* The root of the mount @n is in (pod container subtrees are grafted below it). */
+const struct pv_node *pv_mount_root(const struct pv_node *n);
 /* Format a one-line message and pass it to opts.warn, if set. */
 void pv_warn(const struct pv_tree *t, const char *fmt, ...) _printf_(2, 3);
 /* Add a child of @parent (NULL for the root) that inherits proc, thread and

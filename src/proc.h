@@ -22,6 +22,8 @@ struct pv_opts {
 	const char *cache_dir;	/* spill directory for nested compressed tars; borrowed */
 	bool shared;		/* -o allow_other/allow_root: other users may look, so
 				 * no mode from the checkpoint is shown, only 0400/0500 */
+	bool raw_symlinks;	/* archive symlinks show their stored targets, which
+				 * may point anywhere on the host; default: kept inside */
 	/* Told about what the tree leaves out or cannot show (a hidden archive
 	 * member, a nested tar or pod container that cannot be indexed, an image
 	 * that fails to render), one line each, without a trailing newline; the

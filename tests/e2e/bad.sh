@@ -94,12 +94,29 @@ probe pagemap-past.tar "pagemap past its pages: 1/mem fails, 1/status still read
 p_core() { eio "$1/1/status" && eio "$1/images/core-1.json" && grep -q '^Name:' "$1/9/status"; }
 probe size-core.tar "core-1.img record past the end: 1/status, images/core-1.json give EIO; 9/status reads" p_core
 p_links() {
-	test "$(readlink "$1/checkpoint/abs-link")" = /etc/shadow &&
-	test "$(readlink "$1/checkpoint/up-link")" = ../../../../etc/passwd &&
+	test "$(readlink "$1/checkpoint/abs-link")" = ../etc/shadow &&
+	test "$(readlink "$1/checkpoint/up-link")" = ../etc/passwd &&
+	! test -e "$1/checkpoint/abs-link" && ! test -e "$1/checkpoint/up-link" &&
+	cmp -s "$1/checkpoint/deep-up" "$1/checkpoint/core-1.img" &&
+	cmp -s "$1/checkpoint/dots" "$1/checkpoint/core-1.img" &&
+	cmp -s "$1/checkpoint/abs-core" "$1/checkpoint/core-1.img" &&
+	test "$(readlink "$1/checkpoint/root-link")" = .. && test -f "$1/checkpoint/root-link/1/status" &&
+	test "$(readlink "$1/checkpoint/long-up")" = ../etc/passwd &&
 	cmp -s "$1/checkpoint/hard-core" "$1/checkpoint/core-1.img" &&
 	! test -e "$1/checkpoint/hard-abs" && ! test -e "$1/checkpoint/hard-missing"
 }
-probe links.tar "archive symlinks keep their stored targets; hard links resolve only inside the archive" p_links
+probe links.tar "archive symlinks stay inside the mount (/etc/shadow -> ../etc/shadow, dangling); hard links resolve only inside the archive" p_links
+p_raw() {
+	test "$(readlink "$1/checkpoint/abs-link")" = /etc/shadow &&
+	test "$(readlink "$1/checkpoint/up-link")" = ../../../../etc/passwd
+}
+probe_raw() { # like probe, with -o raw_symlinks
+	local m=$WORK/probe-raw
+	mount_ck "$WORK/cases/links.tar" "$m" -o raw_symlinks || { fail "raw_symlinks: mount"; return; }
+	if p_raw "$m"; then ok "-o raw_symlinks shows the stored targets"; else fail "-o raw_symlinks shows the stored targets"; fi
+	umount_ck "$m"
+}
+probe_raw
 p_deep() { test "$(cat "$1/$(printf 'd/%.0s' $(seq 1000))leaf")" = deep; }
 probe deep.tar "the member 1000 directories deep reads back" p_deep
 p_dotdot() { test -f "$1/tmp/ckptfs-bad-abs" && test -z "$(find "$1" -name 'ckptfs-bad-[ed]*' -o -name y)"; }
