@@ -57,10 +57,46 @@ static int nested_locate(const struct arc *outer, const struct arc_item *it, str
 		ret->fd = fd;
 		ret->own_fd = true;
 		return 0;
+	case ARC_SRC_SEEK:	/* nested_copy() */
 	case ARC_SRC_NONE:
 		break;
 	}
 	return -EIO;
+}
+
+/* A member of a seekable compressed archive has no bytes on disk to map:
+ * decode it once into @a's spill file (where the inner tar's own spilled
+ * members follow it) and index it from there. */
+static int nested_copy(const struct arc *outer, const struct arc_entry *e, struct arc *a,
+		       struct nested_src *ret, char **ret_error)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	const size_t chunk = 1024 * 1024;
+	uint64_t off;
+	ssize_t n;
+	int fd, rc;
+
+	fd = arc_spill_fd(a, ret_error);
+	if (fd < 0)
+		return fd;
+	if (e->size > a->spill_limit)
+		return arc_err(ret_error, -EFBIG, "needs more temporary space than the spill limit (%" PRIu64 " bytes)",
+			       a->spill_limit);
+	buf = malloc(chunk);
+	if (!buf)
+		return -ENOMEM;
+	for (off = 0; off < e->size; off += (uint64_t) n) {
+		n = arc_pread(outer, e, buf, chunk, off);
+		if (n <= 0)
+			return arc_err(ret_error, n < 0 ? (int) n : -EIO, "cannot read the member: %s",
+				       strerror(n < 0 ? (int) -n : EIO));
+		rc = ck_pwrite_full(fd, buf, (size_t) n, (off_t) off);
+		if (rc < 0)
+			return arc_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
+	}
+	a->spill_len = (e->size + 4095) & ~(uint64_t) 4095;
+	*ret = (struct nested_src) { .fd = fd, .off = 0 };
+	return 0;
 }
 
 /* Point the in-place members of @a, whose offsets are relative to the start
@@ -116,7 +152,10 @@ int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const st
 		rc = arc_err(&err, -EMEDIUMTYPE, "not a tar archive (%s)", e->size ? "too large" : "empty file");
 		goto out_error;
 	}
-	rc = nested_locate(outer, it, &src);
+	if (it->src == ARC_SRC_SEEK)
+		rc = nested_copy(outer, e, a, &src, &err);
+	else
+		rc = nested_locate(outer, it, &src);
 	if (rc < 0) {
 		arc_err(&err, rc, "cannot open the member: %s", strerror(-rc));
 		goto out_error;

@@ -17,6 +17,7 @@ enum arc_src {
 	ARC_SRC_SPILL,		/* @off bytes into the spill file */
 	ARC_SRC_MEM,		/* @data, borrowed from a->blobs */
 	ARC_SRC_FILE,		/* e.path relative to the directory a->fd */
+	ARC_SRC_SEEK,		/* @off bytes into the uncompressed stream of a->seek */
 };
 
 struct arc_item {
@@ -35,6 +36,9 @@ struct arc {
 	size_t nblobs, blobs_cap;
 	int fd;			/* plain tar or directory; -1 when not needed */
 	int spill_fd;		/* -1 until a member spills */
+	/* random access into a compressed archive (arc-seek.h) whose large
+	 * members are ARC_SRC_SEEK; it reads a->fd */
+	struct arc_seek *seek;
 	uint64_t spill_len;
 	uint64_t spill_limit;	/* bytes the spill file may grow to (set when it is created) */
 	uint64_t spill_limit_opt;	/* from the options; 0: 90% of the free space there */

@@ -4,8 +4,14 @@
  * pointers it returns lie inside the mapping: a member's data offset is that
  * pointer minus the base, and the data itself is never touched. Anything else
  * is decompressed once: small members into memory, large ones into the spill
- * file. libarchive is used only here and only inside arc_open(). */
+ * file. A compressed archive recognised by its magic is decoded by a thread
+ * of its own (arc-pipe.c) while libarchive parses the decoded tar here and
+ * the members are written out; other inputs (streams, in-memory tars without
+ * a known magic) go through libarchive's filters on this thread. libarchive
+ * is used only in the archive module and only inside arc_open(). */
 #include "arc-priv.h"
+#include "arc-pipe.h"
+#include "arc-seek.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -20,8 +26,10 @@
 #include "log.h"
 
 #define TAR_BUF_SIZE (1024 * 1024)
-#define TAR_WIN_SIZE (4 * 1024 * 1024)	/* a multiple of any page size */
 #define TAR_AHEAD (64 * 1024)
+#define TAR_SEEK_READ (64 * 1024)
+/* Decoded bytes after the end of the tar that are still checked, see tar_pipe_drain(). */
+#define TAR_DRAIN_MAX (16 * 1024 * 1024)
 
 DEFINE_CLEANUP(tar_archive_freep, struct archive, archive_read_free)
 
@@ -32,14 +40,18 @@ struct tar_src {
 	bool map_given;
 	uint64_t ahead;		/* prefetched up to here */
 	uint8_t *buf;		/* read() buffer otherwise */
-	const uint8_t *win;	/* compressed file: the mapped window libarchive reads */
-	size_t win_len;
-	uint64_t file_len;	/* size of the compressed file, for windows */
 	uint64_t consumed;	/* bytes read() so far */
+	struct arc_pipe *pipe;	/* the decoder thread, for a known compression */
+	struct arc_seek *seek;	/* random access into the compressed file, or NULL */
+	uint64_t seek_pos;	/* next uncompressed byte to read from @seek */
+	uint64_t buf_pos;	/* uncompressed offset of @buf's first byte */
+	size_t buf_len;		/* bytes in @buf */
+	int pipe_rc;		/* its failure, once libarchive was told */
+	const char *comp;	/* the compression tar_compression_of() found, or NULL */
 	struct arc *arc;	/* for progress reports, or NULL */
 };
 
-/* Compressed input can't be served in place, so it is read, not mapped. */
+/* Compressed input can't be served in place: it goes to the decoder thread. */
 static const struct {
 	const char *name;
 	size_t len;
@@ -77,42 +89,73 @@ static const char *tar_compression(int fd)
 	return n > 0 ? tar_compression_of(head, (size_t) n) : NULL;
 }
 
+/* libarchive asks for the next block only once it is done with the last
+ * one, so this is where the decoder gets its chunk back. */
+static la_ssize_t tar_pipe_read_cb(struct archive *ar, struct tar_src *s, const void **ret_buf)
+{
+	uint64_t in_done;
+	ssize_t n;
+
+	n = arc_pipe_next(s->pipe, ret_buf, &in_done);
+	if (n < 0) {
+		s->pipe_rc = (int) n;
+		archive_set_error(ar, (int) -n, "%s", arc_pipe_why(s->pipe));
+		return -1;
+	}
+	arc_progress(s->arc, in_done);
+	return n;
+}
+
+/* A seekable compressed file: libarchive reads the uncompressed tar a
+ * buffer at a time, decoding only the units it touches; skipping a member's
+ * data (tar_seek_skip_cb) decodes nothing. */
+static la_ssize_t tar_seek_read_cb(struct archive *ar, struct tar_src *s, const void **ret_buf)
+{
+	uint64_t total = arc_seek_size(s->seek);
+	ssize_t n;
+
+	/* small reads: what follows a header is decoded only as far as the unit
+	 * that holds it, not a whole buffer into a member that will be skipped */
+	n = arc_seek_pread(s->seek, s->buf, TAR_SEEK_READ, s->seek_pos);
+	if (n < 0) {
+		archive_set_error(ar, (int) -n, "%s", n == -EIO ? "corrupt compressed data" : strerror((int) -n));
+		return -1;
+	}
+	*ret_buf = s->buf;
+	s->buf_pos = s->seek_pos;
+	s->buf_len = (size_t) n;
+	s->seek_pos += (uint64_t) n;
+	if (total)
+		arc_progress(s->arc, (uint64_t) ((double) s->seek_pos / (double) total *
+						 (double) (s->arc ? s->arc->progress_total : 0)));
+	return n;
+}
+
+static la_int64_t tar_seek_skip_cb(struct archive *ar, void *data, la_int64_t request)
+{
+	struct tar_src *s = data;
+	uint64_t left = arc_seek_size(s->seek) - s->seek_pos;
+	uint64_t skip = request > 0 ? CK_MIN((uint64_t) request, left) : 0;
+
+	s->seek_pos += skip;
+	return (la_int64_t) skip;
+}
+
 static la_ssize_t tar_read_cb(struct archive *ar, void *data, const void **ret_buf)
 {
 	struct tar_src *s = data;
-	void *map;
 	ssize_t n;
 
+	if (s->pipe)
+		return tar_pipe_read_cb(ar, s, ret_buf);
+	if (s->seek)
+		return tar_seek_read_cb(ar, s, ret_buf);
 	if (s->map) {
 		*ret_buf = s->map;
 		if (s->map_given)
 			return 0;
 		s->map_given = true;
 		return (la_ssize_t) s->map_len;
-	}
-	if (s->file_len) {
-		/* Compressed input is mapped a window at a time instead of read():
-		 * the decompressor reads the page cache directly, and only one
-		 * window counts in our RSS. */
-		if (s->win)
-			munmap((void *) s->win, s->win_len);
-		s->win = NULL;
-		if (s->consumed >= s->file_len)
-			return 0;
-		s->win_len = (size_t) CK_MIN((uint64_t) TAR_WIN_SIZE, s->file_len - s->consumed);
-		map = mmap(NULL, s->win_len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, s->fd, (off_t) s->consumed);
-		if (map != MAP_FAILED) {
-			s->win = map;
-			*ret_buf = map;
-			s->consumed += s->win_len;
-			arc_progress(s->arc, s->consumed);
-			return (la_ssize_t) s->win_len;
-		}
-		s->file_len = 0;	/* read() from here on */
-		if (lseek(s->fd, (off_t) s->consumed, SEEK_SET) < 0) {
-			archive_set_error(ar, errno, "read error: %s", strerror(errno));
-			return -1;
-		}
 	}
 	do
 		n = read(s->fd, s->buf, TAR_BUF_SIZE);
@@ -134,13 +177,17 @@ static la_int64_t tar_skip_cb(struct archive *ar, void *data, la_int64_t request
 	return 0;
 }
 
-static void tar_set_kind(struct arc *a, struct archive *ar, const char *comp)
+static void tar_set_kind(struct arc *a, struct archive *ar, const struct tar_src *src)
 {
-	if (archive_filter_count(ar) <= 1 || archive_filter_code(ar, 0) == ARCHIVE_FILTER_NONE)
+	if (src->pipe)
+		snprintf(a->kind, sizeof(a->kind), "%s-compressed tar", src->comp);
+	else if (src->seek)
+		snprintf(a->kind, sizeof(a->kind), "%s-compressed tar (seekable)", src->comp);
+	else if (archive_filter_count(ar) <= 1 || archive_filter_code(ar, 0) == ARCHIVE_FILTER_NONE)
 		snprintf(a->kind, sizeof(a->kind), "plain tar");
 	else
 		snprintf(a->kind, sizeof(a->kind), "%s-compressed tar",
-			 comp ? comp : archive_filter_name(ar, 0));
+			 src->comp ? src->comp : archive_filter_name(ar, 0));
 }
 
 static bool tar_truncated(const char *msg)
@@ -149,62 +196,54 @@ static bool tar_truncated(const char *msg)
 	       strcasestr(msg, "unexpected end");
 }
 
-/* Translate a libarchive failure. @member is the member whose data failed
- * (@in_data) or the last good one; NULL before the first header. */
-static int tar_fail(struct archive *ar, const char *member, bool in_data, const char *comp,
+/* Translate a libarchive failure, or the decoder failure behind it. @member
+ * is the member whose data failed (@in_data) or the last good one; NULL
+ * before the first header. */
+static int tar_fail(struct archive *ar, const struct tar_src *src, const char *member, bool in_data,
 		    char **ret_error)
 {
 	const char *msg = archive_error_string(ar);
 	char safe[256], name[256];
 	int e = archive_errno(ar);
+	bool truncated;
 
+	if (src->pipe_rc < 0) {
+		/* libarchive's own message would only say that the read failed */
+		msg = arc_pipe_why(src->pipe);
+		e = -src->pipe_rc;
+	}
 	arc_safe_name(msg ? msg : "unknown error", safe, sizeof(safe));
 	arc_safe_name(member, name, sizeof(name));
-	ck_log(CK_LOG_DEBUG, "arc: libarchive: %s (errno %d)", safe, e);
+	ck_log(CK_LOG_DEBUG, "arc: %s: %s (errno %d)", src->pipe_rc < 0 ? "decoder" : "libarchive", safe, e);
 	if (e == ENOMEM)
 		return arc_err(ret_error, -ENOMEM, "out of memory");
 	if (e == EIO)
 		return arc_err(ret_error, -EIO, "%s", safe);
-	if (!member && strstr(safe, "Unrecognized archive format")) {
-		if (comp)
+	if (!member && src->pipe_rc == 0 && strstr(safe, "Unrecognized archive format")) {
+		if (src->comp)
 			return arc_err(ret_error, -EMEDIUMTYPE,
-				       "not a tar archive (%s-compressed data of another kind)", comp);
+				       "not a tar archive (%s-compressed data of another kind)", src->comp);
 		return arc_err(ret_error, -EMEDIUMTYPE, "not a tar archive (unrecognized format)");
 	}
-	if (in_data && tar_truncated(safe))
+	truncated = src->pipe_rc < 0 ? arc_pipe_truncated(src->pipe) : tar_truncated(safe);
+	if (in_data && truncated)
 		return arc_err(ret_error, -EBADMSG, "truncated archive: member '%s' ends early", name);
 	if (in_data)
 		return arc_err(ret_error, -EBADMSG, "corrupt archive: member '%s': %s", name, safe);
-	if (member && tar_truncated(safe))
+	if (member && truncated)
 		return arc_err(ret_error, -EBADMSG, "truncated archive: ends after member '%s'", name);
 	if (member)
 		return arc_err(ret_error, -EBADMSG, "corrupt archive after member '%s': %s", name, safe);
-	if (tar_truncated(safe))
+	if (truncated)
 		return arc_err(ret_error, -EBADMSG, "truncated archive: %s", safe);
 	return arc_err(ret_error, -EBADMSG, "corrupt archive: %s", safe);
-}
-
-static int tar_pwrite(int fd, const void *buf, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, buf, len, (off_t) off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf = (const uint8_t *) buf + n;
-		len -= (size_t) n;
-		off += (uint64_t) n;
-	}
-	return 0;
 }
 
 /* Decompress one member into memory or the spill file, starting from the
  * block already read (@r, @blk, @len, @off). Only what the stream really
  * holds is written, whatever size the header claims. */
-static int tar_copy(struct arc *a, struct archive *ar, struct arc_item *it, int r,
-		    const void *blk, size_t len, la_int64_t off, const char *comp, char **ret_error)
+static int tar_copy(struct arc *a, struct archive *ar, const struct tar_src *src, struct arc_item *it,
+		    int r, const void *blk, size_t len, la_int64_t off, char **ret_error)
 {
 	/* Page-aligned, so that member reads map onto whole cache pages. */
 	uint64_t size = it->e.size, base = (a->spill_len + 4095) & ~(uint64_t) 4095;
@@ -237,12 +276,12 @@ static int tar_copy(struct arc *a, struct archive *ar, struct arc_item *it, int 
 				       "member '%s' needs more temporary space than the spill limit (%" PRIu64
 				       " bytes; a decompression bomb, or choose -o cache_dir=)",
 				       arc_safe_name(it->e.path, name, sizeof(name)), a->spill_limit);
-		rc = tar_pwrite(fd, blk, len, base + (uint64_t) off);
+		rc = ck_pwrite_full(fd, blk, len, (off_t) (base + (uint64_t) off));
 		if (rc < 0)
 			return arc_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
 	}
 	if (r != ARCHIVE_EOF)
-		return tar_fail(ar, it->e.path, true, comp, ret_error);
+		return tar_fail(ar, src, it->e.path, true, ret_error);
 	if (mem) {
 		it->src = ARC_SRC_MEM;
 		it->data = mem;
@@ -268,8 +307,7 @@ static void tar_prefetch(struct tar_src *src, uint64_t next)
 
 /* Locate a regular member's data: in place when mapped, else copy it. */
 static int tar_data(struct arc *a, struct archive *ar, struct archive_entry *ae,
-		    struct tar_src *src, struct arc_item *it, bool *copied,
-		    const char *comp, char **ret_error)
+		    struct tar_src *src, struct arc_item *it, bool *copied, char **ret_error)
 {
 	uint64_t size = it->e.size, doff;
 	const void *blk = NULL;
@@ -292,14 +330,27 @@ static int tar_data(struct arc *a, struct archive *ar, struct archive_entry *ae,
 			return 0;
 		}
 	}
+	/* In a seekable compressed file a large member stays where it is: its
+	 * first block lies in our buffer, which places it in the stream, and
+	 * libarchive skips the rest without decoding it. */
+	if (src->seek && size > a->mem_limit && r == ARCHIVE_OK && off == 0 &&
+	    archive_entry_sparse_count(ae) == 0 && (const uint8_t *) blk >= src->buf &&
+	    (const uint8_t *) blk < src->buf + src->buf_len) {
+		doff = src->buf_pos + (uint64_t) ((const uint8_t *) blk - src->buf);
+		if (size > arc_seek_size(src->seek) - doff)
+			return arc_err(ret_error, -EBADMSG, "truncated archive: member '%s' ends early",
+				       arc_safe_name(it->e.path, name, sizeof(name)));
+		it->src = ARC_SRC_SEEK;
+		it->off = doff;
+		return 0;
+	}
 	ck_log(CK_LOG_DEBUG, "arc: copying member #%zu (%" PRIu64 " bytes)", a->n - 1, size);
 	*copied = true;
-	return tar_copy(a, ar, it, r, blk, len, off, comp, ret_error);
+	return tar_copy(a, ar, src, it, r, blk, len, off, ret_error);
 }
 
 static int tar_add(struct arc *a, struct archive *ar, struct archive_entry *ae,
-		   struct tar_src *src, char *last, bool *copied, const char *comp,
-		   char **ret_error)
+		   struct tar_src *src, char *last, bool *copied, char **ret_error)
 {
 	const char *hardlink = archive_entry_hardlink(ae);
 	char target[ARC_PATH_MAX];
@@ -345,11 +396,33 @@ static int tar_add(struct arc *a, struct archive *ar, struct archive_entry *ae,
 	it->e.size = archive_entry_size(ae) > 0 ? (uint64_t) archive_entry_size(ae) : 0;
 	if (!it->e.size)
 		return 0;
-	return tar_data(a, ar, ae, src, it, copied, comp, ret_error);
+	return tar_data(a, ar, ae, src, it, copied, ret_error);
 }
 
-static int tar_walk(struct arc *a, struct archive *ar, struct tar_src *src,
-		    const char *comp, char **ret_error)
+/* The tar has ended: decode the compressed data to its end too, so that the
+ * check at its end (zstd frame checksum, xz block CRC, gzip CRC-32) is
+ * verified and a cut after the last member noticed, as zstd -d, xz -d and
+ * gzip -d would. More than TAR_DRAIN_MAX bytes of trailing data are not
+ * the tar's and are left alone. libarchive reads no more, so the chunk it
+ * had may go back to the decoder. */
+static int tar_pipe_drain(struct archive *ar, struct tar_src *src, const char *last, char **ret_error)
+{
+	uint64_t left = TAR_DRAIN_MAX, in_done;
+	const void *blk;
+	ssize_t n;
+
+	while ((n = arc_pipe_next(src->pipe, &blk, &in_done)) > 0) {
+		if ((uint64_t) n >= left)
+			return 0;
+		left -= (uint64_t) n;
+	}
+	if (n == 0)
+		return 0;
+	src->pipe_rc = (int) n;
+	return tar_fail(ar, src, *last ? last : NULL, false, ret_error);
+}
+
+static int tar_walk(struct arc *a, struct archive *ar, struct tar_src *src, char **ret_error)
 {
 	char last[ARC_PATH_MAX] = "";
 	struct archive_entry *ae;
@@ -363,38 +436,97 @@ static int tar_walk(struct arc *a, struct archive *ar, struct tar_src *src,
 			break;
 		/* ARCHIVE_RETRY too: libarchive would resync past a damaged header. */
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-			return tar_fail(ar, count ? last : NULL, false, comp, ret_error);
+			return tar_fail(ar, src, count ? last : NULL, false, ret_error);
 		if (r == ARCHIVE_WARN)
 			ck_log(CK_LOG_DEBUG, "arc: libarchive warning on member #%zu", count);
 		if (count++ == 0)
-			tar_set_kind(a, ar, comp);
-		rc = tar_add(a, ar, ae, src, last, &copied, comp, ret_error);
+			tar_set_kind(a, ar, src);
+		rc = tar_add(a, ar, ae, src, last, &copied, ret_error);
 		if (rc < 0)
 			return rc;
 		if (src->map && src->fd >= 0)
 			arc_progress(a, src->ahead);
 	}
 	if (!count)
-		tar_set_kind(a, ar, comp);
+		tar_set_kind(a, ar, src);
+	if (src->pipe) {
+		rc = tar_pipe_drain(ar, src, last, ret_error);
+		if (rc < 0)
+			return rc;
+	}
 	a->zero_copy = src->map && !copied && !strcmp(a->kind, "plain tar");
 	return 0;
 }
 
-static int tar_index_src(struct arc *a, struct tar_src *src, const char *comp, char **ret_error);
+static int tar_index_src(struct arc *a, struct tar_src *src, char **ret_error);
+
+/* Index the output of the decoder thread, @src->pipe, and stop it. */
+static int tar_index_pipe(struct arc *a, struct tar_src *src, char **ret_error)
+{
+	int rc;
+
+	rc = tar_index_src(a, src, ret_error);
+	/* after libarchive: it may point into a chunk until it is freed */
+	arc_pipe_free(TAKE_PTR(src->pipe));
+	return rc;
+}
+
+/* Index a multi-block xz or multi-frame zstd file without decoding the
+ * large members (arc-seek.h). Returns -ENOTSUP when the file does not allow
+ * it (the caller makes the full pass), else what tar_index_src() does; on
+ * success a->seek serves the ARC_SRC_SEEK members. */
+static int tar_index_seek(struct arc *a, struct tar_src *src, uint64_t file_size, char **ret_error)
+{
+	_cleanup_(arc_seek_freep) struct arc_seek *seek = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_free_ char *why = NULL;
+	int rc;
+
+	rc = arc_seek_open(src->fd, file_size, NULL, &seek, &why);
+	if (rc < 0) {
+		/* -EBADMSG too: the full pass names the member where it breaks */
+		ck_log(CK_LOG_DEBUG, "arc: no random access: %s", why ? why : strerror(-rc));
+		return rc == -ENOMEM ? rc : -ENOTSUP;
+	}
+	ck_log(CK_LOG_DEBUG, "arc: random access: %s", arc_seek_kind(seek));
+	buf = malloc(TAR_BUF_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	src->buf = buf;
+	src->seek = seek;
+	rc = tar_index_src(a, src, ret_error);
+	src->seek = NULL;
+	src->buf = NULL;
+	if (rc == 0)
+		a->seek = TAKE_PTR(seek);
+	return rc;
+}
 
 int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
 	struct tar_src src = { .fd = fd, .arc = a };
-	const char *comp = NULL;
 	void *map;
 	int rc;
 
 	if (S_ISREG(st->st_mode)) {
 		if (st->st_size == 0)
 			return arc_err(ret_error, -EMEDIUMTYPE, "not a tar archive (empty file)");
-		comp = tar_compression(fd);
-		if (!comp && (uint64_t) st->st_size <= SIZE_MAX) {
+		src.comp = tar_compression(fd);
+		if (src.comp && (!strcmp(src.comp, "xz") || !strcmp(src.comp, "zstd"))) {
+			rc = tar_index_seek(a, &src, (uint64_t) st->st_size, ret_error);
+			if (rc != -ENOTSUP)
+				return rc;
+		}
+		if (src.comp) {
+			rc = arc_pipe_start(src.comp, fd, NULL, 0, &src.pipe);
+			if (rc == 0)
+				return tar_index_pipe(a, &src, ret_error);
+			if (rc != -EAGAIN)
+				return rc;
+			/* no thread to be had: decompress on this one */
+			ck_log(CK_LOG_DEBUG, "arc: no decoder thread, decompressing in line");
+		} else if ((uint64_t) st->st_size <= SIZE_MAX) {
 			map = mmap(NULL, (size_t) st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 			if (map != MAP_FAILED) {
 				/* No read-ahead: only header pages are faulted in. */
@@ -411,28 +543,36 @@ int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error
 		if (!buf)
 			return -ENOMEM;
 		src.buf = buf;
-		if (comp && S_ISREG(st->st_mode) && lseek(fd, 0, SEEK_CUR) == 0)
-			src.file_len = (uint64_t) st->st_size;
 	}
-	rc = tar_index_src(a, &src, comp, ret_error);
+	rc = tar_index_src(a, &src, ret_error);
 	if (src.map)
 		munmap((void *) src.map, src.map_len);
-	if (src.win)
-		munmap((void *) src.win, src.win_len);
 	return rc;
 }
 
 int arc_tar_index_mem(struct arc *a, const uint8_t *base, size_t len, char **ret_error)
 {
 	struct tar_src src = { .fd = -1, .map = base, .map_len = len };
+	int rc;
 
 	if (len == 0)
 		return arc_err(ret_error, -EMEDIUMTYPE, "not a tar archive (empty file)");
-	return tar_index_src(a, &src, tar_compression_of(base, CK_MIN(len, (size_t) 8)), ret_error);
+	src.comp = tar_compression_of(base, CK_MIN(len, (size_t) 8));
+	if (src.comp) {
+		rc = arc_pipe_start(src.comp, -1, base, len, &src.pipe);
+		if (rc == 0) {
+			src.map = NULL;
+			return tar_index_pipe(a, &src, ret_error);
+		}
+		if (rc != -EAGAIN)
+			return rc;
+		ck_log(CK_LOG_DEBUG, "arc: no decoder thread, decompressing in line");
+	}
+	return tar_index_src(a, &src, ret_error);
 }
 
 /* Run libarchive over @src. A mapping in @src stays the caller's. */
-static int tar_index_src(struct arc *a, struct tar_src *src, const char *comp, char **ret_error)
+static int tar_index_src(struct arc *a, struct tar_src *src, char **ret_error)
 {
 	_cleanup_(tar_archive_freep) struct archive *ar = NULL;
 	int rc;
@@ -441,20 +581,24 @@ static int tar_index_src(struct arc *a, struct tar_src *src, const char *comp, c
 	if (!ar)
 		return -ENOMEM;
 	/* Built-in decompressors only: filter_all would also run external
-	 * programs (lrzip, lzop, grzip) on hostile input. */
-	archive_read_support_filter_gzip(ar);
-	archive_read_support_filter_bzip2(ar);
-	archive_read_support_filter_xz(ar);
-	archive_read_support_filter_lzma(ar);
-	archive_read_support_filter_zstd(ar);
-	archive_read_support_filter_lz4(ar);
-	archive_read_support_filter_lzip(ar);
-	archive_read_support_filter_compress(ar);
+	 * programs (lrzip, lzop, grzip) on hostile input. The decoder thread
+	 * hands over a tar, which no filter may touch. */
+	if (!src->pipe && !src->seek) {
+		archive_read_support_filter_gzip(ar);
+		archive_read_support_filter_bzip2(ar);
+		archive_read_support_filter_xz(ar);
+		archive_read_support_filter_lzma(ar);
+		archive_read_support_filter_zstd(ar);
+		archive_read_support_filter_lz4(ar);
+		archive_read_support_filter_lzip(ar);
+		archive_read_support_filter_compress(ar);
+	}
 	archive_read_support_format_tar(ar);
-	if (archive_read_open2(ar, src, NULL, tar_read_cb, tar_skip_cb, NULL) != ARCHIVE_OK)
-		rc = tar_fail(ar, NULL, false, comp, ret_error);
+	if (archive_read_open2(ar, src, NULL, tar_read_cb,
+			       src->pipe ? NULL : src->seek ? tar_seek_skip_cb : tar_skip_cb, NULL) != ARCHIVE_OK)
+		rc = tar_fail(ar, src, NULL, false, ret_error);
 	else
-		rc = tar_walk(a, ar, src, comp, ret_error);
+		rc = tar_walk(a, ar, src, ret_error);
 	/* libarchive may still point into the mapping until it is freed. */
 	archive_read_free(TAKE_PTR(ar));
 	return rc;

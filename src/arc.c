@@ -5,6 +5,7 @@
  * a tar leaves implicit and sorts the result. After arc_open() nothing here
  * changes, so readers need no locks: every read is a memcpy() or a pread(). */
 #include "arc-priv.h"
+#include "arc-seek.h"
 
 #include <errno.h>
 #include <sys/statvfs.h>
@@ -191,6 +192,7 @@ void arc_free(struct arc *a)
 	for (i = 0; i < a->nblobs; i++)
 		free(a->blobs[i]);
 	free(a->blobs);
+	arc_seek_free(a->seek);	/* before its fd */
 	if (a->fd >= 0)
 		close(a->fd);
 	if (a->spill_fd >= 0)
@@ -470,10 +472,14 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 	}
 	if (a->fd < 0)
 		for (i = 0; i < a->n; i++)
-			if (a->items[i].src == ARC_SRC_ARCHIVE) {
+			if (a->items[i].src == ARC_SRC_ARCHIVE || a->items[i].src == ARC_SRC_SEEK) {
 				a->fd = TAKE_FD(fd);
 				break;
 			}
+	if (a->fd < 0) {
+		arc_seek_free(a->seek);	/* no member needs it */
+		a->seek = NULL;
+	}
 	a->cache_dir = NULL;
 	ck_log(CK_LOG_DEBUG, "arc: %zu entries, %s%s, %" PRIu64 " bytes spilled", a->n,
 	       a->kind, a->zero_copy ? " (zero copy)" : "", a->spill_len);
@@ -512,6 +518,14 @@ static ssize_t arc_pread_exact(int fd, void *buf, size_t len, uint64_t off)
 	ssize_t n = ck_pread_full(fd, buf, len, (off_t) off);
 
 	/* The archive or spill file shrank under us. */
+	return n >= 0 && (size_t) n < len ? -EIO : n;
+}
+
+static ssize_t arc_pread_seek(const struct arc *a, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = arc_seek_pread(a->seek, buf, len, off);
+
+	/* the index said the member lies inside the stream */
 	return n >= 0 && (size_t) n < len ? -EIO : n;
 }
 
@@ -568,6 +582,8 @@ ssize_t arc_pread(const struct arc *a, const struct arc_entry *e, void *buf, siz
 		return arc_pread_exact(a->spill_fd, buf, len, it->off + off);
 	case ARC_SRC_FILE:
 		return arc_pread_file(a, it, buf, len, off);
+	case ARC_SRC_SEEK:
+		return arc_pread_seek(a, buf, len, it->off + off);
 	case ARC_SRC_NONE:
 		break;
 	}

@@ -135,6 +135,22 @@ int ck_parse_u64(const char *s, uint64_t *ret)
 	return 0;
 }
 
+int ck_pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf = (const char *) buf + n;
+		len -= (size_t) n;
+		off += (off_t) n;
+	}
+	return 0;
+}
+
 ssize_t ck_pread_full(int fd, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;

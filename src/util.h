@@ -63,5 +63,7 @@ char *ck_strdup0(const char *s);
 int ck_parse_u64(const char *s, uint64_t *ret);
 /* pread() until @len bytes or EOF; returns the byte count or -errno. */
 ssize_t ck_pread_full(int fd, void *buf, size_t len, off_t off);
+/* pwrite() all @len bytes; returns 0 or -errno (-EIO if nothing was written). */
+int ck_pwrite_full(int fd, const void *buf, size_t len, off_t off);
 
 #endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internals shared by arc-seek.c (unit table, cache, reads) and
+ * arc-seek-fmt.c (xz and zstd containers: scanning and decoding one unit).
+ * Not for other modules. */
+#ifndef CK_ARC_SEEK_PRIV_H
+#define CK_ARC_SEEK_PRIV_H
+
+#include <pthread.h>
+
+#include "arc-seek.h"
+
+/* Units above this many make the file -ENOTSUP: 32 bytes each in memory. */
+#define SEEK_UNITS_MAX (1u << 18)
+/* opts.unit_max is clamped to this, so that unit sizes fit in 32 bits. */
+#define SEEK_UNIT_CAP_MAX (1ull << 30)
+
+enum seek_fmt {
+	SEEK_XZ,
+	SEEK_ZSTD,		/* frames that declare their content size */
+	SEEK_ZSTD_TABLE,	/* the seekable format: a seek table at the end */
+};
+
+/* One independently decodable unit: an xz block (with its padding and
+ * check) or a zstd frame. */
+struct seek_unit {
+	uint64_t coff;		/* compressed bytes at @coff of the file */
+	uint64_t uoff;		/* uncompressed offset */
+	uint32_t csize;
+	uint32_t usize;		/* never 0: empty units are left out */
+	uint32_t sum;		/* seek table checksum: low 32 bits of XXH64 */
+	uint8_t xz_check;	/* lzma_check of the unit's xz stream */
+	bool has_sum;
+};
+
+/* A decoded unit in the cache, or one being decoded. */
+struct seek_slot {
+	struct seek_slot *prev, *next;	/* LRU list, most recent first */
+	size_t unit;
+	uint8_t *data;
+	unsigned refs;		/* readers copying from @data, and the decoder */
+	bool busy;		/* being decoded: wait on arc_seek.done */
+	bool linked;		/* on the list; else freed by the last unref */
+	int err;		/* the decode failed with this -errno */
+};
+
+struct arc_seek {
+	int fd;			/* borrowed */
+	uint64_t file_size;
+	enum seek_fmt fmt;
+	struct seek_unit *units;	/* by uoff, contiguous from 0 */
+	size_t n, cap;
+	uint64_t size;		/* sum of usize */
+	uint64_t unit_cap;	/* from the options */
+	uint64_t unit_largest;
+	uint64_t cache_max;
+	unsigned decoders;	/* most decodes at once */
+	uint64_t in_len;	/* the largest csize */
+	pthread_mutex_t lock;	/* the fields below */
+	pthread_cond_t done;	/* a decode finished */
+	bool lock_ready;
+	struct seek_slot *head, *tail;
+	size_t nslots;
+	uint64_t used;		/* bytes of the slots on the list */
+	unsigned decoding;	/* decodes running */
+	uint8_t *inbufs[16];	/* compressed buffers to reuse, s->in_len bytes each */
+	unsigned ninbufs;
+	uint64_t decodes;
+	char kind[48];
+};
+
+/* Append a unit of @csize compressed bytes at @coff holding @usize bytes
+ * (uoff is set later). Units of size 0 are skipped. Returns 0, -ENOTSUP
+ * (too large, too many, or a compressed size out of proportion) or -ENOMEM,
+ * with a message. */
+int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usize,
+		 char **ret_error);
+/* Fill the unit table of @s from the file s->fd: every stream of an xz
+ * file, from the last one back; the seek table or the frames of a zstd
+ * file. Returns 0 or the errors of arc_seek_open(). */
+int arc_seek_scan(struct arc_seek *s, char **ret_error);
+/* Decode unit @u of @s, whose @u->csize compressed bytes are at @in, into
+ * @out (@u->usize bytes). Returns 0, or -EIO or -ENOMEM and a static
+ * reason in @ret_why. */
+int arc_seek_decode(const struct arc_seek *s, const struct seek_unit *u, const uint8_t *in,
+		    uint8_t *out, const char **ret_why);
+
+#endif

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Random access into compressed files: the unit table that
+ * arc-seek-fmt.c fills, and reads through a small cache of decoded units.
+ *
+ * The cache is a list of slots in LRU order under one mutex, which is never
+ * held while decoding. A reader that misses adds a busy slot, so that
+ * others needing the same unit wait for it (on a condition variable)
+ * instead of decoding it again, then decodes without the lock; readers of
+ * different units decode in parallel. A slot holds a reference per reader
+ * copying from it and is evicted only when unreferenced. The bytes of
+ * busy slots count against the budget as well, and at most a few decodes
+ * run at once (each also holds its compressed unit), so memory stays
+ * within the budget plus a compressed unit per decoder, or one unit per
+ * reading thread when that is more. */
+#include "arc-seek-priv.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "arc-priv.h"
+#include "log.h"
+
+#define SEEK_UNIT_DEFAULT (32ull << 20)
+#define SEEK_CACHE_DEFAULT (48ull << 20)
+#define SEEK_CACHE_UNITS 4
+#define SEEK_SLOTS_MAX 64
+#define SEEK_DECODERS_DEFAULT 2
+#define SEEK_INBUF_KEEP (4u << 20)
+
+int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usize,
+		 char **ret_error)
+{
+	if (usize == 0)
+		return 0;
+	if (usize > s->unit_cap)
+		return arc_err(ret_error, -ENOTSUP,
+			       "a unit of %" PRIu64 " bytes at %" PRIu64 ", over %" PRIu64, usize,
+			       coff, s->unit_cap);
+	/* Real encoders stay well within this; more would let one read
+	 * allocate far more than the unit it decodes. */
+	if (csize > usize + usize / 16 + 65536)
+		return arc_err(ret_error, -ENOTSUP,
+			       "a unit of %" PRIu64 " compressed bytes at %" PRIu64 " for %" PRIu64,
+			       csize, coff, usize);
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct seek_unit *u;
+
+		if (s->n >= SEEK_UNITS_MAX)
+			return arc_err(ret_error, -ENOTSUP, "over %u units", SEEK_UNITS_MAX);
+		u = reallocarray(s->units, cap, sizeof(*u));
+		if (!u)
+			return arc_err(ret_error, -ENOMEM, "out of memory");
+		s->units = u;
+		s->cap = cap;
+	}
+	s->units[s->n++] = (struct seek_unit) {
+		.coff = coff, .csize = (uint32_t) csize, .usize = (uint32_t) usize,
+	};
+	return 0;
+}
+
+int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
+		  struct arc_seek **ret_seek, char **ret_error)
+{
+	_cleanup_(arc_seek_freep) struct arc_seek *s = NULL;
+	uint64_t cache;
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return arc_err(ret_error, -ENOMEM, "out of memory");
+	s->fd = fd;
+	s->file_size = file_size;
+	s->unit_cap = SEEK_UNIT_DEFAULT;
+	if (opts && opts->unit_max)
+		s->unit_cap = CK_MIN(opts->unit_max, SEEK_UNIT_CAP_MAX);
+	rc = arc_seek_scan(s, ret_error);
+	if (rc < 0)
+		return rc;
+	if (s->n < 2)
+		return arc_err(ret_error, -ENOTSUP, "a single %s",
+			       s->fmt == SEEK_XZ ? "xz block" : "zstd frame");
+	for (size_t i = 0; i < s->n; i++) {
+		s->units[i].uoff = s->size;
+		s->size += s->units[i].usize;
+		s->unit_largest = CK_MAX(s->unit_largest, (uint64_t) s->units[i].usize);
+		s->in_len = CK_MAX(s->in_len, (uint64_t) s->units[i].csize);
+	}
+	cache = CK_MIN(SEEK_CACHE_UNITS * s->unit_largest, SEEK_CACHE_DEFAULT);
+	if (opts && opts->cache_max)
+		cache = opts->cache_max;
+	s->cache_max = CK_MAX(cache, s->unit_largest);
+	s->decoders = opts && opts->decoders ? opts->decoders : SEEK_DECODERS_DEFAULT;
+	s->decoders = CK_MIN(s->decoders, (unsigned) ARRAY_SIZE(s->inbufs));
+	if (pthread_mutex_init(&s->lock, NULL) != 0)
+		return arc_err(ret_error, -ENOMEM, "out of memory");
+	if (pthread_cond_init(&s->done, NULL) != 0) {
+		pthread_mutex_destroy(&s->lock);
+		return arc_err(ret_error, -ENOMEM, "out of memory");
+	}
+	s->lock_ready = true;
+	snprintf(s->kind, sizeof(s->kind), "%s, %zu %s",
+		 s->fmt == SEEK_XZ ? "xz" : s->fmt == SEEK_ZSTD ? "zstd" : "zstd seekable", s->n,
+		 s->fmt == SEEK_XZ ? "blocks" : "frames");
+	ck_log(CK_LOG_DEBUG, "seek: %s, %" PRIu64 " bytes, units up to %" PRIu64 ", cache %" PRIu64
+	       ", %u decoders", s->kind, s->size, s->unit_largest, s->cache_max, s->decoders);
+	*ret_seek = TAKE_PTR(s);
+	return 0;
+}
+
+static void slot_unlink(struct arc_seek *s, struct seek_slot *slot)
+{
+	if (slot->prev)
+		slot->prev->next = slot->next;
+	else
+		s->head = slot->next;
+	if (slot->next)
+		slot->next->prev = slot->prev;
+	else
+		s->tail = slot->prev;
+	slot->prev = slot->next = NULL;
+	slot->linked = false;
+	s->nslots--;
+	s->used -= s->unit_largest;
+}
+
+static void slot_push(struct arc_seek *s, struct seek_slot *slot)
+{
+	slot->prev = NULL;
+	slot->next = s->head;
+	if (s->head)
+		s->head->prev = slot;
+	else
+		s->tail = slot;
+	s->head = slot;
+	slot->linked = true;
+	s->nslots++;
+	s->used += s->unit_largest;
+}
+
+/* Unit buffers are mapped, not malloc'ed: glibc would keep the freed
+ * ones of every reading thread's arena resident. */
+static uint8_t *buf_new(size_t len)
+{
+	void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void buf_free(uint8_t *p, size_t len)
+{
+	if (p)
+		munmap(p, len ? len : 1);
+}
+
+static void slot_free(struct arc_seek *s, struct seek_slot *slot)
+{
+	buf_free(slot->data, s->unit_largest);
+	free(slot);
+}
+
+/* With s->lock held: evict unreferenced slots, least recent first, until
+ * the cache is within its budget. The first buffer evicted goes to @want
+ * (if not NULL), a slot about to be decoded: every slot's buffer holds the
+ * largest unit, and one already touched costs no page faults. */
+static void seek_trim(struct arc_seek *s, struct seek_slot *want)
+{
+	struct seek_slot *slot = s->tail, *prev;
+
+	for (; slot && (s->used > s->cache_max || s->nslots > SEEK_SLOTS_MAX); slot = prev) {
+		prev = slot->prev;
+		if (slot->refs)
+			continue;
+		slot_unlink(s, slot);
+		if (want && !want->data)
+			want->data = TAKE_PTR(slot->data);
+		slot_free(s, slot);
+	}
+}
+
+/* With s->lock held: drop a reference taken by seek_hold(). */
+static void slot_unref(struct arc_seek *s, struct seek_slot *slot)
+{
+	if (--slot->refs == 0 && !slot->linked)
+		slot_free(s, slot);
+	else
+		seek_trim(s, NULL);
+}
+
+static uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+#define XXH_P1 0x9E3779B185EBCA87ull
+#define XXH_P2 0xC2B2AE3D27D4EB4Full
+#define XXH_P3 0x165667B19E3779F9ull
+#define XXH_P4 0x85EBCA77C2B2AE63ull
+#define XXH_P5 0x27D4EB2F165667C5ull
+
+static uint64_t xxh_lane(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+static uint64_t xxh_round(uint64_t acc, uint64_t lane)
+{
+	return rotl64(acc + lane * XXH_P2, 31) * XXH_P1;
+}
+
+static uint64_t xxh_merge(uint64_t h, uint64_t v)
+{
+	return (h ^ xxh_round(0, v)) * XXH_P1 + XXH_P4;
+}
+
+/* XXH64 with seed 0, as the seek table's checksums use (the zstd seekable
+ * format specification). */
+static uint64_t seek_xxh64(const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len;
+	uint64_t h;
+
+	if (len >= 32) {
+		uint64_t v[4] = { XXH_P1 + XXH_P2, XXH_P2, 0, -XXH_P1 };
+
+		for (; end - p >= 32; p += 32)
+			for (int k = 0; k < 4; k++)
+				v[k] = xxh_round(v[k], xxh_lane(p + 8 * k));
+		h = rotl64(v[0], 1) + rotl64(v[1], 7) + rotl64(v[2], 12) + rotl64(v[3], 18);
+		for (int k = 0; k < 4; k++)
+			h = xxh_merge(h, v[k]);
+	} else {
+		h = XXH_P5;
+	}
+	h += len;
+	for (; end - p >= 8; p += 8)
+		h = rotl64(h ^ xxh_round(0, xxh_lane(p)), 27) * XXH_P1 + XXH_P4;
+	if (end - p >= 4) {
+		uint32_t w;
+
+		memcpy(&w, p, 4);
+		h = rotl64(h ^ (uint64_t) le32toh(w) * XXH_P1, 23) * XXH_P2 + XXH_P3;
+		p += 4;
+	}
+	for (; p < end; p++)
+		h = rotl64(h ^ *p * XXH_P5, 11) * XXH_P1;
+	h ^= h >> 33;
+	h *= XXH_P2;
+	h ^= h >> 29;
+	h *= XXH_P3;
+	return h ^ (h >> 32);
+}
+
+/* Decode unit @i into @out, using @in (s->in_len bytes) for the
+ * compressed data. Returns 0 or -errno. */
+static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
+{
+	const struct seek_unit *u = &s->units[i];
+	const char *why = "read error";
+	ssize_t n;
+	int rc = -EIO;
+
+	n = ck_pread_full(s->fd, in, u->csize, (off_t) u->coff);
+	if (n >= 0 && (size_t) n != u->csize)
+		why = "file truncated";
+	else if (n >= 0)
+		rc = arc_seek_decode(s, u, in, out, &why);
+	if (rc == 0 && u->has_sum && (uint32_t) seek_xxh64(out, u->usize) != u->sum) {
+		why = "checksum mismatch";
+		rc = -EIO;
+	}
+	if (rc < 0)
+		ck_log(CK_LOG_DEBUG, "seek: %s unit %zu (%" PRIu32 " bytes at %" PRIu64 "): %s",
+		       s->kind, i, u->csize, u->coff, why);
+	return rc;
+}
+
+/* Decode into the busy @slot, with s->lock held on entry and on return
+ * but not while decoding. Returns 0 or -errno. */
+static int seek_fill(struct arc_seek *s, struct seek_slot *slot)
+{
+	uint8_t *in = NULL;
+	int rc = -ENOMEM;
+
+	/* Each decode holds a compressed and a decoded unit: bound them. */
+	while (s->decoding >= s->decoders)
+		pthread_cond_wait(&s->done, &s->lock);
+	s->decoding++;
+	if (s->ninbufs)
+		in = s->inbufs[--s->ninbufs];
+	pthread_mutex_unlock(&s->lock);
+
+	if (!slot->data)
+		slot->data = buf_new(s->unit_largest);
+	if (!in)
+		in = buf_new(s->in_len);
+	if (slot->data && in)
+		rc = seek_decode(s, slot->unit, in, slot->data);
+
+	pthread_mutex_lock(&s->lock);
+	s->decoding--;
+	/* Small compressed buffers are kept, one per decoder. */
+	if (in && s->in_len <= SEEK_INBUF_KEEP && s->ninbufs < ARRAY_SIZE(s->inbufs))
+		s->inbufs[s->ninbufs++] = TAKE_PTR(in);
+	buf_free(in, s->in_len);
+	__atomic_add_fetch(&s->decodes, 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
+/* A referenced slot holding unit @i decoded: from the cache, from another
+ * thread's decode, or decoded here. Returns 0 or -errno. */
+static int seek_hold(struct arc_seek *s, size_t i, struct seek_slot **ret_slot)
+{
+	struct seek_slot *slot;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	for (slot = s->head; slot && slot->unit != i; slot = slot->next)
+		;
+	if (slot) {
+		slot->refs++;
+		if (slot != s->head) {
+			slot_unlink(s, slot);
+			slot_push(s, slot);
+		}
+		while (slot->busy)
+			pthread_cond_wait(&s->done, &s->lock);
+		rc = slot->err;
+		if (rc < 0)
+			slot_unref(s, slot);
+		pthread_mutex_unlock(&s->lock);
+		if (rc == 0)
+			*ret_slot = slot;
+		return rc;
+	}
+	slot = calloc(1, sizeof(*slot));
+	if (!slot) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOMEM;
+	}
+	slot->unit = i;
+	slot->refs = 1;
+	slot->busy = true;
+	slot_push(s, slot);
+	seek_trim(s, slot);
+	rc = seek_fill(s, slot);
+	slot->busy = false;
+	if (rc < 0) {
+		/* Waiters see the error; the next reader tries again. */
+		slot->err = rc;
+		slot_unlink(s, slot);
+		slot_unref(s, slot);
+	}
+	pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->lock);
+	if (rc == 0)
+		*ret_slot = slot;
+	return rc;
+}
+
+/* The unit holding @off (< s->size). */
+static size_t seek_find(const struct arc_seek *s, uint64_t off)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->units[mid].uoff <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+ssize_t arc_seek_pread(struct arc_seek *s, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0, i;
+
+	if (off >= s->size || len == 0)
+		return 0;
+	len = (size_t) CK_MIN((uint64_t) len, CK_MIN(s->size - off, (uint64_t) SSIZE_MAX));
+	for (i = seek_find(s, off); done < len; i++) {
+		const struct seek_unit *u = &s->units[i];
+		uint64_t at = off + done - u->uoff;
+		size_t k = (size_t) CK_MIN((uint64_t) (len - done), u->usize - at);
+		struct seek_slot *slot = NULL;
+		int rc = seek_hold(s, i, &slot);
+
+		if (rc < 0)
+			return rc;
+		memcpy((uint8_t *) buf + done, slot->data + at, k);
+		pthread_mutex_lock(&s->lock);
+		slot_unref(s, slot);
+		pthread_mutex_unlock(&s->lock);
+		done += k;
+	}
+	return (ssize_t) done;
+}
+
+void arc_seek_free(struct arc_seek *s)
+{
+	struct seek_slot *slot, *next;
+
+	if (!s)
+		return;
+	for (slot = s->head; slot; slot = next) {
+		next = slot->next;
+		slot_free(s, slot);
+	}
+	for (unsigned k = 0; k < s->ninbufs; k++)
+		buf_free(s->inbufs[k], s->in_len);
+	if (s->lock_ready) {
+		pthread_cond_destroy(&s->done);
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(s->units);
+	free(s);
+}
+
+uint64_t arc_seek_size(const struct arc_seek *s)
+{
+	return s->size;
+}
+
+const char *arc_seek_kind(const struct arc_seek *s)
+{
+	return s->kind;
+}
+
+size_t arc_seek_units(const struct arc_seek *s, uint64_t *ret_unit_max)
+{
+	if (ret_unit_max)
+		*ret_unit_max = s->unit_largest;
+	return s->n;
+}
+
+uint64_t arc_seek_decodes(const struct arc_seek *s)
+{
+	return __atomic_load_n(&s->decodes, __ATOMIC_RELAXED);
+}
