@@ -65,16 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_fail("mkdtemp");
 		atexit(fuzz_cleanup);
 	}
-	fd = memfd_create("fuzz-arc", MFD_CLOEXEC);
-	if (fd < 0)
-		fuzz_fail("memfd_create");
-	for (size_t off = 0; off < size;) {
-		ssize_t w = write(fd, data + off, size - off);
-
-		if (w <= 0)
-			fuzz_fail("write memfd");
-		off += (size_t) w;
-	}
+	fd = fuzz_memfd("fuzz-arc", data, size);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (arc_open(path, &opts, &a, &err) < 0) {
 		free(err);

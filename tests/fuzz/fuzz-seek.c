@@ -60,16 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *err = NULL;
 	int fd, rc;
 
-	fd = memfd_create("fuzz-seek", MFD_CLOEXEC);
-	if (fd < 0)
-		fuzz_fail("memfd_create");
-	for (size_t off = 0; off < size;) {
-		ssize_t w = write(fd, data + off, size - off);
-
-		if (w <= 0)
-			fuzz_fail("write memfd");
-		off += (size_t) w;
-	}
+	fd = fuzz_memfd("fuzz-seek", data, size);
 	rc = arc_seek_open(fd, size, &opts, &s, &err);
 	if (rc < 0) {
 		if (rc != -ENOTSUP && rc != -EBADMSG && rc != -ENOMEM)

@@ -40,9 +40,7 @@ static int fuzz_tar_build(const uint8_t *data, size_t size)
 	struct archive *w;
 	int fd, members = 0;
 
-	fd = memfd_create("fuzz-tar", MFD_CLOEXEC);
-	if (fd < 0)
-		fuzz_fail("memfd_create");
+	fd = fuzz_memfd("fuzz-tar", NULL, 0);
 	w = archive_write_new();
 	if (!w || archive_write_set_format_pax_restricted(w) != ARCHIVE_OK ||
 	    archive_write_open_fd(w, fd) != ARCHIVE_OK)

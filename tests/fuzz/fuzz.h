@@ -13,11 +13,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define fuzz_fail(...) do { fprintf(stderr, "fuzz invariant: " __VA_ARGS__); fputc('\n', stderr); abort(); } while (0)
+
+/* A memfd named @name holding the @size bytes at @data (none if @size is 0),
+ * its offset at the end; the caller closes it. */
+static inline int fuzz_memfd(const char *name, const uint8_t *data, size_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		fuzz_fail("memfd_create");
+	for (size_t off = 0; off < size;) {
+		ssize_t w = write(fd, data + off, size - off);
+
+		if (w <= 0)
+			fuzz_fail("write memfd");
+		off += (size_t) w;
+	}
+	return fd;
+}
 
 #ifndef CKPTFS_LIBFUZZER
 static int fuzz_replay_file(const char *path)

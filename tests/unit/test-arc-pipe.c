@@ -24,37 +24,11 @@
 #include "arc-pipe.h"
 #include "imgbuild.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char tmp_root[256];
 static char plain_path[300];
 static struct ck_buf plain;	/* the bytes of plain_path */
-
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
-static int run(const char *fmt, ...)
-{
-	va_list ap;
-	char *cmd;
-	int rc;
-
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	rc = system(cmd);
-	free(cmd);
-	return rc;
-}
 
 static bool have(const char *tool)
 {

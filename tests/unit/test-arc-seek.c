@@ -18,20 +18,11 @@
 #include "arc-seek-priv.h"
 #include "imgbuild.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char tmp_root[256];
 static uint8_t *payload;
 static size_t payload_len;
-
-static _Thread_local uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 static char *path_of(const char *name)
 {

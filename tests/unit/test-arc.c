@@ -20,32 +20,10 @@
 #include "imgbuild.h"
 #include "sha256.h"
 #include "tap.h"
+#include "testutil.h"
 
 static const char *data_dir;
 static char tmp_root[256];
-
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
-/* Per thread: the concurrency test runs reads_ok() in several threads. */
-static _Thread_local uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 /* The first @len bytes of @src (or all if @len is larger) into @dst. */
 static void copy_prefix(const char *src, const char *dst, size_t len)
@@ -344,21 +322,6 @@ static void test_spill(void)
 	arc_free(a);
 	free(cache);
 	free(path);
-}
-
-static int run(const char *fmt, ...)
-{
-	va_list ap;
-	char *cmd;
-	int rc;
-
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	rc = system(cmd);
-	free(cmd);
-	return rc;
 }
 
 static void test_directory(void)
