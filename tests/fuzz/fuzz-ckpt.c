@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The model and every view over a fuzzed checkpoint: the input is a list of
  * members (see fuzz-tar.h) that becomes a plain tar; ckpt_load(), then every
- * pv_render_*() for every process and thread, every memfd, and finally the
+ * render_*() for every process and thread, every memfd, and finally the
  * whole /proc-like tree: readdir, getattr, open, read, readlink, lseek. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 
 #include "fuzz-tar.h"
-#include "proc.h"
+#include "view.h"
 #include "render.h"
 
 static uint8_t fuzz_buf[65536];
@@ -22,37 +22,37 @@ static void fuzz_render(const struct ckpt *ck)
 		for (size_t k = 0; k <= p->n_threads; k++) {
 			const struct ckpt_thread *t = k < p->n_threads ? &p->threads[k] : NULL;
 
-			pv_render_status(ck, p, t, &b);
+			render_status(ck, p, t, &b);
 			ck_buf_done(&b);
-			pv_render_stat(ck, p, t, &b);
+			render_stat(ck, p, t, &b);
 			ck_buf_done(&b);
-			pv_render_comm(ck, p, t, &b);
+			render_comm(ck, p, t, &b);
 			ck_buf_done(&b);
 		}
-		pv_render_cmdline(ck, p, &b);
+		render_cmdline(ck, p, &b);
 		ck_buf_done(&b);
-		pv_render_environ(ck, p, &b);
+		render_environ(ck, p, &b);
 		ck_buf_done(&b);
-		pv_render_maps(ck, p, &b);
+		render_maps(ck, p, &b);
 		ck_buf_done(&b);
-		pv_render_pages_map(ck, p, &b);
+		render_pages_map(ck, p, &b);
 		ck_buf_done(&b);
-		pv_render_limits(ck, p, &b);
+		render_limits(ck, p, &b);
 		ck_buf_done(&b);
-		pv_render_auxv(ck, p, &b);
+		render_auxv(ck, p, &b);
 		ck_buf_done(&b);
 		for (size_t k = 0; k < p->n_fds; k++) {
-			pv_render_fdinfo(ck, p, &p->fds[k], &b);
+			render_fdinfo(ck, p, &p->fds[k], &b);
 			ck_buf_done(&b);
 		}
 		if (p->has_fs) {
-			pv_render_reg_path(ck, p->fs.cwd_id, &b);
+			render_reg_path(ck, p->fs.cwd_id, &b);
 			ck_buf_done(&b);
-			pv_render_reg_path(ck, p->fs.root_id, &b);
+			render_reg_path(ck, p->fs.root_id, &b);
 			ck_buf_done(&b);
 		}
 		if (p->mm) {
-			pv_render_reg_path(ck, p->mm->exe_file_id, &b);
+			render_reg_path(ck, p->mm->exe_file_id, &b);
 			ck_buf_done(&b);
 		}
 		if (p->mem) {
@@ -68,17 +68,17 @@ static void fuzz_render(const struct ckpt *ck)
 		struct ck_buf b = { 0 };
 		const struct mem_space *m;
 
-		pv_render_fd_target(ck, &ck->files[i], &b);
+		render_fd_target(ck, &ck->files[i], &b);
 		ck_buf_done(&b);
 		if (ckpt_memfd_content(ck, ck->files[i].id, &m) == 0)
 			(void) mem_read(m, 0, fuzz_buf, 4096);
 	}
 }
 
-static void fuzz_walk(struct pv_tree *t, const char *path, int depth);
+static void fuzz_walk(struct tree *t, const char *path, int depth);
 
 struct fuzz_walk_ctx {
-	struct pv_tree *t;
+	struct tree *t;
 	const char *path;
 	int depth;
 	int n;
@@ -98,43 +98,43 @@ static int fuzz_walk_fill(void *ud, const char *name, const struct stat *st)
 	return 0;
 }
 
-static void fuzz_walk(struct pv_tree *t, const char *path, int depth)
+static void fuzz_walk(struct tree *t, const char *path, int depth)
 {
-	const struct pv_node *n = pv_lookup(t, path);
+	const struct tree_node *n = tree_lookup(t, path);
 	struct stat st = { 0 };
 	char link[4096];
 
 	if (!n)
 		fuzz_fail("'%s' listed but not found", path);
-	if (pv_getattr(t, n, &st) < 0)
+	if (tree_getattr(t, n, &st) < 0)
 		return;
 	if (S_ISDIR(st.st_mode)) {
 		struct fuzz_walk_ctx c = { t, path, depth, 0 };
 
 		if (depth < 12)
-			pv_readdir(t, n, fuzz_walk_fill, &c);
+			tree_readdir(t, n, fuzz_walk_fill, &c);
 	} else if (S_ISLNK(st.st_mode)) {
-		(void) pv_readlink(t, n, link, sizeof(link));
-	} else if (S_ISREG(st.st_mode) && pv_open(t, n) == 0) {
-		ssize_t got = pv_read(t, n, fuzz_buf, sizeof(fuzz_buf), 0);
+		(void) tree_readlink(t, n, link, sizeof(link));
+	} else if (S_ISREG(st.st_mode) && tree_open(t, n) == 0) {
+		ssize_t got = tree_read(t, n, fuzz_buf, sizeof(fuzz_buf), 0);
 
 		if (got > (ssize_t) sizeof(fuzz_buf))
-			fuzz_fail("pv_read('%s') overran", path);
+			fuzz_fail("tree_read('%s') overran", path);
 		if (got >= 0 && st.st_size >= 0 && (uint64_t) got > (uint64_t) st.st_size)
-			fuzz_fail("pv_read('%s') read %zd bytes past st_size %lld", path, got, (long long) st.st_size);
+			fuzz_fail("tree_read('%s') read %zd bytes past st_size %lld", path, got, (long long) st.st_size);
 		if (st.st_size > 1)
-			(void) pv_read(t, n, fuzz_buf, 4096, (uint64_t) st.st_size - 1);
-		(void) pv_read(t, n, fuzz_buf, 16, UINT64_MAX - 8);
-		(void) pv_lseek(t, n, 0, SEEK_DATA);
-		(void) pv_lseek(t, n, 0, SEEK_HOLE);
+			(void) tree_read(t, n, fuzz_buf, 4096, (uint64_t) st.st_size - 1);
+		(void) tree_read(t, n, fuzz_buf, 16, UINT64_MAX - 8);
+		(void) tree_lseek(t, n, 0, SEEK_DATA);
+		(void) tree_lseek(t, n, 0, SEEK_HOLE);
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ckpt *ck = NULL;
-	struct pv_tree *t = NULL;
-	struct pv_opts popts = { .uid = 0, .gid = 0 };
+	struct tree *t = NULL;
+	struct tree_opts popts = { .uid = 0, .gid = 0 };
 	char *err = NULL;
 	int fd = -1;
 	struct arc *a = fuzz_tar_open(data, size, &fd);
@@ -143,9 +143,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (ckpt_load(a, NULL, &ck, &err) == 0) {
 		fuzz_render(ck);
-		if (pv_tree_new(ck, a, &popts, &t) == 0) {
+		if (view_tree_new(ck, a, &popts, &t) == 0) {
 			fuzz_walk(t, "/", 0);
-			pv_tree_free(t);
+			tree_free(t);
 		}
 		ckpt_free(ck);
 	} else if (!err) {

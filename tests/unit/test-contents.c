@@ -13,7 +13,7 @@
 #include "ckpt-data.h"
 #include "files.pb-c.h"
 #include "imgbuild.h"
-#include "proc.h"
+#include "view.h"
 #include "tap.h"
 #include "task.pb-c.h"
 
@@ -350,26 +350,26 @@ static bool content_is(const struct ckpt *ck, uint32_t file_id, const char *want
 }
 
 /* Read the whole of tree node @path into @buf; the count or -errno. */
-static ssize_t tree_read(struct pv_tree *t, const char *path, char *buf, size_t size)
+static ssize_t read_path(struct tree *t, const char *path, char *buf, size_t size)
 {
-	const struct pv_node *n = pv_lookup(t, path);
+	const struct tree_node *n = tree_lookup(t, path);
 	int rc;
 
 	if (!n)
 		return -ENOENT;
-	rc = pv_open(t, n);
+	rc = tree_open(t, n);
 	if (rc < 0)
 		return rc;
-	return pv_read(t, n, buf, size, 0);
+	return tree_read(t, n, buf, size, 0);
 }
 
 static void test_joins(void)
 {
 	_cleanup_(arc_freep) struct arc *a = NULL;
 	_cleanup_(ckpt_freep) struct ckpt *ck = NULL;
-	_cleanup_(pv_tree_freep) struct pv_tree *t = NULL;
+	_cleanup_(tree_freep) struct tree *t = NULL;
 	const struct ckpt_content *d, *o, *g;
-	struct pv_opts opts = { 0 };
+	struct tree_opts opts = { 0 };
 	char buf[16384], *err = NULL;
 	static const char *const files[] = { "ghost-2-tmp_gone", "ghost-3-tmp_bad", "pipe-100", "pipe-101",
 					     "fifo-102-tmp_fifo", "unix-200.inq", "unix-201.inq",
@@ -428,22 +428,22 @@ static void test_joins(void)
 	ckpt_fd_contents(ck, 9, &d, &o);
 	CHECK(!d && !o, "an fd whose file is missing holds nothing");
 
-	rc = pv_tree_new(ck, a, &opts, &t);
+	rc = view_tree_new(ck, a, &opts, &t);
 	CHECK(rc == 0, "tree builds");
 	if (rc == 0) {
-		CHECK(tree_read(t, "/1/fdcontent/0", buf, sizeof(buf)) == 5 && memcmp(buf, "hello", 5) == 0,
+		CHECK(read_path(t, "/1/fdcontent/0", buf, sizeof(buf)) == 5 && memcmp(buf, "hello", 5) == 0,
 		      "/1/fdcontent/0 is the pipe's data");
-		CHECK(tree_read(t, "/1/fdcontent/2", buf, sizeof(buf)) == 4 && memcmp(buf, "abcd", 4) == 0,
+		CHECK(read_path(t, "/1/fdcontent/2", buf, sizeof(buf)) == 4 && memcmp(buf, "abcd", 4) == 0,
 		      "/1/fdcontent/2 streams the unix queue");
-		CHECK(tree_read(t, "/1/fdcontent/4.outq", buf, sizeof(buf)) == 4,
+		CHECK(read_path(t, "/1/fdcontent/4.outq", buf, sizeof(buf)) == 4,
 		      "/1/fdcontent/4.outq is the TCP send queue");
-		CHECK(tree_read(t, "/1/fdcontent/1", buf, sizeof(buf)) == -EIO &&
-		      tree_read(t, "/1/fdcontent/6", buf, sizeof(buf)) == -EIO,
+		CHECK(read_path(t, "/1/fdcontent/1", buf, sizeof(buf)) == -EIO &&
+		      read_path(t, "/1/fdcontent/6", buf, sizeof(buf)) == -EIO,
 		      "damaged contents fail with EIO");
-		CHECK(!pv_lookup(t, "/1/fdcontent/8") && !pv_lookup(t, "/1/fdcontent/4.inq"),
+		CHECK(!tree_lookup(t, "/1/fdcontent/8") && !tree_lookup(t, "/1/fdcontent/4.inq"),
 		      "fds without data have no entry");
-		CHECK(tree_read(t, "/files/fifo-102-tmp_fifo", buf, sizeof(buf)) == 5 &&
-		      tree_read(t, "/files/ghost-2-tmp_gone", buf, sizeof(buf)) == 10000,
+		CHECK(read_path(t, "/files/fifo-102-tmp_fifo", buf, sizeof(buf)) == 5 &&
+		      read_path(t, "/files/ghost-2-tmp_gone", buf, sizeof(buf)) == 10000,
 		      "/files/ holds each content once");
 	}
 	tmpdir_remove(root);

@@ -252,23 +252,23 @@ static int render(const struct ckpt *c, enum view v, const struct ckpt_proc *p, 
 {
 	switch (v) {
 	case V_TCP:
-		return pv_render_net_inet(c, p, 2, 6, out);
+		return render_net_inet(c, p, 2, 6, out);
 	case V_TCP6:
-		return pv_render_net_inet(c, p, 10, 6, out);
+		return render_net_inet(c, p, 10, 6, out);
 	case V_UDP:
-		return pv_render_net_inet(c, p, 2, 17, out);
+		return render_net_inet(c, p, 2, 17, out);
 	case V_UDP6:
-		return pv_render_net_inet(c, p, 10, 17, out);
+		return render_net_inet(c, p, 10, 17, out);
 	case V_UNIX:
-		return pv_render_net_unix(c, p, out);
+		return render_net_unix(c, p, out);
 	case V_MOUNTINFO:
-		return pv_render_mountinfo(c, p, out);
+		return render_mountinfo(c, p, out);
 	case V_MOUNTS:
-		return pv_render_mounts(c, p, out);
+		return render_mounts(c, p, out);
 	case V_CGROUP:
-		return pv_render_cgroup(c, p, out);
+		return render_cgroup(c, p, out);
 	case V_NS:
-		return pv_render_ns_link(c, p, arg, out);
+		return render_ns_link(c, p, arg, out);
 	}
 	return -EINVAL;
 }
@@ -335,11 +335,11 @@ static void render_tests(void)
 	CHECK(check_text(&bad, V_CGROUP, &procs[0], NULL, NULL, -EIO), "cg_set not in cgroup.img: EIO");
 	core_1.cg_set = 2;
 
-	CHECK(pv_has_mountinfo(&ck, &procs[0]) && pv_has_mountinfo(&ck, &procs[1]) &&
-	      pv_has_mountinfo(&ck, &procs[2]) && !pv_has_mountinfo(&ck, &procs[3]),
+	CHECK(render_has_mountinfo(&ck, &procs[0]) && render_has_mountinfo(&ck, &procs[1]) &&
+	      render_has_mountinfo(&ck, &procs[2]) && !render_has_mountinfo(&ck, &procs[3]),
 	      "mountinfo shown when the image exists or is damaged");
-	CHECK(pv_has_ns_link(&procs[0], "uts") && !pv_has_ns_link(&procs[0], "cgroup") &&
-	      pv_has_ns_link(&procs[2], "cgroup") && !pv_has_ns_link(&procs[3], "net"),
+	CHECK(render_has_ns_link(&procs[0], "uts") && !render_has_ns_link(&procs[0], "cgroup") &&
+	      render_has_ns_link(&procs[2], "cgroup") && !render_has_ns_link(&procs[3], "net"),
 	      "ns links shown for recorded ids, all of them when ids is damaged");
 }
 

@@ -560,28 +560,28 @@ static int run(const struct tcase *tc, struct ck_buf *out)
 
 	switch (tc->kind) {
 	case K_STATUS:
-		return pv_render_status(tc->ck, p, t, out);
+		return render_status(tc->ck, p, t, out);
 	case K_STAT:
-		return pv_render_stat(tc->ck, p, t, out);
+		return render_stat(tc->ck, p, t, out);
 	case K_COMM:
-		return pv_render_comm(tc->ck, p, t, out);
+		return render_comm(tc->ck, p, t, out);
 	case K_CMDLINE:
-		return pv_render_cmdline(tc->ck, p, out);
+		return render_cmdline(tc->ck, p, out);
 	case K_ENVIRON:
-		return pv_render_environ(tc->ck, p, out);
+		return render_environ(tc->ck, p, out);
 	case K_MAPS:
-		return pv_render_maps(tc->ck, p, out);
+		return render_maps(tc->ck, p, out);
 	case K_LIMITS:
-		return pv_render_limits(tc->ck, p, out);
+		return render_limits(tc->ck, p, out);
 	case K_AUXV:
-		return pv_render_auxv(tc->ck, p, out);
+		return render_auxv(tc->ck, p, out);
 	case K_FDINFO:
-		return pv_render_fdinfo(tc->ck, p, &fd, out);
+		return render_fdinfo(tc->ck, p, &fd, out);
 	case K_FD_TARGET:
 		f = file_of(tc->ck, tc->id);
-		return f ? pv_render_fd_target(tc->ck, f, out) : -ENOENT;
+		return f ? render_fd_target(tc->ck, f, out) : -ENOENT;
 	case K_REG_PATH:
-		return pv_render_reg_path(tc->ck, tc->id, out);
+		return render_reg_path(tc->ck, tc->id, out);
 	}
 	return -EINVAL;
 }
@@ -646,8 +646,8 @@ static bool check_append(void)
 	bool ok;
 
 	ck_buf_puts(&out, "X");
-	ok = pv_render_comm(&ck, &procs[P1], NULL, &out) == 0 && strcmp(out.data, "Xckpt-workload\n") == 0;
-	ok = ok && pv_render_maps(&ck, &procs[PBADMM], &out) == -EIO && strcmp(out.data, "Xckpt-workload\n") == 0;
+	ok = render_comm(&ck, &procs[P1], NULL, &out) == 0 && strcmp(out.data, "Xckpt-workload\n") == 0;
+	ok = ok && render_maps(&ck, &procs[PBADMM], &out) == -EIO && strcmp(out.data, "Xckpt-workload\n") == 0;
 	ck_buf_done(&out);
 	return ok;
 }
@@ -664,7 +664,7 @@ static bool check_stat_fields(void)
 		const char *s;
 		int n = 2;	/* pid and comm */
 
-		if (pv_render_stat(&ck, &procs[which[i]], NULL, &out) < 0) {
+		if (render_stat(&ck, &procs[which[i]], NULL, &out) < 0) {
 			ok = false;
 			continue;
 		}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Command-line helpers of main.c that need no FUSE session: the offline
+ * readers (--ls, --cat, --readlink) and the indexing progress bar. */
+#ifndef CK_CLI_H
+#define CK_CLI_H
+
+#include <stdint.h>
+
+#include "tree.h"
+
+enum cli_offline {
+	CLI_MOUNT = 0,		/* no offline mode: mount */
+	CLI_LS,			/* --ls ARCHIVE [PATH] */
+	CLI_CAT,		/* --cat ARCHIVE PATH */
+	CLI_READLINK,		/* --readlink ARCHIVE PATH */
+};
+
+/* Exit codes of the offline modes, after those of main.c. */
+#define CLI_EXIT_NO_PATH 2	/* PATH missing from the tree, or the wrong kind for the mode */
+#define CLI_EXIT_READ 3		/* reading PATH or writing stdout failed */
+
+/* Print @path of @t to stdout as @mode says: names one per line, in the
+ * order readdir gives them (--ls); the bytes of a regular file, streamed
+ * (--cat); a symlink's target and a newline (--readlink). Nothing is
+ * followed. Returns 0, CLI_EXIT_NO_PATH or CLI_EXIT_READ after a message
+ * on stderr that starts with @prog. */
+int cli_offline_run(struct tree *t, enum cli_offline mode, const char *path, const char *prog);
+
+/* The state of a progress bar drawn on stderr; zero-initialise. */
+struct cli_progress {
+	const char *label;	/* what is being read, shown before the bar */
+	uint64_t start_ns;	/* CLOCK_MONOTONIC of the first call */
+	uint64_t start_done;	/* bytes done then */
+	bool drawn;		/* something is on the line and must be cleared */
+};
+
+/* An arc_opts.progress callback (@ctx is a struct cli_progress): redraws the
+ * bar with bytes read, total and rate. Draw it only when stderr is a terminal. */
+void cli_progress_draw(void *ctx, uint64_t done, uint64_t total);
+/* Erase the bar, if one was drawn. */
+void cli_progress_end(struct cli_progress *p);
+
+#endif

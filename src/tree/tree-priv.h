@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal to the tree (tree.c and view-*.c): node kinds and the builders that the view
+ * files (view-pid.c, ...) use to populate the tree. Nodes are only added
+ * while view_tree_new() runs; afterwards only the render cache changes. */
+#ifndef CK_TREE_PRIV_H
+#define CK_TREE_PRIV_H
+
+#include <pthread.h>
+
+#include "tree.h"
+
+enum tree_kind {
+	TREE_DIR,
+	TREE_LINK,	/* target: an archive symlink, or rendered lazily */
+	TREE_TEXT,	/* content rendered lazily, cached */
+	TREE_MEMBER,	/* a byte range of an archive member, read in place */
+	TREE_STREAM,	/* any other byte source: address spaces, core files, ... */
+};
+
+/* Appends the content (or link target) of @n to @out. Returns 0 or -errno. */
+typedef int (*tree_render_fn)(const struct tree *t, const struct tree_node *n, struct ck_buf *out);
+
+/* A byte source that is not an archive member. @obj is the node's object. */
+struct tree_stream_ops {
+	uint64_t (*size)(const void *obj);
+	ssize_t (*read)(const void *obj, void *buf, size_t len, uint64_t off);
+	/* SEEK_DATA/SEEK_HOLE; NULL means dense */
+	int64_t (*seek_data)(const void *obj, uint64_t off);
+	int64_t (*seek_hole)(const void *obj, uint64_t off);
+	/* bytes that really hold data, for st_blocks; NULL means size() */
+	uint64_t (*allocated)(const void *obj);
+	/* frees @obj with the tree; NULL when @obj is borrowed */
+	void (*free)(void *obj);
+	/* [off, off + len) as file extents, as tree_extents(); NULL: never */
+	ssize_t (*extents)(const void *obj, uint64_t off, size_t len, struct arc_extent *ext, size_t max);
+};
+
+struct tree_node {
+	char *name;
+	struct tree_node *parent;
+	struct tree_node **children;	/* sorted by name once the tree is built */
+	size_t n_children, cap_children;
+	enum tree_kind kind;
+	mode_t mode;
+	struct tree *tree;		/* the tree that built it: a pod container's subtree */
+	uint64_t ino;
+	int64_t mtime;
+	/* what the node shows; inherited from the parent directory when added */
+	const struct ckpt_proc *proc;
+	const struct ckpt_thread *thread;
+	const struct img_fdinfo *fd;
+	const void *arg;
+	const struct arc_entry *member;	/* TREE_MEMBER (and archive symlinks) */
+	uint64_t slice_off, slice_len;	/* TREE_MEMBER: the range shown */
+	tree_render_fn render;		/* TREE_TEXT, rendered TREE_LINK */
+	const struct tree_stream_ops *ops;	/* TREE_STREAM */
+	void *obj;
+	/* lazily rendered content, guarded by tree.lock */
+	bool rendered;
+	int render_err;
+	char *data;
+	size_t len;
+};
+
+struct tree {
+	const struct ckpt *ck;
+	const struct arc *arc;
+	struct tree_opts opts;
+	struct tree_node *root;
+	uint64_t next_ino;
+	pthread_mutex_t lock;
+	struct arc **nested;	/* inner tars the tree shows (view-nested.c), freed with it */
+	size_t n_nested;
+	char *prefix;		/* a pod container's subtree: its directory "<name>/"; else NULL */
+	size_t prefix_len;
+	/* called first by tree_free(), to free what the views hung on the tree */
+	void (*on_free)(struct tree *t);
+	struct tree **subs;	/* a pod's container subtrees, grafted under the root (view-pod.c) */
+	size_t n_subs;
+	struct ckpt **pod_cks;	/* their models, except the one view_tree_new() was given */
+	size_t n_pod_cks;
+};
+
+/* Make archive symlink @n (n->member set) point inside @root, an ancestor
+ * directory of @n, unless opts.raw_symlinks: its stored target is resolved
+ * lexically as if @root were "/" (absolute targets start there, ".." stops
+ * there) and rewritten relative to @n's directory, so following it never
+ * leaves the tree. Returns 0 or -ENOMEM. */
+int tree_link_contain(struct tree *t, struct tree_node *n, const struct tree_node *root);
+/* The root of the mount @n is in (pod container subtrees are grafted below it). */
+const struct tree_node *tree_mount_root(const struct tree_node *n);
+/* Format a one-line message and pass it to opts.warn, if set. */
+void tree_warn(const struct tree *t, const char *fmt, ...) _printf_(2, 3);
+/* Add a child of @parent (NULL for the root) that inherits proc, thread and
+ * fd from it. Returns the node or NULL (ENOMEM). */
+struct tree_node *tree_node_add(struct tree *t, struct tree_node *parent, const char *name,
+			    enum tree_kind kind, mode_t mode);
+/* A lazily rendered file or symlink (S_IFLNK in @mode) with @arg. */
+struct tree_node *tree_text_add(struct tree *t, struct tree_node *parent, const char *name, mode_t mode,
+			    tree_render_fn render, const void *arg);
+/* A stream file; on failure @obj is freed with @ops->free. */
+struct tree_node *tree_stream_add(struct tree *t, struct tree_node *parent, const char *name, mode_t mode,
+			      const struct tree_stream_ops *ops, void *obj);
+/* [off, off + len) of archive member @e as a file. */
+struct tree_node *tree_slice_add(struct tree *t, struct tree_node *parent, const char *name, mode_t mode,
+			     const struct arc_entry *e, uint64_t off, uint64_t len);
+/* The child @name[0..len) of @dir, or NULL; a linear scan for use while building. */
+struct tree_node *tree_child_scan(const struct tree_node *dir, const char *name, size_t len);
+
+/* An empty tree for @ck and @a with only its root, for the view module to
+ * populate (view.c); @prefix as view_tree_build() takes it. NULL on ENOMEM. */
+struct tree *tree_new_empty(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts,
+			    const char *prefix);
+/* Sort every directory below @n in the order lookups expect (names that are
+ * numbers first, in numeric order, then the rest bytewise); call once when
+ * the tree is built. */
+void tree_sort(struct tree_node *n);
+
+#endif

@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The tree itself: nodes, lookup, attributes, reads and the render cache.
+ * What the tree holds is added by the view files (view-pid.c, view-archive.c). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tree-priv.h"
+
+void tree_warn(const struct tree *t, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!t->opts.warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	t->opts.warn(t->opts.warn_ctx, msg);
+}
+
+/* Components of @target, resolved lexically from a directory @depth levels
+ * below the root: returns how many levels to climb (<= @depth) and appends
+ * the names to descend into @out, joined by '/'. */
+static unsigned link_resolve(const char *target, unsigned depth, struct ck_buf *out)
+{
+	unsigned up = 0;
+	size_t marks[256], n_marks = 0, dropped = 0;
+	const char *p = target;
+
+	if (*p == '/')
+		up = depth;
+	while (*p) {
+		const char *end = strchrnul(p, '/');
+		size_t len = (size_t) (end - p);
+
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (dropped) {
+				dropped--;	/* a name past the stack's depth, see below */
+			} else if (n_marks) {
+				out->len = marks[--n_marks];
+				if (out->data)
+					out->data[out->len] = '\0';
+			} else if (up < depth) {
+				up++;
+			}
+		} else if (len && !(len == 1 && p[0] == '.')) {
+			if (n_marks == ARRAY_SIZE(marks)) {
+				dropped++;	/* deeper than any real tree; ".." still pairs with it */
+			} else {
+				marks[n_marks++] = out->len;
+				ck_buf_printf(out, "%s%.*s", out->len ? "/" : "", (int) len, p);
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	return up;
+}
+
+const struct tree_node *tree_mount_root(const struct tree_node *n)
+{
+	while (n->parent)
+		n = n->parent;
+	return n;
+}
+
+int tree_link_contain(struct tree *t, struct tree_node *n, const struct tree_node *root)
+{
+	struct ck_buf names = { 0 }, out = { 0 };
+	unsigned depth = 0, up;
+	const struct tree_node *d;
+
+	if (t->opts.raw_symlinks || !n->member || !n->member->link)
+		return 0;
+	for (d = n->parent; d && d != root; d = d->parent)
+		depth++;
+	if (!d)
+		return -EINVAL;
+	up = link_resolve(n->member->link, depth, &names);
+	for (unsigned i = 0; i < up; i++)
+		ck_buf_printf(&out, "%s..", i ? "/" : "");
+	if (names.len)
+		ck_buf_printf(&out, "%s%s", up ? "/" : "", names.data);
+	else if (!up)
+		ck_buf_printf(&out, ".");
+	ck_buf_done(&names);
+	if (out.oom) {
+		ck_buf_done(&out);
+		return -ENOMEM;
+	}
+	n->data = ck_buf_steal(&out, &n->len);
+	return 0;
+}
+
+static void node_free(struct tree_node *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n_children; i++)
+		node_free(n->children[i]);
+	if (n->kind == TREE_STREAM && n->ops->free)
+		n->ops->free(n->obj);
+	free(n->children);
+	free(n->name);
+	free(n->data);
+	free(n);
+}
+
+struct tree_node *tree_node_add(struct tree *t, struct tree_node *parent, const char *name,
+			    enum tree_kind kind, mode_t mode)
+{
+	struct tree_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->name = strdup(name);
+	if (!n->name) {
+		free(n);
+		return NULL;
+	}
+	n->kind = kind;
+	n->mode = mode;
+	n->tree = t;
+	n->ino = t->next_ino++;
+	n->mtime = t->opts.mtime;
+	n->parent = parent;
+	if (parent) {
+		if (parent->n_children == parent->cap_children) {
+			size_t cap = parent->cap_children ? parent->cap_children * 2 : 8;
+			struct tree_node **c = realloc(parent->children, cap * sizeof(*c));
+
+			if (!c) {
+				node_free(n);
+				return NULL;
+			}
+			parent->children = c;
+			parent->cap_children = cap;
+		}
+		parent->children[parent->n_children++] = n;
+		n->proc = parent->proc;
+		n->thread = parent->thread;
+		n->fd = parent->fd;
+	}
+	return n;
+}
+
+struct tree_node *tree_text_add(struct tree *t, struct tree_node *parent, const char *name, mode_t mode,
+			    tree_render_fn render, const void *arg)
+{
+	struct tree_node *n = tree_node_add(t, parent, name, S_ISLNK(mode) ? TREE_LINK : TREE_TEXT, mode);
+
+	if (n) {
+		n->render = render;
+		n->arg = arg;
+	}
+	return n;
+}
+
+struct tree_node *tree_stream_add(struct tree *t, struct tree_node *parent, const char *name, mode_t mode,
+			      const struct tree_stream_ops *ops, void *obj)
+{
+	struct tree_node *n = tree_node_add(t, parent, name, TREE_STREAM, mode);
+
+	if (!n) {
+		if (ops->free)
+			ops->free(obj);
+		return NULL;
+	}
+	n->ops = ops;
+	n->obj = obj;
+	return n;
+}
+
+struct tree_node *tree_slice_add(struct tree *t, struct tree_node *parent, const char *name, mode_t mode,
+			     const struct arc_entry *e, uint64_t off, uint64_t len)
+{
+	struct tree_node *n = tree_node_add(t, parent, name, TREE_MEMBER, mode);
+
+	if (n) {
+		n->member = e;
+		n->slice_off = off;
+		n->slice_len = len;
+	}
+	return n;
+}
+
+struct tree_node *tree_child_scan(const struct tree_node *dir, const char *name, size_t len)
+{
+	for (size_t i = 0; i < dir->n_children; i++)
+		if (strlen(dir->children[i]->name) == len && !memcmp(dir->children[i]->name, name, len))
+			return dir->children[i];
+	return NULL;
+}
+
+static bool all_digits(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* Directory order: numbers first, in numeric order (pids and fds list as
+ * /proc lists them), then everything else by bytes. Lookups use it too. */
+static int cmp_name(const char *a, size_t alen, const char *b, size_t blen)
+{
+	bool ad = all_digits(a, alen), bd = all_digits(b, blen);
+	int c;
+
+	if (ad != bd)
+		return ad ? -1 : 1;
+	if (ad && alen != blen)
+		return alen < blen ? -1 : 1;
+	c = memcmp(a, b, CK_MIN(alen, blen));
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+	const char *x = (*(struct tree_node *const *) a)->name, *y = (*(struct tree_node *const *) b)->name;
+
+	return cmp_name(x, strlen(x), y, strlen(y));
+}
+
+void tree_sort(struct tree_node *n)
+{
+	if (n->n_children > 1)
+		qsort(n->children, n->n_children, sizeof(*n->children), cmp_node);
+	for (size_t i = 0; i < n->n_children; i++)
+		tree_sort(n->children[i]);
+}
+
+struct tree *tree_new_empty(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts,
+			    const char *prefix)
+{
+	struct tree *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ck = ck;
+	t->arc = a;
+	t->prefix = ck_strdup0(prefix);
+	t->prefix_len = prefix ? strlen(prefix) : 0;
+	t->opts = *opts;
+	t->next_ino = 1;
+	pthread_mutex_init(&t->lock, NULL);
+	t->root = tree_node_add(t, NULL, "", TREE_DIR, S_IFDIR | 0555);
+	if (!t->root || (prefix && !t->prefix)) {
+		tree_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void tree_free(struct tree *t)
+{
+	if (!t)
+		return;
+	if (t->on_free)
+		t->on_free(t);
+	node_free(t->root);
+	free(t->prefix);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static struct tree_node *child_find(const struct tree_node *dir, const char *name, size_t len)
+{
+	size_t lo = 0, hi = dir->n_children;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *cn = dir->children[mid]->name;
+		int c = cmp_name(cn, strlen(cn), name, len);
+
+		if (c == 0)
+			return dir->children[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct tree_node *tree_lookup(const struct tree *t, const char *path)
+{
+	const struct tree_node *n = t->root;
+
+	while (n && *path) {
+		const char *end;
+
+		while (*path == '/')
+			path++;
+		if (!*path)
+			break;
+		if (n->kind != TREE_DIR)
+			return NULL;
+		end = strchrnul(path, '/');
+		n = child_find(n, path, (size_t) (end - path));
+		path = end;
+	}
+	return n;
+}
+
+/* Render @n once; later calls return the cached result. */
+static int node_content(struct tree *t, const struct tree_node *cn)
+{
+	struct tree_node *n = (struct tree_node *) cn;	/* only the cache fields change */
+	struct ck_buf out = { 0 };
+	int rc;
+
+	if (n->tree)
+		t = n->tree;	/* a pod container's node renders with that container's model */
+
+	pthread_mutex_lock(&t->lock);
+	if (n->rendered) {
+		rc = n->render_err;
+		pthread_mutex_unlock(&t->lock);
+		return rc;
+	}
+	rc = n->render ? n->render(t, n, &out) : -EIO;
+	if (rc == 0 && out.oom)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		ck_buf_done(&out);
+		if (n->member)
+			tree_warn(t, "cannot render '%s': %s", n->member->path, strerror(-rc));
+	} else {
+		n->data = ck_buf_steal(&out, &n->len);
+	}
+	n->render_err = rc;
+	n->rendered = rc != -ENOMEM;	/* retry after a transient allocation failure */
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int tree_getattr(struct tree *t, const struct tree_node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_mode = n->mode;
+	st->st_nlink = n->kind == TREE_DIR ? 2 : 1;
+	st->st_uid = t->opts.uid;
+	st->st_gid = t->opts.gid;
+	st->st_mtim.tv_sec = n->mtime;
+	st->st_atim = st->st_ctim = st->st_mtim;
+	st->st_blksize = 4096;
+	switch (n->kind) {
+	case TREE_DIR:
+		for (size_t i = 0; i < n->n_children; i++)
+			if (n->children[i]->kind == TREE_DIR)
+				st->st_nlink++;
+		break;
+	case TREE_MEMBER:
+		st->st_size = (off_t) n->slice_len;
+		break;
+	case TREE_STREAM:
+		st->st_size = (off_t) n->ops->size(n->obj);
+		if (n->ops->allocated) {
+			st->st_blocks = (blkcnt_t) ((n->ops->allocated(n->obj) + 511) / 512);
+			return 0;
+		}
+		break;
+	case TREE_LINK:
+		if (n->member) {
+			/* a contained target (tree_link_contain), or the stored one */
+			st->st_size = n->data ? (off_t) n->len :
+				      n->member->link ? (off_t) strlen(n->member->link) : 0;
+			break;
+		}
+		/* fall through */
+	case TREE_TEXT:
+		if (node_content(t, n) == 0)
+			st->st_size = (off_t) n->len;
+		break;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+int tree_open(struct tree *t, const struct tree_node *n)
+{
+	switch (n->kind) {
+	case TREE_DIR:
+		return -EISDIR;
+	case TREE_TEXT:
+		return node_content(t, n) < 0 ? -EIO : 0;
+	default:
+		return 0;
+	}
+}
+
+int tree_readdir(struct tree *t, const struct tree_node *n,
+	       int (*fill)(void *ctx, const char *name, const struct stat *st), void *ctx)
+{
+	if (n->kind != TREE_DIR)
+		return -ENOTDIR;
+	for (size_t i = 0; i < n->n_children; i++) {
+		const struct tree_node *c = n->children[i];
+		struct stat st = { .st_ino = c->ino, .st_mode = c->mode };
+
+		if (fill(ctx, c->name, &st))
+			break;
+	}
+	return 0;
+}
+
+ssize_t tree_extents(struct tree *t, const struct tree_node *n, uint64_t off, size_t len,
+		   struct arc_extent *ext, size_t max)
+{
+	int rc;
+
+	switch (n->kind) {
+	case TREE_MEMBER:
+		if (off >= n->slice_len)
+			return 0;
+		if (!max)
+			return -ENOBUFS;
+		len = (size_t) CK_MIN((uint64_t) len, n->slice_len - off);
+		rc = arc_extent_at(t->arc, n->member, n->slice_off + off, len, ext);
+		if (rc < 0)
+			return rc;
+		return ext->len == len ? 1 : -EAGAIN;	/* a short member: tree_read() says why */
+	case TREE_STREAM:
+		return n->ops->extents ? n->ops->extents(n->obj, off, len, ext, max) : -EAGAIN;
+	default:
+		return -EAGAIN;
+	}
+}
+
+ssize_t tree_read(struct tree *t, const struct tree_node *n, void *buf, size_t len, uint64_t off)
+{
+	int rc;
+
+	switch (n->kind) {
+	case TREE_MEMBER:
+		if (off >= n->slice_len)
+			return 0;
+		len = (size_t) CK_MIN((uint64_t) len, n->slice_len - off);
+		return arc_pread(t->arc, n->member, buf, len, n->slice_off + off);
+	case TREE_STREAM:
+		return n->ops->read(n->obj, buf, len, off);
+	case TREE_TEXT:
+		rc = node_content(t, n);
+		if (rc < 0)
+			return -EIO;
+		if (off >= n->len)
+			return 0;
+		len = CK_MIN(len, n->len - off);
+		memcpy(buf, n->data + off, len);
+		return (ssize_t) len;
+	case TREE_DIR:
+		return -EISDIR;
+	default:
+		return -EINVAL;
+	}
+}
+
+int tree_readlink(struct tree *t, const struct tree_node *n, char *buf, size_t size)
+{
+	const char *target;
+	size_t len;
+	int rc;
+
+	if (n->kind != TREE_LINK || size == 0)
+		return -EINVAL;
+	if (n->member && n->data) {
+		target = n->data;	/* contained by tree_link_contain() */
+		len = n->len;
+	} else if (n->member) {
+		target = n->member->link ? n->member->link : "";
+		len = strlen(target);
+	} else {
+		rc = node_content(t, n);
+		if (rc < 0)
+			return rc == -ENOENT ? -ENOENT : -EIO;
+		target = n->data ? n->data : "";
+		len = n->len;
+	}
+	len = CK_MIN(len, size - 1);
+	memcpy(buf, target, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+int64_t tree_lseek(struct tree *t, const struct tree_node *n, int64_t off, int whence)
+{
+	struct stat st;
+
+	if (off < 0)
+		return -ENXIO;
+	if (n->kind == TREE_STREAM && n->ops->seek_data && n->ops->seek_hole)
+		return whence == SEEK_DATA ? n->ops->seek_data(n->obj, (uint64_t) off) :
+					     n->ops->seek_hole(n->obj, (uint64_t) off);
+	/* everything else is dense */
+	tree_getattr(t, n, &st);
+	if (off >= st.st_size)
+		return -ENXIO;
+	return whence == SEEK_DATA ? off : st.st_size;
+}

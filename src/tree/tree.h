@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The /proc-like tree that the mount shows: every archive member at its own
+ * path, images/<name>.json for each protobuf image, and /<pid>/ directories
+ * with /proc-format files. Built once from the frozen model; node contents
+ * are rendered on first use and cached (under the tree's lock), so getattr
+ * reports exact sizes. Every other field is immutable after view_tree_new(). */
+#ifndef CK_TREE_H
+#define CK_TREE_H
+
+#include <sys/stat.h>
+
+#include "ckpt.h"
+
+struct tree;
+struct tree_node;
+
+struct tree_opts {
+	bool json_plain;	/* images/ as `crit decode` instead of --pretty */
+	uid_t uid;		/* owner reported for every node */
+	gid_t gid;
+	int64_t mtime;		/* time reported for synthetic nodes */
+	const char *cache_dir;	/* spill directory for nested compressed tars; borrowed */
+	bool shared;		/* -o allow_other/allow_root: other users may look, so
+				 * no mode from the checkpoint is shown, only 0400/0500 */
+	bool raw_symlinks;	/* archive symlinks show their stored targets, which
+				 * may point anywhere on the host; default: kept inside */
+	/* Told about what the tree leaves out or cannot show (a hidden archive
+	 * member, a nested tar or pod container that cannot be indexed, an image
+	 * that fails to render), one line each, without a trailing newline; the
+	 * caller decides whether and how to say it. NULL: nothing is reported. */
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+};
+
+/* Build the tree for @ck (whose archive is @a). Returns 0, -ENOMEM. */
+int view_tree_new(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts, struct tree **ret_tree);
+void tree_free(struct tree *t);
+DEFINE_CLEANUP(tree_freep, struct tree, tree_free)
+
+/* The node at absolute @path ("/", "/1/status"), or NULL. Borrowed from @t. */
+const struct tree_node *tree_lookup(const struct tree *t, const char *path);
+/* Fill @st. Renders the node's content on first use to know its size; a node
+ * whose content cannot be rendered reports size 0 (and fails in tree_read). */
+int tree_getattr(struct tree *t, const struct tree_node *n, struct stat *st);
+/* Check that @n can be opened for reading: 0, -EIO if its content failed. */
+int tree_open(struct tree *t, const struct tree_node *n);
+/* Call @fill for each child of directory @n (not "." and ".."); stops when
+ * @fill returns non-zero. Returns 0, -ENOTDIR. */
+int tree_readdir(struct tree *t, const struct tree_node *n,
+	       int (*fill)(void *ctx, const char *name, const struct stat *st), void *ctx);
+/* Where [off, off + len) of regular node @n lives, clipped to its size: up to
+ * @max extents of files that stay open (fd -1: zeros), so that the reply can
+ * be spliced from them. Returns the count (0 at the end), or -EAGAIN when
+ * the bytes are not all in files (use tree_read()), -ENOBUFS when @max is too
+ * small, another -errno. */
+ssize_t tree_extents(struct tree *t, const struct tree_node *n, uint64_t off, size_t len,
+		   struct arc_extent *ext, size_t max);
+/* Copy up to @len bytes at @off of regular node @n. Returns the count or -errno. */
+ssize_t tree_read(struct tree *t, const struct tree_node *n, void *buf, size_t len, uint64_t off);
+/* The target of symlink @n, NUL-terminated and truncated to @size. Returns 0 or -errno. */
+int tree_readlink(struct tree *t, const struct tree_node *n, char *buf, size_t size);
+/* SEEK_DATA / SEEK_HOLE on @n: the offset, or -ENXIO. */
+int64_t tree_lseek(struct tree *t, const struct tree_node *n, int64_t off, int whence);
+
+#endif

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The archive as it is (every member at its own path, read in place) and
+ * images/<name>.json, each protobuf image as crit decode prints it. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "view-priv.h"
+
+/* Images larger than this are not rendered to JSON (a multi-GiB pagemap would
+ * not fit the memory budget); their .json reads fail (EIO at the FUSE boundary). */
+#define VIEW_JSON_MAX_INPUT (256u << 20)
+
+static int render_json(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	_cleanup_free_ void *owned = NULL;
+	struct ck_blob b;
+	int rc;
+
+	rc = arc_load(t->arc, n->member, VIEW_JSON_MAX_INPUT, &b, &owned);
+	if (rc < 0)
+		return rc;
+	return img_render_json(strrchr(n->member->path, '/') ? strrchr(n->member->path, '/') + 1 :
+			       n->member->path, &b, !t->opts.json_plain, out);
+}
+
+/* Create (or find) the directory chain for archive path @path and add the
+ * member itself as the last component. */
+static int add_member(struct tree *t, const struct arc_entry *e, const char *path)
+{
+	struct tree_node *dir = t->root, *n;
+	const char *p = path, *slash;
+
+	while ((slash = strchr(p, '/'))) {
+		n = tree_child_scan(dir, p, (size_t) (slash - p));
+		if (!n) {
+			char *comp = strndup(p, (size_t) (slash - p));
+
+			if (!comp)
+				return -ENOMEM;
+			n = tree_node_add(t, dir, comp, TREE_DIR, S_IFDIR | 0555);
+			free(comp);
+			if (!n)
+				return -ENOMEM;
+		}
+		if (n->kind != TREE_DIR)
+			return 0;	/* a file where a directory is needed: keep the file */
+		dir = n;
+		p = slash + 1;
+	}
+	if (!*p)
+		return 0;
+	n = tree_child_scan(dir, p, strlen(p));
+	if (n) {
+		/* an implied directory met its own entry: adopt its time (not its
+		 * mode: the archive's modes are hostile input, see below) */
+		if (n->kind == TREE_DIR && e->type == ARC_DIR) {
+			n->mode = S_IFDIR | 0500;
+			n->mtime = e->mtime;
+		}
+		return 0;
+	}
+	/* Members are owner-only whatever modes the archive claims: they hold
+	 * memory, environment and queued data, and with -o allow_other the
+	 * archive must not be able to open them to other users. */
+	switch (e->type) {
+	case ARC_DIR:
+		n = tree_node_add(t, dir, p, TREE_DIR, S_IFDIR | 0500);
+		break;
+	case ARC_SYMLINK:
+		n = tree_node_add(t, dir, p, TREE_LINK, S_IFLNK | 0777);
+		break;
+	case ARC_REG:
+		n = tree_node_add(t, dir, p, TREE_MEMBER, S_IFREG | 0400);
+		break;
+	default:
+		return 0;
+	}
+	if (!n)
+		return -ENOMEM;
+	n->member = e;
+	n->slice_len = e->size;
+	n->mtime = e->mtime;
+	/* "/" of an archive symlink is the mount's root */
+	return e->type == ARC_SYMLINK ? tree_link_contain(t, n, tree_mount_root(n)) : 0;
+}
+
+int view_add_images_dir(struct tree *t)
+{
+	size_t dirlen = strlen(t->ck->img_dir);
+	struct tree_node *images;
+
+	images = tree_node_add(t, t->root, "images", TREE_DIR, S_IFDIR | 0555);
+	if (!images)
+		return -ENOMEM;
+	for (size_t i = 0; i < arc_count(t->arc); i++) {
+		const struct arc_entry *e = arc_entry_at(t->arc, i);
+		const char *base = e->path;
+		struct ck_blob head = { 0 };
+		uint8_t buf[8];
+		char name[300];
+		ssize_t got;
+		struct tree_node *n;
+
+		if (e->type != ARC_REG)
+			continue;
+		if (dirlen) {
+			if (strncmp(e->path, t->ck->img_dir, dirlen) || e->path[dirlen] != '/')
+				continue;
+			base = e->path + dirlen + 1;
+		}
+		if (strchr(base, '/'))
+			continue;
+		got = arc_pread(t->arc, e, buf, sizeof(buf), 0);
+		if (got < 0)
+			continue;
+		head.data = buf;
+		head.len = (size_t) got;
+		if (!img_magic_name(base, &head))
+			continue;
+		if (snprintf(name, sizeof(name), "%s.json", base) >= (int) sizeof(name))
+			continue;
+		if (strlen(base) > 4 && !strcmp(base + strlen(base) - 4, ".img"))
+			snprintf(name, sizeof(name), "%.*s.json", (int) strlen(base) - 4, base);
+		n = tree_text_add(t, images, name, S_IFREG | 0400, render_json, NULL);	/* as private as the image */
+		if (!n)
+			return -ENOMEM;
+		n->member = e;
+	}
+	return 0;
+}
+
+int view_add_archive(struct tree *t)
+{
+	size_t n_views = t->root->n_children;	/* added before: pid dirs, images/ */
+
+	for (size_t i = 0; i < arc_count(t->arc); i++) {
+		const struct arc_entry *e = arc_entry_at(t->arc, i);
+		const char *path = e->path + t->prefix_len, *slash;
+		size_t len;
+		bool hidden = false;
+		int rc;
+
+		/* a pod container's subtree shows its own directory only */
+		if (t->prefix_len && (strncmp(e->path, t->prefix, t->prefix_len) || !*path))
+			continue;
+		slash = strchr(path, '/');
+		len = slash ? (size_t) (slash - path) : strlen(path);
+		for (size_t v = 0; v < n_views && !hidden; v++)
+			hidden = strlen(t->root->children[v]->name) == len &&
+				 !memcmp(t->root->children[v]->name, path, len);
+		if (hidden) {
+			tree_warn(t, "archive member '%s' hidden by a ckptfs view", e->path);
+			continue;
+		}
+		rc = add_member(t, e, path);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

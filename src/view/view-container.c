@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Container-level views: /container.json (what `checkpointctl inspect
+ * --format json --all` reports, see spec.h), /stats-dump.json (CRIU's dump
+ * statistics as crit decodes them) and /ps (the process tree as text). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "view-priv.h"
+#include "render.h"
+#include "spec.h"
+
+/* Engine files are small; anything larger is not one. */
+#define VIEW_SPEC_MAX (16u << 20)
+
+/* Parse member @name of the container with @parse, if it exists. A damaged
+ * file only leaves its fields out. */
+static int load_spec(const struct tree *t, const char *name,
+		     int (*parse)(const struct ck_blob *, struct spec_info *), struct spec_info *info)
+{
+	const struct arc_entry *e = view_container_member(t, name);
+	_cleanup_free_ void *owned = NULL;
+	struct ck_blob b;
+	int rc;
+
+	if (!e || e->type != ARC_REG)
+		return 0;
+	rc = arc_load(t->arc, e, VIEW_SPEC_MAX, &b, &owned);
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : 0;
+	rc = parse(&b, info);
+	return rc == -ENOMEM ? rc : 0;
+}
+
+static int load_stats(const struct tree *t, struct spec_stats *ret)
+{
+	const struct arc_entry *e = view_container_member(t, "stats-dump");
+	_cleanup_free_ void *owned = NULL;
+	struct ck_buf json = { 0 };
+	struct ck_blob b;
+	int rc;
+
+	if (!e || e->type != ARC_REG)
+		return -ENOENT;
+	rc = arc_load(t->arc, e, VIEW_SPEC_MAX, &b, &owned);
+	if (rc < 0)
+		return rc;
+	rc = img_render_json("stats-dump", &b, false, &json);
+	if (rc == 0 && json.oom)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = spec_parse_stats(&(struct ck_blob) { (const uint8_t *) json.data, json.len }, ret);
+	ck_buf_done(&json);
+	return rc;
+}
+
+static void sum_sizes(const struct tree *t, struct spec_sizes *s)
+{
+	const char *dir = t->ck->img_dir;
+	size_t dirlen = strlen(dir);
+	const struct arc_entry *e;
+
+	*s = (struct spec_sizes) { 0 };
+	for (size_t i = 0; dirlen && i < arc_count(t->arc); i++) {
+		e = arc_entry_at(t->arc, i);
+		if (e->type != ARC_REG || strncmp(e->path, dir, dirlen) || e->path[dirlen] != '/')
+			continue;
+		s->total += e->size;
+		if (!strncmp(e->path + dirlen + 1, "pages-", 6))
+			s->pages += e->size;
+	}
+	e = view_container_member(t, "rootfs-diff.tar");
+	if (e && e->type == ARC_REG)
+		s->rootfs_diff = e->size;
+}
+
+static const char *proc_comm(const struct ckpt_proc *p)
+{
+	const struct img_core *c = ckpt_leader_core(p);
+
+	if (c && c->tc_comm)
+		return c->tc_comm;
+	if (c && c->comm)
+		return c->comm;
+	return "";
+}
+
+static uint32_t proc_state(const struct ckpt_proc *p)
+{
+	const struct img_core *c = ckpt_leader_core(p);
+
+	return c && c->has_tc ? c->task_state : 0;
+}
+
+/* The arguments of @p joined by spaces (NULL if unreadable), in @buf. */
+static const char *proc_args(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *buf)
+{
+	if (render_cmdline(ck, p, buf) < 0 || !buf->data)
+		return NULL;
+	while (buf->len && buf->data[buf->len - 1] == '\0')
+		buf->len--;
+	buf->data[buf->len] = '\0';
+	for (size_t i = 0; i < buf->len; i++)
+		if (buf->data[i] == '\0')
+			buf->data[i] = ' ';
+	return buf->data;
+}
+
+static int render_container(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	const struct ckpt *ck = t->ck;
+	_cleanup_free_ struct spec_proc *procs = NULL;
+	_cleanup_free_ struct ck_buf *args = NULL;
+	struct spec_info info = { 0 };
+	struct spec_sizes sizes;
+	struct spec_stats stats;
+	bool has_stats;
+	int rc;
+
+	rc = load_spec(t, "config.dump", spec_parse_config, &info);
+	rc = rc ?: load_spec(t, "spec.dump", spec_parse_spec, &info);
+	rc = rc ?: load_spec(t, "network.status", spec_parse_network, &info);
+	if (rc < 0)
+		goto out;
+	sum_sizes(t, &sizes);
+	has_stats = load_stats(t, &stats) == 0;
+	procs = calloc(ck->n_procs + 1, sizeof(*procs));
+	args = calloc(ck->n_procs + 1, sizeof(*args));
+	rc = -ENOMEM;
+	if (!procs || !args)
+		goto out;
+	for (size_t i = 0; i < ck->n_procs; i++) {
+		const struct ckpt_proc *p = &ck->procs[i];
+
+		procs[i] = (struct spec_proc) { .pid = p->pid, .ppid = p->ppid, .comm = proc_comm(p),
+						.task_state = proc_state(p) };
+		if (procs[i].task_state == 1 || procs[i].task_state == 3)
+			procs[i].cmdline = proc_args(ck, p, &args[i]);
+	}
+	rc = spec_render_container(&info, &sizes, has_stats ? &stats : NULL, procs, ck->n_procs, out);
+out:
+	for (size_t i = 0; args && i < ck->n_procs; i++)
+		ck_buf_done(&args[i]);
+	spec_info_done(&info);
+	return rc;
+}
+
+static int render_stats(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	_cleanup_free_ void *owned = NULL;
+	struct ck_blob b;
+	int rc;
+
+	rc = arc_load(t->arc, n->member, VIEW_SPEC_MAX, &b, &owned);
+	if (rc < 0)
+		return rc;
+	return img_render_json("stats-dump", &b, !t->opts.json_plain, out);
+}
+
+/* One line of /ps for @p at @depth, then its children. */
+static void ps_line(const struct ckpt *ck, const struct ckpt_proc *p, unsigned depth, struct ck_buf *out)
+{
+	struct ck_buf args = { 0 };
+	uint32_t state = proc_state(p);
+	const char *a = NULL;
+
+	if (state == 1 || state == 3)
+		a = proc_args(ck, p, &args);
+	ck_buf_printf(out, "%*s[%u] %s", (int) depth * 4, "", p->pid, proc_comm(p));
+	if (a && *a)
+		ck_buf_printf(out, "  %s", a);
+	if (p->n_threads > 1)
+		ck_buf_printf(out, "  (%zu threads)", p->n_threads);
+	if (state == 2)
+		ck_buf_puts(out, "  <zombie>");
+	else if (state == 3)
+		ck_buf_puts(out, "  <stopped>");
+	ck_buf_putc(out, '\n');
+	ck_buf_done(&args);
+	for (size_t i = 0; i < ck->n_procs && depth < 4096; i++)
+		if (ck->procs[i].ppid == p->pid && ck->procs[i].pid != p->pid)
+			ps_line(ck, &ck->procs[i], depth + 1, out);
+}
+
+static int render_ps(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	const struct ckpt *ck = t->ck;
+
+	for (size_t i = 0; i < ck->n_procs; i++)
+		if (!ckpt_proc_find(ck, ck->procs[i].ppid) || ck->procs[i].ppid == ck->procs[i].pid)
+			ps_line(ck, &ck->procs[i], 0, out);
+	return out->oom ? -ENOMEM : 0;
+}
+
+int view_add_container(struct tree *t)
+{
+	const struct arc_entry *e;
+	struct tree_node *n;
+
+	if (!tree_text_add(t, t->root, "ps", S_IFREG | 0444, render_ps, NULL))
+		return -ENOMEM;
+	/* An engine checkpoint has spec.dump; a bare CRIU dump has no container. */
+	if (view_container_member(t, "spec.dump") || view_container_member(t, "config.dump")) {
+		if (!tree_text_add(t, t->root, "container.json", S_IFREG | 0444, render_container, NULL))
+			return -ENOMEM;
+	}
+	e = view_container_member(t, "stats-dump");
+	if (e && e->type == ARC_REG) {
+		n = tree_text_add(t, t->root, "stats-dump.json", S_IFREG | 0444, render_stats, NULL);
+		if (!n)
+			return -ENOMEM;
+		n->member = e;
+	}
+	return 0;
+}

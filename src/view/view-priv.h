@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal to the views (view*.c): one builder per file, each adding its
+ * part of the mount to a tree through the store's tree_*_add() calls. */
+#ifndef CK_VIEW_PRIV_H
+#define CK_VIEW_PRIV_H
+
+#include "tree-priv.h"
+#include "view.h"
+
+/* View builders, one per file. Each returns 0 or -ENOMEM. */
+int view_add_pid_dirs(struct tree *t);		/* view-pid.c: /<pid>/ */
+int view_add_images_dir(struct tree *t);	/* view-archive.c: /images/ */
+int view_add_archive(struct tree *t);		/* view-archive.c: every member, last */
+int view_add_sys(struct tree *t);		/* view-sys.c: /self, /stat, /uptime, ... for ps, lsof */
+/* view-nested.c: the container's own directory in the archive ("" or
+ * "<ctr>/") into @out; and its member @name, or NULL. */
+int view_container_prefix(const struct ckpt *ck, char *out, size_t size);
+const struct arc_entry *view_container_member(const struct tree *t, const char *name);
+int view_add_nested(struct tree *t);
+/* view.c: a tree for @ck whose archive view shows only the members under
+ * @prefix ("<name>/", copied), with the prefix removed; NULL shows all. */
+int view_tree_build(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts, const char *prefix,
+		  struct tree **ret_tree);
+/* view.c: an empty tree whose view parts are freed with it. NULL on ENOMEM. */
+struct tree *view_tree_empty(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts,
+			     const char *prefix);
+/* view-pod.c: the number of containers of a Kubernetes pod checkpoint (one
+ * "<name>/checkpoint/inventory.img" each, and none at "checkpoint/"); the
+ * pod's tree, one container subtree under /<name>/; and freeing its parts. */
+int view_pod_count(const struct arc *a);
+int view_tree_new_pod(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts,
+		    struct tree **ret_tree);
+void view_pod_done(struct tree *t);		/* view-nested.c: /rootfs-diff/, /devshm/, /tmpfs/ */
+int view_add_container(struct tree *t);	/* view-container.c: /container.json, /ps, ... */
+
+/* view-ns.c: net/, ns/, mountinfo, mounts and cgroup of /<pid>/ @d. Returns 0 or -ENOMEM. */
+int view_add_pid_ns_net(struct tree *t, struct tree_node *d, const struct ckpt_proc *p);
+
+/* view-files.c: /files/ (every content object) and /<pid>/fdcontent/ of @d. */
+int view_add_files_dir(struct tree *t);
+int view_add_fdcontent(struct tree *t, struct tree_node *d, const struct ckpt_proc *p);
+
+#endif
