@@ -33,6 +33,7 @@ static int nested_locate(const struct arc *outer, const struct arc_item *it, str
 		.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
+	const char *path;
 	int fd;
 
 	*ret = (struct nested_src) { .fd = -1 };
@@ -49,9 +50,10 @@ static int nested_locate(const struct arc *outer, const struct arc_item *it, str
 		ret->off = it->off;
 		return 0;
 	case ARC_SRC_FILE:
-		fd = (int) syscall(SYS_openat2, outer->fd, it->e.path, &how, sizeof(how));
+		path = it->owner_path ? it->owner_path : it->e.path;
+		fd = (int) syscall(SYS_openat2, outer->fd, path, &how, sizeof(how));
 		if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-			fd = openat(outer->fd, it->e.path, (int) how.flags);
+			fd = openat(outer->fd, path, (int) how.flags);
 		if (fd < 0)
 			return -errno;
 		ret->fd = fd;
@@ -140,6 +142,8 @@ int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const st
 	size_t map_len = 0;
 	int rc;
 
+	if (it->owner)
+		outer = it->owner;	/* a member of an image's layer */
 	a = arc_new(opts);
 	if (!a)
 		return -ENOMEM;

@@ -24,6 +24,11 @@ struct arc_item {
 	struct arc_entry e;	/* first: an arc_entry pointer is an item pointer */
 	enum arc_src src;
 	bool drop;		/* superseded or unusable: left out of the index */
+	/* the layer arc that holds the data (an image's, arc-oci.c); NULL: this one */
+	const struct arc *owner;
+	/* the member's path in @owner when that differs (ARC_SRC_FILE reads
+	 * open it); borrowed from @owner */
+	const char *owner_path;
 	char *hardlink;		/* hard-link target (normalised), until resolved */
 	uint64_t off;
 	const uint8_t *data;
@@ -48,7 +53,12 @@ struct arc {
 	uint64_t progress_total, progress_next;	/* archive size; CLOCK_MONOTONIC ns of the next report */
 	bool progress_shown;
 	bool zero_copy;
-	char kind[48];
+	char kind[96];
+	/* an image (arc-oci.c): the arcs its items' owners point to, freed
+	 * with this one, and what was followed to them */
+	struct arc **subs;
+	size_t nsubs;
+	struct arc_image *image;
 };
 
 /* An empty archive without fds, limits from @opts (which may be NULL), to
@@ -87,5 +97,18 @@ int arc_tar_index_mem(struct arc *a, const uint8_t *base, size_t len, char **ret
 int arc_finish(struct arc *a);
 /* Index the directory open at @fd; a->fd becomes @fd. */
 int arc_dir_index(struct arc *a, int fd, char **ret_error);
+/* Open member @path of the directory input @a, following no symlink.
+ * Returns an fd or -errno. */
+int arc_open_member(const struct arc *a, const char *path);
+/* Index the regular file or stream open at @fd (taken over) as arc_open()
+ * does, without looking for an image. */
+int arc_open_fd(int fd, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error);
+
+/* If @a, just indexed from @path, is a container image, build the archive
+ * its layers make (taking @a over) in @ret_arc and return 1; return 0 when
+ * it is not an image (@a untouched), or -errno with a message. */
+int arc_oci_open(struct arc *a, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error);
+/* Release an image description. Accepts NULL. */
+void arc_image_free(struct arc_image *img);
 
 #endif

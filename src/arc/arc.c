@@ -197,6 +197,10 @@ void arc_free(struct arc *a)
 		close(a->fd);
 	if (a->spill_fd >= 0)
 		close(a->spill_fd);
+	for (i = 0; i < a->nsubs; i++)
+		arc_free(a->subs[i]);
+	free(a->subs);
+	arc_image_free(a->image);
 	free(a);
 }
 
@@ -427,11 +431,12 @@ struct arc *arc_new(const struct arc_opts *opts)
 	return a;
 }
 
-int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
+/* Index the input open at @fd (taken over), a directory or a file. */
+static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
 {
 	_cleanup_(arc_freep) struct arc *a = NULL;
 	_cleanup_free_ char *err = NULL;
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd_ = fd;
 	struct stat st;
 	size_t i;
 	int rc;
@@ -440,21 +445,20 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 	if (!a)
 		return -ENOMEM;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	if (fstat(fd_, &st) < 0) {
 		rc = -errno;
 		arc_err(&err, rc, "cannot open: %s", strerror(-rc));
 		goto out_error;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		rc = arc_dir_index(a, TAKE_FD(fd), &err);
+		rc = arc_dir_index(a, TAKE_FD(fd_), &err);
 	} else {
 		if (opts && opts->progress) {
 			a->progress = opts;
 			a->progress_total = (uint64_t) st.st_size;
 			a->progress_next = arc_now_ns() + 300 * 1000000ull;
 		}
-		rc = arc_tar_index(a, fd, &st, &err);
+		rc = arc_tar_index(a, fd_, &st, &err);
 		if (rc == 0 && a->progress_shown)
 			a->progress->progress(a->progress->progress_ctx, a->progress_total, a->progress_total);
 		a->progress = NULL;
@@ -473,7 +477,7 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 	if (a->fd < 0)
 		for (i = 0; i < a->n; i++)
 			if (a->items[i].src == ARC_SRC_ARCHIVE || a->items[i].src == ARC_SRC_SEEK) {
-				a->fd = TAKE_FD(fd);
+				a->fd = TAKE_FD(fd_);
 				break;
 			}
 	if (a->fd < 0) {
@@ -492,6 +496,35 @@ out_error:
 	if (ret_error)
 		*ret_error = TAKE_PTR(err);
 	return rc;
+}
+
+int arc_open_fd(int fd, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
+{
+	return arc_index_fd(fd, opts, ret_arc, ret_error);
+}
+
+int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
+{
+	struct arc *a = NULL, *img = NULL;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = -errno;
+		return arc_err(ret_error, rc, "cannot open: %s", strerror(-rc));
+	}
+	rc = arc_index_fd(fd, opts, &a, ret_error);
+	if (rc < 0)
+		return rc;
+	rc = arc_oci_open(a, opts, &img, ret_error);
+	if (rc < 0) {
+		arc_free(a);
+		if (rc == -ENOMEM)
+			arc_err(ret_error, rc, "out of memory");
+		return rc;
+	}
+	*ret_arc = rc > 0 ? img : a;
+	return 0;
 }
 
 size_t arc_count(const struct arc *a)
@@ -531,7 +564,7 @@ static ssize_t arc_pread_seek(const struct arc *a, void *buf, size_t len, uint64
 
 /* Open a member of a directory input. No symlink is followed, not even in a
  * parent that was swapped for one after indexing (openat2, Linux 5.6). */
-static int arc_open_member(const struct arc *a, const char *path)
+int arc_open_member(const struct arc *a, const char *path)
 {
 	const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
 	struct open_how how = {
@@ -552,7 +585,7 @@ static ssize_t arc_pread_file(const struct arc *a, const struct arc_item *it, vo
 	ssize_t n;
 	int fd;
 
-	fd = arc_open_member(a, it->e.path);
+	fd = arc_open_member(a, it->owner_path ? it->owner_path : it->e.path);
 	if (fd < 0)
 		return fd;
 	n = ck_pread_full(fd, buf, len, (off_t) off);
@@ -564,6 +597,8 @@ ssize_t arc_pread(const struct arc *a, const struct arc_entry *e, void *buf, siz
 {
 	const struct arc_item *it = (const struct arc_item *) e;
 
+	if (it->owner)
+		a = it->owner;	/* a layer of an image */
 	if (e->type == ARC_DIR)
 		return -EISDIR;
 	if (e->type != ARC_REG)
@@ -595,6 +630,8 @@ int arc_extent_at(const struct arc *a, const struct arc_entry *e, uint64_t off, 
 {
 	const struct arc_item *it = (const struct arc_item *) e;
 
+	if (it->owner)
+		a = it->owner;
 	if (e->type == ARC_DIR)
 		return -EISDIR;
 	if (e->type != ARC_REG)
@@ -643,6 +680,11 @@ int arc_load(const struct arc *a, const struct arc_entry *e, size_t max, struct 
 	*ret_blob = (struct ck_blob) { p, (size_t) n };
 	*ret_owned = TAKE_PTR(p);
 	return 0;
+}
+
+const struct arc_image *arc_image(const struct arc *a)
+{
+	return a->image;
 }
 
 const char *arc_kind(const struct arc *a)

@@ -8,6 +8,7 @@
 #ifndef CK_ARC_H
 #define CK_ARC_H
 
+#include <errno.h>
 #include <sys/stat.h>
 
 #include "util.h"
@@ -44,11 +45,42 @@ struct arc_opts {
 	 * the end. NULL: no reports. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	/* For an OCI image that holds several images: the one whose
+	 * org.opencontainers.image.ref.name (or manifest digest) this is. */
+	const char *image_ref;
 };
 
-/* Index @path. Returns 0, -ENOENT (missing), -EACCES, -EMEDIUMTYPE (neither a
- * directory nor an archive libarchive can read), -EBADMSG (truncated or
- * corrupt archive), -ENOMEM or another -errno. On failure @ret_error (if not
+/* arc_open() of an OCI image whose manifest carries no checkpoint
+ * annotation and whose layers hold no inventory.img: not a checkpoint. */
+#define ARC_ENOTCKPT ENOPKG
+
+struct arc_kv {
+	const char *key, *value;
+};
+
+/* What arc_open() followed when its input was a container image (arc-oci.c):
+ * an OCI image layout directory, an oci-archive tar, a docker-archive tar,
+ * or containerd's checkpoint index inside one of them. */
+struct arc_image {
+	const char *format;	/* "OCI image layout", "oci-archive", "docker-archive" */
+	const char *ref;	/* org.opencontainers.image.ref.name or RepoTags[0]; NULL if unnamed */
+	const char *digest;	/* "sha256:<hex>" of the manifest (containerd: its index); NULL for docker-archive */
+	const char *media_type;	/* of that manifest or index */
+	const char *created;	/* the image config's "created", as written; NULL if absent */
+	bool containerd;	/* containerd's checkpoint index (criu.tar, rw layer, config proto) */
+	size_t n_layers;
+	/* the index descriptor's annotations, then the manifest's (a key of
+	 * both keeps the manifest's value) */
+	const struct arc_kv *annotations;
+	size_t n_annotations;
+};
+
+/* Index @path. A container image (OCI layout directory, oci-archive,
+ * docker-archive: arc-oci.c) is recognised by content and its layers become
+ * the archive, each blob's sha256 checked. Returns 0, -ENOENT (missing),
+ * -EACCES, -EMEDIUMTYPE (neither a directory nor an archive libarchive can
+ * read), -EBADMSG (truncated or corrupt archive or image), -ARC_ENOTCKPT (an
+ * image that is no checkpoint), -ENOMEM or another -errno. On failure @ret_error (if not
  * NULL) receives a malloc'ed one-line description without the path. */
 int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error);
 /* Index regular member @e of @outer, a tar in any compression, as an archive
@@ -91,6 +123,8 @@ int arc_extent_at(const struct arc *a, const struct arc_entry *e, uint64_t off, 
  * is returned in @ret_owned and must be freed. Members larger than @max give
  * -EFBIG. Returns 0 or -errno. */
 int arc_load(const struct arc *a, const struct arc_entry *e, size_t max, struct ck_blob *ret_blob, void **ret_owned);
+/* The image @a was read from, or NULL when its input was not an image. */
+const struct arc_image *arc_image(const struct arc *a);
 /* "plain tar", "zstd-compressed tar", "gzip-compressed tar", "directory", ...:
  * for messages and the summary. */
 const char *arc_kind(const struct arc *a);

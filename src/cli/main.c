@@ -34,6 +34,7 @@ struct cli_opts {
 	char *spill_limit;	/* -o spill_limit=BYTES; NULL: 90% of the free space */
 	char *json;		/* "pretty" (default) or "plain" */
 	char *page_size;	/* -o page_size=BYTES; NULL: inferred */
+	char *image;		/* -o image=REF: the image of an OCI index that holds several */
 	char **parents;		/* -o parent=PATH[:PATH...], repeatable: the immediate parent first */
 	size_t n_parents;
 	int show_help, show_version, debug;
@@ -50,6 +51,7 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("spill_limit=%s", spill_limit, 0),
 	CLI_OPT("json=%s", json, 0),
 	CLI_OPT("page_size=%s", page_size, 0),
+	CLI_OPT("image=%s", image, 0),
 	CLI_OPT("raw_symlinks", raw_symlinks, 1),
 	FUSE_OPT_KEY("parent=", CLI_KEY_PARENT),
 	CLI_OPT("-h", show_help, 1),
@@ -169,6 +171,7 @@ static void cli_opts_done(struct cli_opts *o)
 	free(o->spill_limit);
 	free(o->json);
 	free(o->page_size);
+	free(o->image);
 	for (size_t i = 0; i < o->n_parents; i++)
 		free(o->parents[i]);
 	free(o->parents);
@@ -242,7 +245,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	_cleanup_(tree_freep) struct tree *tree = NULL;
 	_cleanup_free_ char *err = NULL;
 	struct fuse_cmdline_opts fopts = { 0 };
-	struct arc_opts aopts = { .cache_dir = o->cache_dir };
+	struct arc_opts aopts = { .cache_dir = o->cache_dir, .image_ref = o->image };
 	struct tree_opts popts = { .uid = getuid(), .gid = getgid(), .warn = cli_warn };
 	struct ckpt_opts copts = { .path = o->archive, .arc_opts = &aopts };
 	struct fuse_loop_config lcfg = { .clone_fd = 0, .max_idle_threads = 10 };
@@ -288,7 +291,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	cli_progress_end(&bar);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, o->archive, err ? err : strerror(-rc));
-		ret = CLI_EXIT_ARCHIVE;
+		ret = rc == -ARC_ENOTCKPT ? CLI_EXIT_NOT_CHECKPOINT : CLI_EXIT_ARCHIVE;
 		goto out_free;
 	}
 	free(TAKE_PTR(err));

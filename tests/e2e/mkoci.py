@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Turn a checkpoint tar into the container image forms ckptfs reads, for
+tests/e2e/oci.sh. Written from the OCI image-spec's description of a
+layout (oci-layout, index.json, blobs/sha256/<hex>), independently of
+ckptfs's own writer (src/oci/), so that each checks the other.
+
+  mkoci.py layout SRC.tar DIR [--comp none|gzip|zstd] [--ref NAME]
+           [--ann K=V]... [--split] [--nested] [--two]
+  mkoci.py ctrd SRC.tar DIR      containerd's checkpoint index
+  mkoci.py docker SRC.tar OUT.tar  docker-archive
+"""
+import argparse
+import gzip
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+
+
+def put(d, data):
+    h = hashlib.sha256(data).hexdigest()
+    os.makedirs(os.path.join(d, "blobs", "sha256"), exist_ok=True)
+    with open(os.path.join(d, "blobs", "sha256", h), "wb") as f:
+        f.write(data)
+    return "sha256:" + h, len(data)
+
+
+def desc(mt, dg, annotations=None):
+    r = {"mediaType": mt, "digest": dg[0], "size": dg[1]}
+    if annotations:
+        r["annotations"] = annotations
+    return r
+
+
+def compress(data, comp):
+    if comp == "gzip":
+        return gzip.compress(data, 6, mtime=0)
+    if comp == "zstd":
+        return subprocess.run(["zstd", "-q", "-c"], input=data, stdout=subprocess.PIPE, check=True).stdout
+    return data
+
+
+def layer_type(comp):
+    return "application/vnd.oci.image.layer.v1.tar" + {"none": "", "gzip": "+gzip", "zstd": "+zstd"}[comp]
+
+
+def retar(members):
+    """A tar of (TarInfo, bytes or None) pairs."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for ti, data in members:
+            t.addfile(ti, io.BytesIO(data) if data is not None else None)
+    return out.getvalue()
+
+
+def members_of(src):
+    with tarfile.open(src) as t:
+        return [(ti, t.extractfile(ti).read() if ti.isfile() else None) for ti in t.getmembers()]
+
+
+def reg(name, data):
+    ti = tarfile.TarInfo(name)
+    ti.size = len(data)
+    ti.mode = 0o644
+    return ti, data
+
+
+def write_layout(d, manifests, index_annotations=None):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    idx = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests}
+    if index_annotations:
+        idx["annotations"] = index_annotations
+    with open(os.path.join(d, "index.json"), "w") as f:
+        json.dump(idx, f)
+
+
+def image(d, layers, comp, annotations, created="2026-11-23T12:46:00Z"):
+    """Blobs of one image; returns its manifest's digest and size."""
+    blobs, diff_ids = [], []
+    for raw in layers:
+        diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
+        blobs.append(desc(layer_type(comp), put(d, compress(raw, comp))))
+    cfg = {"created": created, "architecture": "amd64", "os": "linux", "config": {},
+           "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+    c = put(d, json.dumps(cfg).encode())
+    man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "config": desc("application/vnd.oci.image.config.v1+json", c), "layers": blobs}
+    if annotations:
+        man["annotations"] = annotations
+    return put(d, json.dumps(man).encode())
+
+
+def cmd_layout(a):
+    ann = dict(kv.split("=", 1) for kv in a.ann)
+    raw = open(a.src, "rb").read()
+    layers = [raw]
+    if a.split:
+        # lower layer: everything but config.dump, plus files the upper one removes
+        ms = members_of(a.src)
+        lower = [m for m in ms if m[0].name != "config.dump"]
+        lower += [reg("junk/a.txt", b"junk\n"), reg("checkpoint/junk.img", b"x" * 100),
+                  reg("stats-dump", b"stale")]
+        upper = [m for m in ms if m[0].name in ("config.dump", "stats-dump")]
+        upper += [reg(".wh.junk", b""), reg("checkpoint/.wh.junk.img", b"")]
+        layers = [retar(lower), retar(upper)]
+    mdg = image(a.dir, layers, a.comp, ann)
+    manifests = [desc("application/vnd.oci.image.manifest.v1+json", mdg,
+                      {"org.opencontainers.image.ref.name": a.ref} if a.ref else None)]
+    if a.two:
+        other = image(a.dir, [retar([reg("hello.txt", b"hello\n")])], "gzip", None)
+        manifests.append(desc("application/vnd.oci.image.manifest.v1+json", other,
+                              {"org.opencontainers.image.ref.name": "other"}))
+    if a.nested:
+        sub = put(a.dir, json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                                     "manifests": manifests}).encode())
+        manifests = [desc("application/vnd.oci.image.index.v1+json", sub,
+                          {"org.opencontainers.image.ref.name": a.ref} if a.ref else None)]
+    write_layout(a.dir, manifests)
+
+
+def pb_bytes(field, data):
+    key, n, out = field << 3 | 2, len(data), bytearray()
+    out.append(key)
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out) + data
+
+
+def cmd_ctrd(a):
+    ms = members_of(a.src)
+    criu = []
+    for ti, data in ms:
+        if ti.name.startswith("checkpoint/"):
+            ti.name = ti.name[len("checkpoint/"):]
+            criu.append((ti, data))
+    rw = next(data for ti, data in ms if ti.name == "rootfs-diff.tar")
+    spec = next(data for ti, data in ms if ti.name == "spec.dump")
+    d = a.dir
+    anyp = pb_bytes(1, b"types.containerd.io/opencontainers/runtime-spec/1/Spec") + pb_bytes(2, spec)
+    entries = [
+        desc("application/vnd.containerd.container.criu.checkpoint.criu.tar", put(d, retar(criu))),
+        desc("application/vnd.oci.image.layer.v1.tar+gzip", put(d, gzip.compress(rw, 6, mtime=0))),
+        desc("application/vnd.containerd.container.checkpoint.config.v1+proto", put(d, anyp)),
+        desc("application/vnd.containerd.container.checkpoint.runtime.name", put(d, b"io.containerd.runc.v2")),
+    ]
+    ck = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries,
+          "annotations": {"io.containerd.checkpoint.snapshotter": "overlayfs"}}
+    ckd = put(d, json.dumps(ck).encode())
+    write_layout(d, [desc("application/vnd.oci.image.index.v1+json", ckd,
+                          {"org.opencontainers.image.ref.name": "checkpoint/wl:1"})])
+
+
+def cmd_docker(a):
+    raw = open(a.src, "rb").read()
+    lid = hashlib.sha256(raw).hexdigest()
+    cfg = json.dumps({"created": "2026-11-23T12:46:00Z", "architecture": "amd64", "os": "linux",
+                      "config": {"Labels": {"io.kubernetes.cri-o.annotations.checkpoint.name": "wl"}},
+                      "rootfs": {"type": "layers", "diff_ids": ["sha256:" + lid]}}).encode()
+    cid = hashlib.sha256(cfg).hexdigest()
+    man = json.dumps([{"Config": cid + ".json", "RepoTags": ["localhost/wl:ckpt"],
+                       "Layers": [lid + "/layer.tar"]}]).encode()
+    with tarfile.open(a.out, "w") as t:
+        for name, data in ((lid + "/layer.tar", raw), (cid + ".json", cfg), ("manifest.json", man)):
+            t.addfile(reg(name, data)[0], io.BytesIO(data))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sp = p.add_subparsers(dest="cmd", required=True)
+    lp = sp.add_parser("layout")
+    lp.add_argument("src")
+    lp.add_argument("dir")
+    lp.add_argument("--comp", default="gzip", choices=["none", "gzip", "zstd"])
+    lp.add_argument("--ref")
+    lp.add_argument("--ann", action="append", default=[])
+    lp.add_argument("--split", action="store_true")
+    lp.add_argument("--nested", action="store_true")
+    lp.add_argument("--two", action="store_true")
+    cp = sp.add_parser("ctrd")
+    cp.add_argument("src")
+    cp.add_argument("dir")
+    dp = sp.add_parser("docker")
+    dp.add_argument("src")
+    dp.add_argument("out")
+    a = p.parse_args()
+    {"layout": cmd_layout, "ctrd": cmd_ctrd, "docker": cmd_docker}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
