@@ -40,4 +40,9 @@ void cli_progress_draw(void *ctx, uint64_t done, uint64_t total);
 /* Erase the bar, if one was drawn. */
 void cli_progress_end(struct cli_progress *p);
 
+/* True when @argv asks for --build-oci (cli-oci.c), which then parses the
+ * whole command line and returns the exit status. */
+bool cli_oci_wanted(int argc, char **argv);
+int cli_oci_main(int argc, char **argv, const char *prog);
+
 #endif

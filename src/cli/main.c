@@ -371,6 +371,10 @@ int main(int argc, char *argv[])
 	const char *prog = "ckptfs";
 	int ret;
 
+	if (cli_oci_wanted(argc, argv)) {
+		fuse_opt_free_args(&args);
+		return cli_oci_main(argc, argv, prog);
+	}
 	if (fuse_opt_parse(&args, &o, cli_spec, cli_proc) != 0) {
 		ret = CLI_EXIT_USAGE;
 		goto out;

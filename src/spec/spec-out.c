@@ -217,6 +217,33 @@ static int put_stats(json_object *o, const struct spec_stats *s)
 	return 0;
 }
 
+/* "oci_image": the container image the checkpoint came in. */
+static int put_oci_image(json_object *o, const struct arc_image *img)
+{
+	json_object *i, *ann;
+	int rc;
+
+	if (!img)
+		return 0;
+	i = json_object_new_object();
+	rc = put(o, "oci_image", i);
+	rc = rc ?: put_str(i, "format", img->format);
+	rc = rc ?: put_str_opt(i, "reference", img->ref);
+	rc = rc ?: put_str_opt(i, "manifest_digest", img->digest);
+	rc = rc ?: put_str_opt(i, "media_type", img->media_type);
+	rc = rc ?: put_str_opt(i, "created", img->created);
+	rc = rc ?: put(i, "layers", json_object_new_uint64(img->n_layers));
+	if (img->containerd)
+		rc = rc ?: put(i, "containerd_checkpoint", json_object_new_boolean(1));
+	if (rc < 0)
+		return rc;
+	ann = json_object_new_object();
+	rc = put(i, "annotations", ann);
+	for (size_t k = 0; rc == 0 && k < img->n_annotations; k++)
+		rc = put_str(ann, img->annotations[k].key, img->annotations[k].value);
+	return rc;
+}
+
 int spec_render_container(const struct spec_info *info, const struct spec_sizes *sizes,
 			  const struct spec_stats *stats, const struct spec_proc *procs, size_t n_procs,
 			  struct ck_buf *out)
@@ -267,6 +294,7 @@ int spec_render_container(const struct spec_info *info, const struct spec_sizes 
 	rc = rc ?: put_metadata(o, info);
 	rc = rc ?: put_ps_tree(o, procs, n_procs);
 	rc = rc ?: put_mounts(o, info);
+	rc = rc ?: put_oci_image(o, info->oci);
 	if (rc < 0)
 		return rc;
 	ck_buf_puts(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |

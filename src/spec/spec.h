@@ -7,6 +7,7 @@
 #ifndef CK_SPEC_H
 #define CK_SPEC_H
 
+#include "arc.h"
 #include "util.h"
 
 struct spec_kv {
@@ -41,6 +42,9 @@ struct spec_info {
 	/* network.status */
 	struct spec_iface *ifaces;
 	size_t n_ifaces;
+	/* the container image the checkpoint was read from (arc_image());
+	 * borrowed, not freed by spec_info_done(); NULL for other inputs */
+	const struct arc_image *oci;
 };
 
 /* Add what config.dump / spec.dump / network.status in @b say to @info.
@@ -109,7 +113,8 @@ struct spec_proc {
 const char *spec_task_state_name(uint32_t task_state);
 
 /* /container.json: one element of `checkpointctl inspect --format json --all`,
- * with its key names (README.md lists them). @stats may be NULL; @procs
+ * with its key names (README.md lists them), plus "oci_image" (format,
+ * reference, manifest digest, created, annotations) when @info->oci is set. @stats may be NULL; @procs
  * (@n_procs, any order) build "process_tree" from the first process whose
  * parent is not among them. Returns 0 or -ENOMEM. */
 int spec_render_container(const struct spec_info *info, const struct spec_sizes *sizes,

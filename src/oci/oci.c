@@ -1,0 +1,785 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The checkpoint image writer (oci.h). The archive is indexed by arc_open()
+ * and its members are streamed once into a tar (libarchive's writer, no
+ * compression filter): the tar bytes are hashed for the config's diff_id and
+ * fed to zlib (gzip) or libzstd, whose output is hashed for the layer's
+ * digest as it is written to the layer blob. The config, manifest and
+ * index.json are then small JSON documents (json-c). A layout directory is
+ * built under "<dest>.partial-XXXXXX" and renamed; an oci-archive is built
+ * in an unnamed temporary file next to <dest> and linked in at the end. */
+#include "oci.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "log.h"
+#include "spec.h"
+
+#define OCI_CHUNK (1024 * 1024)
+#define OCI_SPEC_MAX (16u << 20)
+#define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_INDEX "application/vnd.oci.image.index.v1+json"
+
+DEFINE_CLEANUP(oci_json_putp, json_object, json_object_put)
+DEFINE_CLEANUP(oci_md_freep, EVP_MD_CTX, EVP_MD_CTX_free)
+
+static int oci_err(char **ret_error, int rc, const char *fmt, ...) _printf_(3, 4);
+static int oci_err(char **ret_error, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ret_error || *ret_error)
+		return rc;
+	va_start(ap, fmt);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return rc;
+}
+
+static void oci_hex(EVP_MD_CTX *md, char out[72])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	EVP_DigestFinal_ex(md, d, &n);
+	memcpy(out, "sha256:", 7);
+	for (unsigned int i = 0; i < n && i < 32; i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", d[i]);
+}
+
+/* The layer being written: tar bytes in, compressed bytes out to @fd. */
+struct oci_layer {
+	int fd;
+	enum oci_compress comp;
+	EVP_MD_CTX *diff_md;	/* of the tar */
+	EVP_MD_CTX *blob_md;	/* of the compressed blob */
+	z_stream z;
+	bool z_init;
+	ZSTD_CCtx *zc;
+	uint8_t *out;
+	uint64_t size;		/* compressed bytes written */
+	int err;		/* first failure, -errno */
+};
+
+static int layer_emit(struct oci_layer *l, const void *p, size_t n)
+{
+	int rc;
+
+	if (!n)
+		return 0;
+	rc = ck_pwrite_full(l->fd, p, n, (off_t) l->size);
+	if (rc < 0)
+		return rc;
+	if (EVP_DigestUpdate(l->blob_md, p, n) != 1)
+		return -ENOMEM;
+	l->size += n;
+	return 0;
+}
+
+/* Compress @n bytes at @p (@end: the last call, flush everything). */
+static int layer_feed(struct oci_layer *l, const void *p, size_t n, bool end)
+{
+	int rc;
+
+	if (l->comp == OCI_GZIP) {
+		l->z.next_in = (Bytef *) p;
+		l->z.avail_in = (uInt) n;
+		do {
+			int zr;
+
+			l->z.next_out = l->out;
+			l->z.avail_out = OCI_CHUNK;
+			zr = deflate(&l->z, end ? Z_FINISH : Z_NO_FLUSH);
+			if (zr == Z_STREAM_ERROR)
+				return -EIO;
+			rc = layer_emit(l, l->out, OCI_CHUNK - l->z.avail_out);
+			if (rc < 0)
+				return rc;
+			if (end && zr == Z_STREAM_END)
+				break;
+		} while (l->z.avail_in || l->z.avail_out == 0 || end);
+		return 0;
+	}
+	{
+		ZSTD_inBuffer in = { p, n, 0 };
+		size_t left;
+
+		do {
+			ZSTD_outBuffer out = { l->out, OCI_CHUNK, 0 };
+
+			left = ZSTD_compressStream2(l->zc, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+			if (ZSTD_isError(left))
+				return -EIO;
+			rc = layer_emit(l, l->out, out.pos);
+			if (rc < 0)
+				return rc;
+		} while (in.pos < in.size || (end && left));
+	}
+	return 0;
+}
+
+static la_ssize_t layer_write_cb(struct archive *ar, void *data, const void *buf, size_t n)
+{
+	struct oci_layer *l = data;
+	int rc;
+
+	if (EVP_DigestUpdate(l->diff_md, buf, n) != 1)
+		rc = -ENOMEM;
+	else
+		rc = layer_feed(l, buf, n, false);
+	if (rc < 0) {
+		l->err = rc;
+		archive_set_error(ar, -rc, "%s", strerror(-rc));
+		return -1;
+	}
+	return (la_ssize_t) n;
+}
+
+static void oci_entry_fill(struct archive_entry *ae, const struct arc_entry *e)
+{
+	archive_entry_set_pathname(ae, e->path);
+	archive_entry_set_perm(ae, e->mode & 07777);
+	archive_entry_set_mtime(ae, e->mtime, 0);
+	archive_entry_set_uid(ae, 0);
+	archive_entry_set_gid(ae, 0);
+	switch (e->type) {
+	case ARC_DIR:
+		archive_entry_set_filetype(ae, AE_IFDIR);
+		break;
+	case ARC_SYMLINK:
+		archive_entry_set_filetype(ae, AE_IFLNK);
+		archive_entry_set_symlink(ae, e->link);
+		break;
+	default:
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_size(ae, (la_int64_t) e->size);
+	}
+}
+
+/* Stream the members of @a into the layer @l. */
+static int layer_write(const struct arc *a, struct oci_layer *l, char **ret_error)
+{
+	_cleanup_free_ uint8_t *buf = malloc(OCI_CHUNK);
+	struct archive *ar = archive_write_new();
+	struct archive_entry *ae = archive_entry_new();
+	int rc = 0;
+
+	if (!buf || !ar || !ae) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* pax: long names, large sizes, exact symlink targets */
+	archive_write_set_format_pax_restricted(ar);
+	archive_write_set_bytes_in_last_block(ar, 1);
+	if (archive_write_open2(ar, l, NULL, layer_write_cb, NULL, NULL) != ARCHIVE_OK) {
+		rc = oci_err(ret_error, -EIO, "cannot start the layer: %s", archive_error_string(ar));
+		goto out;
+	}
+	for (size_t i = 0; i < arc_count(a) && rc == 0; i++) {
+		const struct arc_entry *e = arc_entry_at(a, i);
+
+		if (e->type == ARC_OTHER)
+			continue;	/* fifos and devices: their kind is not kept */
+		archive_entry_clear(ae);
+		oci_entry_fill(ae, e);
+		if (archive_write_header(ar, ae) != ARCHIVE_OK) {
+			rc = oci_err(ret_error, l->err ? l->err : -EIO, "cannot write the layer at '%s': %s", e->path,
+				     archive_error_string(ar));
+			break;
+		}
+		for (uint64_t off = 0; e->type == ARC_REG && off < e->size;) {
+			ssize_t n = arc_pread(a, e, buf, OCI_CHUNK, off);
+
+			if (n <= 0) {
+				rc = oci_err(ret_error, n < 0 ? (int) n : -EIO, "cannot read member '%s': %s", e->path,
+					     strerror(n < 0 ? (int) -n : EIO));
+				break;
+			}
+			if (archive_write_data(ar, buf, (size_t) n) != n) {
+				rc = oci_err(ret_error, l->err ? l->err : -EIO, "cannot write the layer at '%s': %s",
+					     e->path, archive_error_string(ar));
+				break;
+			}
+			off += (uint64_t) n;
+		}
+	}
+	if (rc == 0 && archive_write_close(ar) != ARCHIVE_OK)
+		rc = oci_err(ret_error, l->err ? l->err : -EIO, "cannot finish the layer: %s", archive_error_string(ar));
+	if (rc == 0)
+		rc = layer_feed(l, NULL, 0, true);
+	if (rc < 0)
+		oci_err(ret_error, rc, "cannot write the layer: %s", strerror(-rc));
+out:
+	archive_entry_free(ae);
+	if (ar)
+		archive_write_free(ar);
+	return rc;
+}
+
+static int layer_init(struct oci_layer *l, int fd, enum oci_compress comp)
+{
+	*l = (struct oci_layer) { .fd = fd, .comp = comp };
+	l->diff_md = EVP_MD_CTX_new();
+	l->blob_md = EVP_MD_CTX_new();
+	l->out = malloc(OCI_CHUNK);
+	if (!l->diff_md || !l->blob_md || !l->out || EVP_DigestInit_ex(l->diff_md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestInit_ex(l->blob_md, EVP_sha256(), NULL) != 1)
+		return -ENOMEM;
+	if (comp == OCI_GZIP) {
+		/* 15 + 16: a gzip wrapper, with no name and no time in its header */
+		if (deflateInit2(&l->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+			return -ENOMEM;
+		l->z_init = true;
+		return 0;
+	}
+	l->zc = ZSTD_createCCtx();
+	if (!l->zc)
+		return -ENOMEM;
+	ZSTD_CCtx_setParameter(l->zc, ZSTD_c_compressionLevel, 3);
+	ZSTD_CCtx_setParameter(l->zc, ZSTD_c_checksumFlag, 1);
+	return 0;
+}
+
+static void layer_done(struct oci_layer *l)
+{
+	EVP_MD_CTX_free(l->diff_md);
+	EVP_MD_CTX_free(l->blob_md);
+	if (l->z_init)
+		deflateEnd(&l->z);
+	ZSTD_freeCCtx(l->zc);
+	free(l->out);
+}
+
+/* What the archive's engine files say, for the annotations. */
+struct oci_meta {
+	struct spec_info info;
+	char *name;		/* the container's name */
+	char *image_id;		/* config.dump rootfsImageID */
+	char *checkpointed;	/* config.dump checkpointedTime, RFC 3339 */
+};
+
+static void oci_meta_done(struct oci_meta *m)
+{
+	spec_info_done(&m->info);
+	free(m->name);
+	free(m->image_id);
+	free(m->checkpointed);
+}
+
+static int oci_load_json(const struct arc *a, const char *name, struct ck_blob *b, void **owned)
+{
+	const struct arc_entry *e = arc_find(a, name);
+
+	if (!e || e->type != ARC_REG)
+		return -ENOENT;
+	return arc_load(a, e, OCI_SPEC_MAX, b, owned);
+}
+
+static int oci_meta_read(const struct arc *a, const char *archive, struct oci_meta *m)
+{
+	_cleanup_free_ void *owned = NULL;
+	struct ck_blob b;
+	int rc;
+
+	if (oci_load_json(a, "config.dump", &b, &owned) == 0) {
+		_cleanup_(oci_json_putp) json_object *j = NULL;
+		json_object *v;
+
+		rc = spec_parse_config(&b, &m->info);
+		if (rc == -ENOMEM)
+			return rc;
+		{
+			_cleanup_free_ char *s = strndup((const char *) b.data, b.len);
+
+			j = s ? json_tokener_parse(s) : NULL;
+		}
+		if (j && json_object_object_get_ex(j, "rootfsImageID", &v) && json_object_is_type(v, json_type_string))
+			m->image_id = strdup(json_object_get_string(v));
+	}
+	free(TAKE_PTR(owned));
+	if (oci_load_json(a, "spec.dump", &b, &owned) == 0) {
+		rc = spec_parse_spec(&b, &m->info);
+		if (rc == -ENOMEM)
+			return rc;
+	}
+	if (m->info.checkpointed_time) {
+		char ts[64];
+
+		if (spec_rfc3339(m->info.checkpointed_time, ts, sizeof(ts)) == 0)
+			m->checkpointed = strdup(ts);
+	}
+	rc = spec_container_name(&m->info, &m->name);
+	if (rc < 0)
+		return rc;
+	if (!m->name || !*m->name) {
+		/* a bare CRIU directory: the archive's own name */
+		const char *base = strrchr(archive, '/');
+		char *dot;
+
+		free(m->name);
+		m->name = strdup(base && base[1] ? base + 1 : archive);
+		if (m->name && (dot = strchr(m->name, '.')) && dot != m->name)
+			*dot = '\0';
+	}
+	return m->name ? 0 : -ENOMEM;
+}
+
+static int put_s(json_object *o, const char *k, const char *v)
+{
+	json_object *s;
+
+	if (!v)
+		return 0;
+	s = json_object_new_string(v);
+	if (!s || json_object_object_add(o, k, s) < 0) {
+		json_object_put(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static json_object *oci_desc(const char *mt, const char *digest, uint64_t size)
+{
+	json_object *d = json_object_new_object();
+
+	if (!d || put_s(d, "mediaType", mt) < 0 || put_s(d, "digest", digest) < 0 ||
+	    json_object_object_add(d, "size", json_object_new_int64((int64_t) size)) < 0) {
+		json_object_put(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* The annotations both runtimes look for, then the user's. */
+static int oci_annotations(const struct oci_meta *m, const struct oci_build_opts *opts, json_object *ann)
+{
+	const struct spec_info *i = &m->info;
+	const char *engine = i->annotations || i->config_name ? spec_engine(i) : NULL;
+	int rc = 0;
+
+	rc = rc ?: put_s(ann, "io.kubernetes.cri-o.annotations.checkpoint.name", m->name);
+	rc = rc ?: put_s(ann, "org.criu.checkpoint.container.name", m->name);
+	rc = rc ?: put_s(ann, "org.criu.checkpoint.pod.name", i->annotations ? spec_pod_name(i) : NULL);
+	rc = rc ?: put_s(ann, "org.criu.checkpoint.pod.namespace", i->annotations ? spec_namespace(i) : NULL);
+	rc = rc ?: put_s(ann, "org.criu.checkpoint.engine.name", engine);
+	rc = rc ?: put_s(ann, "org.criu.checkpoint.rootfsImageName", i->image);
+	rc = rc ?: put_s(ann, "org.criu.checkpoint.rootfsImageID", m->image_id);
+	rc = rc ?: put_s(ann, "org.criu.checkpoint.runtime.name", i->runtime);
+	for (size_t k = 0; rc == 0 && k < opts->n_annotations; k++) {
+		const char *kv = opts->annotations[k], *eq = strchr(kv, '=');
+		_cleanup_free_ char *key = eq ? strndup(kv, (size_t) (eq - kv)) : NULL;
+
+		if (!eq || eq == kv)
+			return -EINVAL;
+		if (!key)
+			return -ENOMEM;
+		json_object_object_del(ann, key);
+		rc = put_s(ann, key, eq + 1);
+	}
+	return rc;
+}
+
+static const char *oci_arch(void)
+{
+	static const struct { const char *uname, *oci; } map[] = {
+		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "armv7l", "arm" }, { "i686", "386" },
+		{ "ppc64le", "ppc64le" }, { "s390x", "s390x" }, { "riscv64", "riscv64" },
+	};
+	static struct utsname u;
+
+	if (uname(&u) == 0)
+		for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+			if (!strcmp(u.machine, map[i].uname))
+				return map[i].oci;
+	return "amd64";
+}
+
+static int oci_json_text(json_object *o, char **ret, size_t *ret_len, char digest[72])
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	_cleanup_(oci_md_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	if (!s || !md)
+		return -ENOMEM;
+	*ret_len = strlen(s);
+	*ret = strdup(s);
+	if (!*ret || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(md, s, *ret_len) != 1)
+		return -ENOMEM;
+	oci_hex(md, digest);
+	return 0;
+}
+
+/* The small documents of the image. */
+struct oci_docs {
+	char *config, *manifest, *index;
+	size_t config_len, manifest_len, index_len;
+	char config_digest[72], manifest_digest[72], layer_digest[72], index_digest[72];
+};
+
+static void oci_docs_done(struct oci_docs *d)
+{
+	free(d->config);
+	free(d->manifest);
+	free(d->index);
+}
+
+static int oci_make_docs(const struct oci_meta *m, const struct oci_build_opts *opts, const char *diff_id,
+			 uint64_t layer_size, struct oci_docs *d)
+{
+	_cleanup_(oci_json_putp) json_object *cfg = json_object_new_object();
+	_cleanup_(oci_json_putp) json_object *man = json_object_new_object();
+	_cleanup_(oci_json_putp) json_object *idx = json_object_new_object();
+	json_object *rootfs = json_object_new_object(), *ids = json_object_new_array();
+	json_object *hist = json_object_new_array(), *h = json_object_new_object();
+	json_object *layers = json_object_new_array(), *ann = json_object_new_object();
+	json_object *mfs = json_object_new_array(), *mdesc;
+	char now[64];
+	time_t t = time(NULL);
+	struct tm tm;
+	int rc = 0;
+
+	if (!cfg || !man || !idx || !rootfs || !ids || !hist || !h || !layers || !ann || !mfs) {
+		json_object_put(rootfs), json_object_put(ids), json_object_put(hist), json_object_put(h);
+		json_object_put(layers), json_object_put(ann), json_object_put(mfs);
+		return -ENOMEM;
+	}
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	/* config: the checkpoint's time as the image's */
+	rc = rc ?: put_s(cfg, "created", m->checkpointed ? m->checkpointed : now);
+	rc = rc ?: put_s(cfg, "architecture", oci_arch());
+	rc = rc ?: put_s(cfg, "os", "linux");
+	json_object_object_add(cfg, "config", json_object_new_object());
+	json_object_array_add(ids, json_object_new_string(diff_id));
+	put_s(rootfs, "type", "layers");
+	json_object_object_add(rootfs, "diff_ids", ids);
+	json_object_object_add(cfg, "rootfs", rootfs);
+	put_s(h, "created", m->checkpointed ? m->checkpointed : now);
+	put_s(h, "created_by", "ckptfs --build-oci");
+	json_object_array_add(hist, h);
+	json_object_object_add(cfg, "history", hist);
+	rc = rc ?: oci_json_text(cfg, &d->config, &d->config_len, d->config_digest);
+	/* manifest */
+	json_object_object_add(man, "schemaVersion", json_object_new_int(2));
+	rc = rc ?: put_s(man, "mediaType", MT_MANIFEST);
+	json_object_object_add(man, "config", oci_desc(MT_CONFIG, d->config_digest, d->config_len));
+	json_object_array_add(layers, oci_desc(opts->compress == OCI_ZSTD ? MT_LAYER_ZSTD : MT_LAYER_GZIP,
+					       d->layer_digest, layer_size));
+	json_object_object_add(man, "layers", layers);
+	json_object_object_add(man, "annotations", ann);
+	rc = rc ?: oci_annotations(m, opts, ann);
+	rc = rc ?: oci_json_text(man, &d->manifest, &d->manifest_len, d->manifest_digest);
+	if (rc < 0)
+		return rc;
+	/* index.json */
+	mdesc = oci_desc(MT_MANIFEST, d->manifest_digest, d->manifest_len);
+	if (!mdesc)
+		return -ENOMEM;
+	if (opts->ref) {
+		json_object *ra = json_object_new_object();
+
+		put_s(ra, "org.opencontainers.image.ref.name", opts->ref);
+		json_object_object_add(mdesc, "annotations", ra);
+	}
+	json_object_array_add(mfs, mdesc);
+	json_object_object_add(idx, "schemaVersion", json_object_new_int(2));
+	put_s(idx, "mediaType", MT_INDEX);
+	json_object_object_add(idx, "manifests", mfs);
+	return oci_json_text(idx, &d->index, &d->index_len, d->index_digest);
+}
+
+static const char oci_layout_text[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+static int write_file_at(int dfd, const char *name, const void *p, size_t n)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -errno;
+	return ck_pwrite_full(fd, p, n, 0);
+}
+
+/* Remove what oci_build() created in the directory @path (and @path). */
+static void oci_rm_partial(const char *path, const struct oci_docs *d, const char *layer_tmp)
+{
+	char p[PATH_MAX];
+	const char *digests[] = { d->config_digest, d->manifest_digest, d->layer_digest };
+
+	snprintf(p, sizeof(p), "%s/blobs/sha256/%s", path, layer_tmp);
+	unlink(p);
+	for (size_t i = 0; i < ARRAY_SIZE(digests); i++)
+		if (digests[i][0]) {
+			snprintf(p, sizeof(p), "%s/blobs/sha256/%s", path, digests[i] + 7);
+			unlink(p);
+		}
+	snprintf(p, sizeof(p), "%s/blobs/sha256", path);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/blobs", path);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/oci-layout", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/index.json", path);
+	unlink(p);
+	rmdir(path);
+}
+
+/* oci-archive: the layout as a plain tar on @fd. */
+static int write_archive(int fd, int layer_fd, uint64_t layer_size, const struct oci_docs *d, char **ret_error)
+{
+	_cleanup_free_ uint8_t *buf = malloc(OCI_CHUNK);
+	struct archive *ar = archive_write_new();
+	struct archive_entry *ae = archive_entry_new();
+	const struct { const char *name; const char *data; size_t len; bool layer; } files[] = {
+		{ "oci-layout", oci_layout_text, sizeof(oci_layout_text) - 1, false },
+		{ d->config_digest, d->config, d->config_len, false },
+		{ d->layer_digest, NULL, layer_size, true },
+		{ d->manifest_digest, d->manifest, d->manifest_len, false },
+		{ "index.json", d->index, d->index_len, false },
+	};
+	time_t now = time(NULL);
+	int rc = 0;
+
+	if (!buf || !ar || !ae) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	archive_write_set_format_pax_restricted(ar);
+	if (archive_write_open_fd(ar, fd) != ARCHIVE_OK) {
+		rc = -EIO;
+		goto out;
+	}
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		archive_entry_clear(ae);
+		archive_entry_set_pathname(ae, i ? "blobs/sha256" : "blobs");
+		archive_entry_set_filetype(ae, AE_IFDIR);
+		archive_entry_set_perm(ae, 0755);
+		archive_entry_set_mtime(ae, now, 0);
+		if (archive_write_header(ar, ae) != ARCHIVE_OK)
+			rc = -EIO;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(files) && rc == 0; i++) {
+		char name[160];
+
+		if (!strncmp(files[i].name, "sha256:", 7))
+			snprintf(name, sizeof(name), "blobs/sha256/%s", files[i].name + 7);
+		else
+			snprintf(name, sizeof(name), "%s", files[i].name);
+		archive_entry_clear(ae);
+		archive_entry_set_pathname(ae, name);
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_perm(ae, 0644);
+		archive_entry_set_mtime(ae, now, 0);
+		archive_entry_set_size(ae, (la_int64_t) files[i].len);
+		if (archive_write_header(ar, ae) != ARCHIVE_OK) {
+			rc = -EIO;
+			break;
+		}
+		if (!files[i].layer) {
+			if (archive_write_data(ar, files[i].data, files[i].len) != (la_ssize_t) files[i].len)
+				rc = -EIO;
+			continue;
+		}
+		for (uint64_t off = 0; off < layer_size && rc == 0;) {
+			ssize_t n = ck_pread_full(layer_fd, buf, (size_t) CK_MIN((uint64_t) OCI_CHUNK, layer_size - off),
+						  (off_t) off);
+
+			if (n <= 0)
+				rc = n < 0 ? (int) n : -EIO;
+			else if (archive_write_data(ar, buf, (size_t) n) != n)
+				rc = -EIO;
+			off += n > 0 ? (uint64_t) n : 0;
+		}
+	}
+	if (rc == 0 && archive_write_close(ar) != ARCHIVE_OK)
+		rc = -EIO;
+	if (rc < 0)
+		oci_err(ret_error, rc, "cannot write the oci-archive: %s",
+			rc == -EIO && archive_errno(ar) ? strerror(archive_errno(ar)) : strerror(-rc));
+out:
+	archive_entry_free(ae);
+	if (ar)
+		archive_write_free(ar);
+	return rc;
+}
+
+static bool oci_has_inventory(const struct arc *a)
+{
+	for (size_t i = 0; i < arc_count(a); i++) {
+		const struct arc_entry *e = arc_entry_at(a, i);
+		const char *b = strrchr(e->path, '/');
+
+		if (e->type == ARC_REG && !strcmp(b ? b + 1 : e->path, "inventory.img"))
+			return true;
+	}
+	return false;
+}
+
+int oci_build(const char *archive, const char *dest, const struct oci_build_opts *opts,
+	      char **ret_digest, enum oci_fail *ret_fail, char **ret_error)
+{
+	_cleanup_(arc_freep) struct arc *a = NULL;
+	_cleanup_free_ char *err = NULL, *dir = NULL, *tmpdir = NULL;
+	struct oci_meta meta = { 0 };
+	struct oci_docs docs = { 0 };
+	struct oci_layer layer = { .fd = -1 };
+	bool is_tar, layer_inited = false;
+	_cleanup_close_ int dfd = -1, lfd = -1, tfd = -1;
+	const char *layer_tmp = ".layer.partial";
+	char diff_id[72];
+	struct stat st;
+	size_t len = strlen(dest);
+	int rc;
+
+	*ret_fail = OCI_FAIL_NONE;
+	rc = arc_open(archive, opts->arc_opts, &a, &err);
+	if (rc < 0) {
+		*ret_fail = rc == -ARC_ENOTCKPT ? OCI_FAIL_NOT_CKPT : OCI_FAIL_READ;
+		return oci_err(ret_error, rc, "%s: %s", archive, err ? err : strerror(-rc));
+	}
+	if (!oci_has_inventory(a)) {
+		*ret_fail = OCI_FAIL_NOT_CKPT;
+		return oci_err(ret_error, -ENOENT, "%s: no CRIU images (inventory.img) found", archive);
+	}
+	rc = oci_meta_read(a, archive, &meta);
+	if (rc < 0)
+		goto fail_read;
+
+	*ret_fail = OCI_FAIL_WRITE;
+	while (len > 1 && dest[len - 1] == '/')
+		len--;
+	is_tar = len > 4 && !strncmp(dest + len - 4, ".tar", 4);
+	if (lstat(dest, &st) == 0) {
+		rc = oci_err(ret_error, -EEXIST, "%s: exists already (choose a new name)", dest);
+		goto out;
+	}
+	if (is_tar) {
+		const char *slash = strrchr(dest, '/');
+
+		dir = slash ? strndup(dest, (size_t) (slash - dest) + 1) : strdup(".");
+		if (!dir) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		lfd = open(opts->arc_opts && opts->arc_opts->cache_dir ? opts->arc_opts->cache_dir : dir,
+			   O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (lfd < 0)
+			lfd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		tfd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+		if (lfd < 0 || tfd < 0) {
+			rc = oci_err(ret_error, -errno, "%s: cannot create a temporary file in '%s': %m", dest, dir);
+			goto out;
+		}
+	} else {
+		if (asprintf(&tmpdir, "%.*s.partial-XXXXXX", (int) len, dest) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (!mkdtemp(tmpdir)) {
+			rc = oci_err(ret_error, -errno, "%s: cannot create '%s': %m", dest, tmpdir);
+			free(TAKE_PTR(tmpdir));
+			goto out;
+		}
+		chmod(tmpdir, 0755);
+		dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || mkdirat(dfd, "blobs", 0755) < 0 || mkdirat(dfd, "blobs/sha256", 0755) < 0) {
+			rc = oci_err(ret_error, -errno, "%s: cannot create '%s/blobs/sha256': %m", dest, tmpdir);
+			goto out;
+		}
+		lfd = openat(dfd, "blobs/sha256/.layer.partial", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (lfd < 0) {
+			rc = oci_err(ret_error, -errno, "%s: cannot create the layer: %m", dest);
+			goto out;
+		}
+	}
+
+	rc = layer_init(&layer, lfd, opts->compress);
+	layer_inited = true;
+	if (rc < 0)
+		goto out;
+	rc = layer_write(a, &layer, &err);
+	if (rc < 0) {
+		oci_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
+		goto out;
+	}
+	oci_hex(layer.diff_md, diff_id);
+	oci_hex(layer.blob_md, docs.layer_digest);
+	rc = oci_make_docs(&meta, opts, diff_id, layer.size, &docs);
+	if (rc == -EINVAL) {
+		rc = oci_err(ret_error, rc, "--annotation takes KEY=VALUE");
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+
+	if (is_tar) {
+		char proc[64];
+
+		rc = write_archive(tfd, lfd, layer.size, &docs, &err);
+		if (rc == 0 && fsync(tfd) < 0)
+			rc = -errno;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tfd);
+		if (rc == 0 && linkat(AT_FDCWD, proc, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) < 0)
+			rc = -errno;
+		if (rc < 0) {
+			oci_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
+			goto out;
+		}
+	} else {
+		char name[160];
+
+		snprintf(name, sizeof(name), "blobs/sha256/%s", docs.layer_digest + 7);
+		rc = fsync(lfd) < 0 || renameat(dfd, "blobs/sha256/.layer.partial", dfd, name) < 0 ? -errno : 0;
+		snprintf(name, sizeof(name), "blobs/sha256/%s", docs.config_digest + 7);
+		rc = rc ?: write_file_at(dfd, name, docs.config, docs.config_len);
+		snprintf(name, sizeof(name), "blobs/sha256/%s", docs.manifest_digest + 7);
+		rc = rc ?: write_file_at(dfd, name, docs.manifest, docs.manifest_len);
+		rc = rc ?: write_file_at(dfd, "oci-layout", oci_layout_text, sizeof(oci_layout_text) - 1);
+		rc = rc ?: write_file_at(dfd, "index.json", docs.index, docs.index_len);
+		if (rc == 0 && rename(tmpdir, dest) < 0)
+			rc = -errno;
+		if (rc < 0) {
+			oci_err(ret_error, rc, "%s: cannot write the image: %s", dest, strerror(-rc));
+			goto out;
+		}
+		free(TAKE_PTR(tmpdir));
+	}
+	if (ret_digest && !(*ret_digest = strdup(docs.manifest_digest))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	*ret_fail = OCI_FAIL_NONE;
+	rc = 0;
+	goto out;
+
+fail_read:
+	*ret_fail = OCI_FAIL_READ;
+out:
+	if (rc == -ENOMEM)
+		oci_err(ret_error, rc, "out of memory");
+	else if (rc < 0)
+		oci_err(ret_error, rc, "%s: %s", dest, strerror(-rc));
+	if (tmpdir)
+		oci_rm_partial(tmpdir, &docs, layer_tmp);
+	if (layer_inited)
+		layer_done(&layer);
+	oci_docs_done(&docs);
+	oci_meta_done(&meta);
+	return rc;
+}
