@@ -885,7 +885,9 @@ int arc_oci_open(struct arc *a, const struct arc_opts *opts, struct arc **ret_ar
 	bool zero_copy = true;
 	int rc, marked = 0;
 
-	if (layout && layout->type == ARC_REG && index && index->type == ARC_REG)
+	if (layout && layout->type == ARC_REG && (!index || index->type != ARC_REG))
+		return arc_err(ret_error, -EBADMSG, "an OCI image layout (oci-layout) without its index.json");
+	if (layout && layout->type == ARC_REG)
 		what = "OCI image";
 	else if (dman && dman->type == ARC_REG && !arc_find(a, "config.dump") && !arc_find(a, "spec.dump") &&
 		 !oci_has_images(a))

@@ -6,7 +6,7 @@ layout (oci-layout, index.json, blobs/sha256/<hex>), independently of
 ckptfs's own writer (src/oci/), so that each checks the other.
 
   mkoci.py layout SRC.tar DIR [--comp none|gzip|zstd] [--ref NAME]
-           [--ann K=V]... [--split] [--nested] [--two]
+           [--ann K=V]... [--split] [--nested] [--two] [--cut N] [--media-type MT]
   mkoci.py ctrd SRC.tar DIR      containerd's checkpoint index
   mkoci.py docker SRC.tar OUT.tar  docker-archive
 """
@@ -80,12 +80,15 @@ def write_layout(d, manifests, index_annotations=None):
         json.dump(idx, f)
 
 
-def image(d, layers, comp, annotations, created="2026-11-23T12:46:00Z"):
-    """Blobs of one image; returns its manifest's digest and size."""
+def image(d, layers, comp, annotations, created="2026-11-23T12:46:00Z", cut=0, mt=None):
+    """Blobs of one image; returns its manifest's digest and size. @cut:
+    drop that many bytes from the end of each layer blob (a truncated layer
+    whose descriptor matches it)."""
     blobs, diff_ids = [], []
     for raw in layers:
         diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
-        blobs.append(desc(layer_type(comp), put(d, compress(raw, comp))))
+        blob = compress(raw, comp)
+        blobs.append(desc(mt or layer_type(comp), put(d, blob[:len(blob) - cut])))
     cfg = {"created": created, "architecture": "amd64", "os": "linux", "config": {},
            "rootfs": {"type": "layers", "diff_ids": diff_ids}}
     c = put(d, json.dumps(cfg).encode())
@@ -109,7 +112,7 @@ def cmd_layout(a):
         upper = [m for m in ms if m[0].name in ("config.dump", "stats-dump")]
         upper += [reg(".wh.junk", b""), reg("checkpoint/.wh.junk.img", b"")]
         layers = [retar(lower), retar(upper)]
-    mdg = image(a.dir, layers, a.comp, ann)
+    mdg = image(a.dir, layers, a.comp, ann, cut=a.cut, mt=a.media_type)
     manifests = [desc("application/vnd.oci.image.manifest.v1+json", mdg,
                       {"org.opencontainers.image.ref.name": a.ref} if a.ref else None)]
     if a.two:
@@ -185,6 +188,8 @@ def main():
     lp.add_argument("--split", action="store_true")
     lp.add_argument("--nested", action="store_true")
     lp.add_argument("--two", action="store_true")
+    lp.add_argument("--cut", type=int, default=0)
+    lp.add_argument("--media-type")
     cp = sp.add_parser("ctrd")
     cp.add_argument("src")
     cp.add_argument("dir")
