@@ -129,10 +129,12 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 static void cli_usage(const char *prog)
 {
 	printf("usage: %1$s [options] ARCHIVE MOUNTPOINT\n"
-	       "       %1$s --ls|--cat|--readlink [options] ARCHIVE [PATH]\n\n"
+	       "       %1$s --ls|--cat|--readlink [options] ARCHIVE [PATH]\n"
+	       "       %1$s --build-oci ARCHIVE DEST [--ref NAME:TAG] [--annotation K=V]... [--compress gzip|zstd]\n\n"
 	       "Mount a CRIU container checkpoint (a tar in any compression, an extracted\n"
-	       "checkpoint directory or a bare CRIU images directory) read-only as a\n"
-	       "/proc-like tree. See ckptfs(1).\n\n"
+	       "checkpoint directory, a bare CRIU images directory, or a checkpoint image:\n"
+	       "OCI layout, oci-archive, docker-archive) read-only as a /proc-like tree.\n"
+	       "See ckptfs(1).\n\n"
 	       "ckptfs options:\n"
 	       "    -o json=pretty|plain   images/*.json as `crit decode --pretty` (default) or `crit decode`\n"
 	       "    -o cache_dir=DIR       where large members of compressed archives are spilled\n"
@@ -142,6 +144,8 @@ static void cli_usage(const char *prog)
 	       "    -o parent=PATH[:PATH]  parent checkpoints of an incremental dump, the immediate\n"
 	       "                           parent first (repeatable; default: follow `parent` links)\n"
 	       "    -o page_size=BYTES     page size of the dumping kernel (default: inferred)\n"
+	       "    -o image=REF           the image of an OCI index that holds several (its\n"
+	       "                           org.opencontainers.image.ref.name or manifest digest)\n"
 	       "    -o raw_symlinks        symlinks inside the archive show their stored targets,\n"
 	       "                           which resolve on this host (default: rewritten to stay\n"
 	       "                           inside the mount, \"/\" being the archive's own root)\n"
@@ -156,10 +160,16 @@ static void cli_usage(const char *prog)
 	       "                           tree, one name a line, in readdir order\n"
 	       "    --cat ARCHIVE PATH     without mounting: write regular file PATH to stdout\n"
 	       "    --readlink ARCHIVE PATH  without mounting: print the target of symlink PATH\n"
+	       "    --build-oci ARCHIVE DEST  write the checkpoint as an OCI image: a layout\n"
+	       "                           directory, or an oci-archive when DEST ends in .tar\n"
+	       "    --ref NAME:TAG         --build-oci: the image's org.opencontainers.image.ref.name\n"
+	       "    --annotation K=V       --build-oci: one more manifest annotation (repeatable)\n"
+	       "    --compress gzip|zstd   --build-oci: the layer's compression (default gzip)\n"
 	       "\n"
 	       "Exit status: 0 success, 1 usage, 10 cannot read the archive, 11 not a\n"
 	       "checkpoint, 12 inventory.img or pstree.img malformed, 20 mount failed;\n"
-	       "--ls/--cat/--readlink: 2 no such PATH or the wrong kind, 3 read error.\n\n",
+	       "--ls/--cat/--readlink: 2 no such PATH or the wrong kind, 3 read error;\n"
+	       "--build-oci: 30 cannot write DEST (or it exists).\n\n",
 	       prog);
 }
 

@@ -37,13 +37,16 @@ expect() { # expect DESC WANTED-LINES -- WORD...
 
 spec=$(bash -c ". '$CKPTFS_SRC/completion/ckptfs' && complete -p ckptfs")
 if [ "$spec" = "complete -F _ckptfs ckptfs" ]; then ok "complete -p ckptfs: $spec"; else fail "complete -p ckptfs: [$spec]"; fi
-expect "--c completes --cat" "--cat" -- --c
-expect "--re completes --readlink" "--readlink" -- --re
+expect "--c completes --cat and --compress" "$(printf -- '--cat\n--compress')" -- --c
+expect "--rea completes --readlink" "--readlink" -- --rea
 expect "-o js completes the json= values" "$(printf 'json=plain\njson=pretty')" -- -o js
 expect "-o ro,allow_o completes after the comma" "ro,allow_other" -- -o ro,allow_o
 expect "first argument: archives and directories only" "$(printf 'a.tar.zst\nextracted')" -- ""
 expect "second argument when mounting: directories" "extracted" -- a.tar.zst ""
 expect "--ls ARCHIVE 1/st completes inside the tree" "$(printf '1/stat\n1/status')" -- --ls a.tar.zst 1/st
 expect "--cat ARCHIVE ima completes a directory with a slash" "images/" -- --cat a.tar.zst ima
+expect "--build-o completes --build-oci" "--build-oci" -- --build-o
+expect "--compress completes gzip and zstd" "$(printf 'gzip\nzstd')" -- --build-oci a.tar.zst out --compress ""
+expect "-o ima completes image=" "image=" -- -o ima
 echo "1..$checks"
 [ "$failures" -eq 0 ]
