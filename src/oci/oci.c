@@ -2,8 +2,9 @@
 /* The checkpoint image writer (oci.h). The archive is indexed by arc_open()
  * and its members are streamed once into a tar (libarchive's writer, no
  * compression filter): the tar bytes are hashed for the config's diff_id and
- * fed to zlib (gzip) or libzstd, whose output is hashed for the layer's
- * digest as it is written to the layer blob. The config, manifest and
+ * fed to zlib (gzip) or libzstd (frames of 4 MiB of tar that declare their
+ * size, which src/arc/arc-seek.c reads at random), whose output is hashed
+ * for the layer's digest as it is written to the layer blob. The config, manifest and
  * index.json are then small JSON documents (json-c). A layout directory is
  * built under "<dest>.partial-XXXXXX" and renamed; an oci-archive is built
  * in an unnamed temporary file next to <dest> and linked in at the end. */
@@ -30,6 +31,9 @@
 #include "spec.h"
 
 #define OCI_CHUNK (1024 * 1024)
+/* zstd layers are cut into frames of this much tar, each declaring its
+ * size: a reader (src/arc/arc-seek.h) can then decode any part alone */
+#define OCI_ZSTD_FRAME (4u << 20)
 #define OCI_SPEC_MAX (16u << 20)
 #define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 #define MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
@@ -74,7 +78,10 @@ struct oci_layer {
 	z_stream z;
 	bool z_init;
 	ZSTD_CCtx *zc;
+	uint8_t *frame;		/* zstd: tar bytes of the current frame */
+	size_t frame_len;
 	uint8_t *out;
+	size_t out_cap;
 	uint64_t size;		/* compressed bytes written */
 	int err;		/* first failure, -errno */
 };
@@ -118,20 +125,23 @@ static int layer_feed(struct oci_layer *l, const void *p, size_t n, bool end)
 		} while (l->z.avail_in || l->z.avail_out == 0 || end);
 		return 0;
 	}
-	{
-		ZSTD_inBuffer in = { p, n, 0 };
-		size_t left;
+	while (n || (end && l->frame_len)) {
+		size_t take = CK_MIN(n, OCI_ZSTD_FRAME - l->frame_len), z;
 
-		do {
-			ZSTD_outBuffer out = { l->out, OCI_CHUNK, 0 };
-
-			left = ZSTD_compressStream2(l->zc, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
-			if (ZSTD_isError(left))
-				return -EIO;
-			rc = layer_emit(l, l->out, out.pos);
-			if (rc < 0)
-				return rc;
-		} while (in.pos < in.size || (end && left));
+		memcpy(l->frame + l->frame_len, p, take);
+		l->frame_len += take;
+		p = (const uint8_t *) p + take;
+		n -= take;
+		if (l->frame_len < OCI_ZSTD_FRAME && !(end && !n))
+			break;
+		/* one-shot: the frame header records the content size */
+		z = ZSTD_compress2(l->zc, l->out, l->out_cap, l->frame, l->frame_len);
+		if (ZSTD_isError(z))
+			return -EIO;
+		rc = layer_emit(l, l->out, z);
+		if (rc < 0)
+			return rc;
+		l->frame_len = 0;
 	}
 	return 0;
 }
@@ -239,7 +249,8 @@ static int layer_init(struct oci_layer *l, int fd, enum oci_compress comp)
 	*l = (struct oci_layer) { .fd = fd, .comp = comp };
 	l->diff_md = EVP_MD_CTX_new();
 	l->blob_md = EVP_MD_CTX_new();
-	l->out = malloc(OCI_CHUNK);
+	l->out_cap = comp == OCI_ZSTD ? ZSTD_compressBound(OCI_ZSTD_FRAME) : OCI_CHUNK;
+	l->out = malloc(l->out_cap);
 	if (!l->diff_md || !l->blob_md || !l->out || EVP_DigestInit_ex(l->diff_md, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestInit_ex(l->blob_md, EVP_sha256(), NULL) != 1)
 		return -ENOMEM;
@@ -251,7 +262,8 @@ static int layer_init(struct oci_layer *l, int fd, enum oci_compress comp)
 		return 0;
 	}
 	l->zc = ZSTD_createCCtx();
-	if (!l->zc)
+	l->frame = malloc(OCI_ZSTD_FRAME);
+	if (!l->zc || !l->frame)
 		return -ENOMEM;
 	ZSTD_CCtx_setParameter(l->zc, ZSTD_c_compressionLevel, 3);
 	ZSTD_CCtx_setParameter(l->zc, ZSTD_c_checksumFlag, 1);
@@ -265,6 +277,7 @@ static void layer_done(struct oci_layer *l)
 	if (l->z_init)
 		deflateEnd(&l->z);
 	ZSTD_freeCCtx(l->zc);
+	free(l->frame);
 	free(l->out);
 }
 
@@ -526,7 +539,7 @@ static void oci_rm_partial(const char *path, const struct oci_docs *d, const cha
 	unlink(p);
 	for (size_t i = 0; i < ARRAY_SIZE(digests); i++)
 		if (digests[i][0]) {
-			snprintf(p, sizeof(p), "%s/blobs/sha256/%s", path, digests[i] + 7);
+			snprintf(p, sizeof(p), "%s/blobs/sha256/%.64s", path, digests[i] + 7);
 			unlink(p);
 		}
 	snprintf(p, sizeof(p), "%s/blobs/sha256", path);
@@ -578,7 +591,7 @@ static int write_archive(int fd, int layer_fd, uint64_t layer_size, const struct
 		char name[160];
 
 		if (!strncmp(files[i].name, "sha256:", 7))
-			snprintf(name, sizeof(name), "blobs/sha256/%s", files[i].name + 7);
+			snprintf(name, sizeof(name), "blobs/sha256/%.64s", files[i].name + 7);
 		else
 			snprintf(name, sizeof(name), "%s", files[i].name);
 		archive_entry_clear(ae);
@@ -744,11 +757,11 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 	} else {
 		char name[160];
 
-		snprintf(name, sizeof(name), "blobs/sha256/%s", docs.layer_digest + 7);
+		snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs.layer_digest + 7);
 		rc = fsync(lfd) < 0 || renameat(dfd, "blobs/sha256/.layer.partial", dfd, name) < 0 ? -errno : 0;
-		snprintf(name, sizeof(name), "blobs/sha256/%s", docs.config_digest + 7);
+		snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs.config_digest + 7);
 		rc = rc ?: write_file_at(dfd, name, docs.config, docs.config_len);
-		snprintf(name, sizeof(name), "blobs/sha256/%s", docs.manifest_digest + 7);
+		snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs.manifest_digest + 7);
 		rc = rc ?: write_file_at(dfd, name, docs.manifest, docs.manifest_len);
 		rc = rc ?: write_file_at(dfd, "oci-layout", oci_layout_text, sizeof(oci_layout_text) - 1);
 		rc = rc ?: write_file_at(dfd, "index.json", docs.index, docs.index_len);
