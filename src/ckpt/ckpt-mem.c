@@ -485,12 +485,6 @@ static int shm_build(struct ckpt *ck, struct ckpt_shm *s, uint64_t forced_ps)
 
 /* ---- process spaces ---- */
 
-static bool is_zombie(const struct ckpt_proc *p)
-{
-	const struct img_core *lc = ckpt_leader_core(p);
-
-	return lc && lc->task_state == CKPT_TASK_DEAD;
-}
 
 static int proc_build(const struct ckpt *ck, struct ckpt_proc *p, const struct chain *c)
 {
@@ -529,7 +523,7 @@ int ckpt_load_memory(struct ckpt *ck, const struct ckpt_opts *opts)
 		struct ckpt_proc *p = &ck->procs[i];
 		char name[64];
 
-		if (is_zombie(p))
+		if (ckpt_is_zombie(p))
 			continue;
 		snprintf(name, sizeof(name), "pagemap-%u.img", p->pid);
 		rc = chain_load(ck, name, &chains[i]);

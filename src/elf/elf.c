@@ -18,7 +18,6 @@
 #define SEG_ALIGN 4096
 #define CRIU_MTYPE_X86_64 1
 #define CRIU_REGS_NATIVE 1
-#define CRIU_TASK_DEAD 2
 
 struct elf_core {
 	const struct mem_space *mem;	/* borrowed from the model; NULL: nothing dumped */
@@ -35,15 +34,13 @@ struct elf_core {
 /* Check that @p can have a core; -errno as elf_core_new() documents. */
 static int check_proc(const struct ckpt_proc *p)
 {
-	const struct img_core *lc = ckpt_leader_core(p);
-
-	if (lc && lc->has_tc && lc->task_state == CRIU_TASK_DEAD)
+	if (ckpt_is_zombie(p))
 		return -ENOENT;
 	if (!p->mm)
 		return p->mm_err == -ENOENT || p->mm_err == 0 ? -ENOENT : -EIO;
 	if (!p->mem && p->mem_err < 0 && p->mem_err != -ENOENT)
 		return -EIO;
-	if (!lc || p->n_threads == 0)
+	if (!ckpt_leader_core(p) || p->n_threads == 0)
 		return -EIO;
 	for (size_t i = 0; i < p->n_threads; i++) {
 		const struct img_core *c = p->threads[i].core;
