@@ -438,13 +438,6 @@ const char *arc_seek_kind(const struct arc_seek *s)
 	return s->kind;
 }
 
-size_t arc_seek_units(const struct arc_seek *s, uint64_t *ret_unit_max)
-{
-	if (ret_unit_max)
-		*ret_unit_max = s->unit_largest;
-	return s->n;
-}
-
 uint64_t arc_seek_decodes(const struct arc_seek *s)
 {
 	return __atomic_load_n(&s->decodes, __ATOMIC_RELAXED);
