@@ -272,23 +272,27 @@ void tree_free(struct tree *t)
 	free(t);
 }
 
+struct child_key {
+	const struct tree_node *dir;
+	const char *name;
+	size_t len;
+};
+
+static bool child_before(const void *ctx, size_t i)
+{
+	const struct child_key *k = ctx;
+	const char *cn = k->dir->children[i]->name;
+
+	return cmp_name(cn, strlen(cn), k->name, k->len) < 0;
+}
+
 static struct tree_node *child_find(const struct tree_node *dir, const char *name, size_t len)
 {
-	size_t lo = 0, hi = dir->n_children;
+	struct child_key k = { dir, name, len };
+	size_t i = ck_lower_bound(dir->n_children, child_before, &k);
+	const char *cn = i < dir->n_children ? dir->children[i]->name : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *cn = dir->children[mid]->name;
-		int c = cmp_name(cn, strlen(cn), name, len);
-
-		if (c == 0)
-			return dir->children[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return cn && cmp_name(cn, strlen(cn), name, len) == 0 ? dir->children[i] : NULL;
 }
 
 const struct tree_node *tree_lookup(const struct tree *t, const char *path)
