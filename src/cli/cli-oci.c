@@ -14,7 +14,8 @@
 #define OCI_EXIT_USAGE 1
 #define OCI_EXIT_ARCHIVE 10
 #define OCI_EXIT_NOT_CHECKPOINT 11
-#define OCI_EXIT_WRITE 30
+#define OCI_EXIT_WRITE 14
+#define OCI_EXIT_NO_MEMORY 13
 
 bool cli_oci_wanted(int argc, char **argv)
 {
@@ -101,6 +102,8 @@ int cli_oci_main(int argc, char **argv, const char *prog)
 		fprintf(stderr, "%s: %s\n", prog, err ? err : strerror(-rc));
 		if (rc == -EINVAL && fail == OCI_FAIL_WRITE)
 			return OCI_EXIT_USAGE;
+		if (rc == -ENOMEM)
+			return OCI_EXIT_NO_MEMORY;
 		return fail == OCI_FAIL_NOT_CKPT ? OCI_EXIT_NOT_CHECKPOINT :
 		       fail == OCI_FAIL_READ ? OCI_EXIT_ARCHIVE : OCI_EXIT_WRITE;
 	}

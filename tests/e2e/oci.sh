@@ -209,11 +209,11 @@ mkdir -p "$WORK/out" && tar -C "$WORK/out" -cf "$WORK/notckpt.tar" . 2>/dev/null
 check "--build-oci of a non-checkpoint: exit 11, nothing written" \
 	test "$rc" -eq 11 -a "$(wc -l <"$WORK/err")" -eq 1 -a -z "$(ls -A "$WORK/out")"
 "$CKPTFS" --build-oci "$src" "$WORK/built" 2>"$WORK/err"; rc=$?
-check "--build-oci onto an existing DEST: exit 30, one line" test "$rc" -eq 30 -a "$(wc -l <"$WORK/err")" -eq 1
+check "--build-oci onto an existing DEST: exit 14, one line" test "$rc" -eq 14 -a "$(wc -l <"$WORK/err")" -eq 1
 "$CKPTFS" --build-oci "$src" "$WORK/out/x" --compress lz4 2>"$WORK/err"; rc=$?
 check "--build-oci --compress lz4: usage error" test "$rc" -eq 1 -a -z "$(ls -A "$WORK/out")"
 "$CKPTFS" --build-oci "$src" "$WORK/nodir/x.tar" 2>"$WORK/err"; rc=$?
-check "--build-oci into a missing directory: exit 30" test "$rc" -eq 30 -a ! -e "$WORK/nodir"
+check "--build-oci into a missing directory: exit 14" test "$rc" -eq 14 -a ! -e "$WORK/nodir"
 
 umount_ck "$ref"
 finish
