@@ -350,7 +350,30 @@ static int oci_walk(struct oci *o, json_object *index, json_object *self, const 
 	return 0;
 }
 
-/* Choose the image: the only one, or the one -o image= names. */
+/* This machine's architecture as OCI names it. */
+static const char *oci_host_arch(void)
+{
+#if defined(__x86_64__)
+	return "amd64";
+#elif defined(__aarch64__)
+	return "arm64";
+#elif defined(__arm__)
+	return "arm";
+#elif defined(__i386__)
+	return "386";
+#elif defined(__powerpc64__)
+	return "ppc64le";
+#elif defined(__s390x__)
+	return "s390x";
+#elif defined(__riscv)
+	return "riscv64";
+#else
+	return "";
+#endif
+}
+
+/* Choose the image: the only one, or the one -o image= names; among
+ * several of that name, the one for this machine's platform. */
 static int oci_choose(struct oci *o, struct oci_cand **ret)
 {
 	const char *want = o->opts ? o->opts->image_ref : NULL;
@@ -370,6 +393,26 @@ static int oci_choose(struct oci *o, struct oci_cand **ret)
 	if (nfound == 1) {
 		*ret = found;
 		return 0;
+	}
+	/* one name for several platforms (a multi-arch list): this host's */
+	if (nfound > 1) {
+		const char *arch = oci_host_arch();
+		size_t nplat = 0;
+
+		for (size_t i = 0; i < o->ncands; i++) {
+			struct oci_cand *c = &o->cands[i];
+			json_object *plat = jget(c->desc, "platform", json_type_object);
+
+			if (want && !(c->ref && !strcmp(c->ref, want)) && !(c->digest && !strcmp(c->digest, want)))
+				continue;
+			if (plat && jstr(plat, "architecture") && !strcmp(jstr(plat, "architecture"), arch) &&
+			    (!jstr(plat, "os") || !strcmp(jstr(plat, "os"), "linux")) && !nplat++)
+				found = c;
+		}
+		if (nplat == 1) {
+			*ret = found;
+			return 0;
+		}
 	}
 	for (size_t i = 0; i < o->ncands; i++) {
 		char safe[256];
@@ -901,11 +944,17 @@ int arc_oci_open(struct arc *a, const struct arc_opts *opts, struct arc **ret_ar
 		goto out;
 	}
 	if (!strcmp(what, "docker-archive")) {
+		_cleanup_free_ char *quiet = NULL;
+
+		/* a manifest.json of another kind leaves the archive as it is */
+		o.ret_error = &quiet;
 		rc = oci_parse(&o, dman, "manifest.json", &j);
-		if (rc < 0)
+		o.ret_error = ret_error;
+		if (rc == -ENOMEM)
 			goto out;
-		if (!json_object_is_type(j, json_type_array)) {
-			rc = arc_err(ret_error, -EBADMSG, "manifest.json: not a list of images");
+		if (rc < 0 || !json_object_is_type(j, json_type_array) || !json_object_array_length(j) ||
+		    !jget(json_object_array_get_idx(j, 0), "Layers", json_type_array)) {
+			rc = 0;
 			goto out;
 		}
 		rc = marked = oci_docker(&o, j);
