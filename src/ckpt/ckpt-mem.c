@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Memory of the model: the pre-dump chain (a `parent` link next to the
- * images, or parents given on the command line, IMAGES.md §3.5), the shared
+ * images, or parents given on the command line, docs/formats.md §3.5), the shared
  * objects of pagemap-shmem-<shmid>.img (§3.3), the page size (§3.1, not
  * stored by CRIU) and one address space per process (§3.4). */
 #include <errno.h>

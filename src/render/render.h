@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Text renderers for the /proc-style files, in the kernel's own formats,
- * derived from the model (IMAGES.md §2.2). Each appends to @out and returns 0
+ * derived from the model (docs/formats.md §2.2). Each appends to @out and returns 0
  * or -errno (-EIO when an image the file needs was damaged, -ENOENT when the
  * information does not exist for this process). @t selects a thread for the
  * per-thread views (task/<tid>/...); NULL means the thread-group leader. */
