@@ -351,18 +351,23 @@ static int shm_cmp(const void *a, const void *b)
 	return x->shmid < y->shmid ? -1 : x->shmid > y->shmid;
 }
 
+struct shm_key {
+	const struct ckpt *ck;
+	uint64_t shmid;
+};
+
+static bool shm_before(const void *ctx, size_t i)
+{
+	const struct shm_key *k = ctx;
+
+	return k->ck->shms[i].shmid < k->shmid;
+}
+
 const struct ckpt_shm *ckpt_shm_find(const struct ckpt *ck, uint64_t shmid)
 {
-	size_t lo = 0, hi = ck->n_shms;
+	struct shm_key k = { ck, shmid };
+	size_t lo = ck_lower_bound(ck->n_shms, shm_before, &k);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ck->shms[mid].shmid < shmid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < ck->n_shms && ck->shms[lo].shmid == shmid ? &ck->shms[lo] : NULL;
 }
 

@@ -426,21 +426,26 @@ void ckpt_free(struct ckpt *ck)
 }
 
 /* bsearch over an array sorted by a u32 key at offset @key_off. */
+struct u32_key {
+	const void *base;
+	size_t size, key_off;
+	uint32_t key;
+};
+
+static bool u32_before(const void *ctx, size_t i)
+{
+	const struct u32_key *c = ctx;
+	uint32_t k;
+
+	memcpy(&k, (const char *) c->base + i * c->size + c->key_off, sizeof(k));
+	return k < c->key;
+}
+
 static const void *find_u32(const void *base, size_t n, size_t size, size_t key_off, uint32_t key)
 {
-	size_t lo = 0, hi = n;
+	struct u32_key c = { base, size, key_off, key };
+	size_t lo = ck_lower_bound(n, u32_before, &c);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *el = (const char *) base + mid * size;
-		uint32_t k;
-
-		memcpy(&k, el + key_off, sizeof(k));
-		if (k < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo < n) {
 		const char *el = (const char *) base + lo * size;
 		uint32_t k;

@@ -37,6 +37,7 @@ struct cli_opts {
 	int show_help, show_version, debug;
 	int raw_symlinks;	/* -o raw_symlinks: archive symlinks keep their stored targets */
 	char *path;		/* second non-option: the mount point, or PATH of --ls/--cat/--readlink */
+	struct cli_pack_opts pack;	/* --level, --threads of --recompress */
 	int offline;		/* enum cli_offline */
 };
 
@@ -61,6 +62,9 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("--ls", offline, CLI_LS),
 	CLI_OPT("--cat", offline, CLI_CAT),
 	CLI_OPT("--readlink", offline, CLI_READLINK),
+	CLI_OPT("--recompress", offline, CLI_RECOMPRESS),
+	CLI_OPT("--level=%d", pack.level, 0),
+	CLI_OPT("--threads=%u", pack.threads, 0),
 	/* fstab and mount(8) options that mean nothing to a FUSE file system;
 	 * mount.fuse3 passes some of them on (x-* is dropped in cli_proc) */
 	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
@@ -125,7 +129,8 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 static void cli_usage(const char *prog)
 {
 	printf("usage: %1$s [options] ARCHIVE MOUNTPOINT\n"
-	       "       %1$s --ls|--cat|--readlink [options] ARCHIVE [PATH]\n\n"
+	       "       %1$s --ls|--cat|--readlink [options] ARCHIVE [PATH]\n"
+	       "       %1$s --recompress [--level=N] [--threads=N] IN OUT\n\n"
 	       "Mount a CRIU container checkpoint (a tar in any compression, an extracted\n"
 	       "checkpoint directory or a bare CRIU images directory) read-only as a\n"
 	       "/proc-like tree. See ckptfs(1).\n\n"
@@ -152,9 +157,12 @@ static void cli_usage(const char *prog)
 	       "                           tree, one name a line, in readdir order\n"
 	       "    --cat ARCHIVE PATH     without mounting: write regular file PATH to stdout\n"
 	       "    --readlink ARCHIVE PATH  without mounting: print the target of symlink PATH\n"
+	       "    --recompress IN OUT    write the tar of archive IN as seekable zstd to OUT, which\n"
+	       "                           then mounts without a pass over it (--level=N, --threads=N)\n"
 	       "\n"
 	       "Exit status: 0 success, 1 usage, 10 cannot read the archive, 11 not a\n"
-	       "checkpoint, 12 inventory.img or pstree.img malformed, 20 mount failed;\n"
+	       "checkpoint, 12 inventory.img or pstree.img malformed, 13 out of memory,\n"
+	       "14 writing OUT failed, 20 mount failed;\n"
 	       "--ls/--cat/--readlink: 2 no such PATH or the wrong kind, 3 read error.\n\n",
 	       prog);
 }
@@ -390,6 +398,15 @@ int main(int argc, char *argv[])
 	if (!o.archive) {
 		fprintf(stderr, "%s: no archive given\nusage: %s [options] ARCHIVE MOUNTPOINT\n", prog, prog);
 		ret = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (o.offline == CLI_RECOMPRESS) {
+		if (!o.path) {
+			fprintf(stderr, "%s: --recompress needs IN and OUT\n", prog);
+			ret = CLI_EXIT_USAGE;
+		} else {
+			ret = cli_recompress_run(o.archive, o.path, &o.pack, prog);
+		}
 		goto out;
 	}
 	if ((o.offline == CLI_CAT || o.offline == CLI_READLINK) && !o.path) {

@@ -108,20 +108,24 @@ static bool vma_all_known(const struct img_vma *v, const struct mem_space *mem)
 }
 
 /* Index of the first missing range (PE_PARENT pages no parent holds) ending after @addr. */
+struct missing_key {
+	const struct mem_space *mem;
+	uint64_t addr;
+};
+
+static bool missing_ends_before(const void *ctx, size_t i)
+{
+	const struct missing_key *k = ctx;
+	const struct mem_range *r = mem_missing_at(k->mem, i);
+
+	return r->vaddr + r->len <= k->addr;
+}
+
 static size_t missing_after(const struct mem_space *mem, uint64_t addr)
 {
-	size_t lo = 0, hi = mem_missing_count(mem);
+	struct missing_key k = { mem, addr };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct mem_range *r = mem_missing_at(mem, mid);
-
-		if (r->vaddr + r->len <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return ck_lower_bound(mem_missing_count(mem), missing_ends_before, &k);
 }
 
 /* A VMA whose bytes are all known except where a parent checkpoint is missing. */
@@ -359,20 +363,24 @@ static const struct elf_core_seg *data_seg(const struct elf_core *c, size_t k)
 }
 
 /* Index (in c->data) of the first file-backed segment ending after @off. */
+struct data_key {
+	const struct elf_core *c;
+	uint64_t off;
+};
+
+static bool data_ends_before(const void *ctx, size_t i)
+{
+	const struct data_key *k = ctx;
+	const struct elf_core_seg *s = data_seg(k->c, i);
+
+	return s->offset + s->filesz <= k->off;
+}
+
 static size_t data_after(const struct elf_core *c, uint64_t off)
 {
-	size_t lo = 0, hi = c->n_data;
+	struct data_key k = { c, off };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct elf_core_seg *s = data_seg(c, mid);
-
-		if (s->offset + s->filesz <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return ck_lower_bound(c->n_data, data_ends_before, &k);
 }
 
 ssize_t elf_core_read(const struct elf_core *c, void *buf, size_t len, uint64_t off)

@@ -171,7 +171,6 @@ static int put_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struc
 {
 	static const struct img_vma none = { .flags = 0x02 };
 	const struct img_mm *mm;
-	uint64_t dense = 0;
 	int rc;
 
 	rc = render_proc_mm(p, &mm);
@@ -196,12 +195,11 @@ static int put_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struc
 				b = CK_MIN(end, vma->end);
 			else if (mm && v < mm->n_vmas)
 				b = CK_MIN(end, mm->vmas[v].start);
-			rc = put_maps_line(ck, mm, vma, a, b, dense + (a - r->vaddr), out);
+			rc = put_maps_line(ck, mm, vma, a, b, r->dense_off + (a - r->vaddr), out);
 			if (rc < 0)
 				return rc;
 			a = b;
 		}
-		dense += r->len;
 	}
 	/* pages a parent checkpoint holds but was not given: holes in `pages`
 	 * and `mem`, listed so that nobody mistakes them for zeros */
