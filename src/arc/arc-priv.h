@@ -65,6 +65,8 @@ struct arc {
 	const struct arc_opts *progress;	/* reports, during arc_open() only; see arc_progress() */
 	uint64_t progress_total, progress_next;	/* archive size; CLOCK_MONOTONIC ns of the next report */
 	bool progress_shown;
+	size_t n_dropped;	/* members left out for their names (arc_item_new()) */
+	char *dropped_first;	/* the first one's name, cut for a message */
 	bool zero_copy;
 	char kind[48];
 };

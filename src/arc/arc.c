@@ -103,6 +103,13 @@ int arc_item_new(struct arc *a, const char *raw, struct arc_item **ret_item)
 	len = raw ? arc_norm_path(raw, buf) : -EINVAL;
 	if (len <= 0) {
 		*ret_item = NULL;
+		/* the archive's root itself ("./") is no loss */
+		if (len < 0 && a->n_dropped++ == 0) {
+			char safe[128];
+
+			arc_safe_name(raw ? raw : "", safe, sizeof(safe));
+			a->dropped_first = strdup(safe);
+		}
 		return 0;
 	}
 	path = strndup(buf, (size_t) len);
@@ -215,6 +222,7 @@ void arc_free(struct arc *a)
 	for (i = 0; i < a->n; i++)
 		arc_item_done(&a->items[i]);
 	free(a->items);
+	free(a->dropped_first);
 	for (i = 0; i < a->nblobs; i++)
 		free(a->blobs[i]);
 	free(a->blobs);
@@ -623,6 +631,7 @@ int arc_extent_at(const struct arc *a, const struct arc_entry *e, uint64_t off, 
 		  struct arc_extent *ret)
 {
 	const struct arc_item *it = (const struct arc_item *) e;
+	struct stat st;
 
 	if (e->type == ARC_DIR)
 		return -EISDIR;
@@ -642,6 +651,11 @@ int arc_extent_at(const struct arc *a, const struct arc_entry *e, uint64_t off, 
 		return -EAGAIN;
 	}
 	ret->off = it->off + off;
+	/* A splice from a file that shrank under the mount (a plain tar cut
+	 * or rewritten in place) would end early and read as a short, clean
+	 * reply: say EIO instead, as arc_pread() does. */
+	if (fstat(ret->fd, &st) < 0 || (uint64_t) st.st_size < ret->off + ret->len)
+		return -EIO;
 	return 0;
 }
 
@@ -677,6 +691,13 @@ int arc_load(const struct arc *a, const struct arc_entry *e, size_t max, struct 
 const char *arc_kind(const struct arc *a)
 {
 	return a->kind;
+}
+
+size_t arc_dropped(const struct arc *a, const char **ret_first)
+{
+	if (ret_first)
+		*ret_first = a->dropped_first ? a->dropped_first : "";
+	return a->n_dropped;
 }
 
 bool arc_is_zero_copy(const struct arc *a)

@@ -99,6 +99,11 @@ int arc_load(const struct arc *a, const struct arc_entry *e, size_t max, struct 
 /* "plain tar", "zstd-compressed tar", "gzip-compressed tar", "directory", ...:
  * for messages and the summary. */
 const char *arc_kind(const struct arc *a);
+/* Members left out of the index for their names: a path of ARC_PATH_MAX
+ * (4096) bytes or more once normalised, or a ".." component. Sets
+ * @ret_first (if not NULL) to the first one's name, cut to 127 bytes, with
+ * control bytes as '?'. */
+size_t arc_dropped(const struct arc *a, const char **ret_first);
 /* True when no member was copied: every read is a pread() on the original
  * archive file (plain tar) or on the member's own file (directory). */
 bool arc_is_zero_copy(const struct arc *a);

@@ -314,6 +314,15 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 		ret = rc == -ENOENT ? CLI_EXIT_NOT_CHECKPOINT : CLI_EXIT_BAD_IMAGE;
 		goto out_free;
 	}
+	if (ck->chain_err && ck->chain_given) {
+		/* -o parent= named something that is no parent checkpoint */
+		fprintf(stderr, "%s: %s\n", prog, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
+		ret = CLI_EXIT_NOT_CHECKPOINT;
+		goto out_free;
+	}
+	if (ck->chain_err)
+		ck_log(CK_LOG_WARNING, "%s: %s; pages kept only in a parent checkpoint read as holes (zeros)",
+		       o->archive, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
 	if (stat(o->archive, &st) == 0)
 		popts.mtime = st.st_mtim.tv_sec;
 	rc = view_tree_new(ck, a, &popts, &tree);

@@ -15,7 +15,8 @@
 #   threads   the first process of pstree.img with N threads
 #   vmas      mm-1.img with N VMAs
 #   pagemap   pagemap-1.img with N one-page entries
-#   bigmember one member whose header claims N GiB of zeros, zstd-compressed
+#   bigmember one member of N GiB of zeros, zstd-compressed (slow: stress only)
+#   claim     one member whose header claims N GiB, with 1 MiB of data, zstd
 # OUT is a plain tar unless said otherwise.
 import io, os, random, struct, subprocess, sys, tarfile
 
@@ -162,6 +163,16 @@ elif kind == 'bigmember':
         z.stdin.write(bytes(1024))
         z.stdin.close()
         z.wait()
+elif kind == 'claim':
+    f = io.BytesIO()
+    with tarfile.open(fileobj=f, mode='w', format=tarfile.PAX_FORMAT) as t:
+        for p, data in fixture({}):
+            add(t, p, data)
+        ti = tarfile.TarInfo('junk/claim'); ti.size = n << 30; ti.mode = 0o644
+        t.addfile(ti)
+    head = f.getvalue()[:-1024] + bytes(1 << 20)
+    with open(out, 'wb') as o:
+        subprocess.run(['zstd', '-q', '-3', '-c'], input=head, stdout=o, check=True)
 elif kind in ('procs', 'chain', 'cycle'):
     entries = [pse[0]]
     root = [v for k, _, v in pse[0] if k == 1][0]
