@@ -31,7 +31,7 @@ enum cli_exit {
 struct cli_opts {
 	char *archive;		/* first non-option argument */
 	char *cache_dir;	/* heap: fuse_opt_parse may free and replace it */
-	char *spill_limit;	/* -o spill_limit=BYTES; NULL: 90% of the free space */
+	char *spill_limit;	/* -o spill_limit=BYTES; NULL: the default of arc_opts.spill_limit */
 	char *json;		/* "pretty" (default) or "plain" */
 	char *page_size;	/* -o page_size=BYTES; NULL: inferred */
 	char **parents;		/* -o parent=PATH[:PATH...], repeatable: the immediate parent first */
@@ -136,7 +136,8 @@ static void cli_usage(const char *prog)
 	       "    -o cache_dir=DIR       where large members of compressed archives are spilled\n"
 	       "                           (an unlinked temporary file; default $TMPDIR or /tmp)\n"
 	       "    -o spill_limit=BYTES   the most that file may hold; more fails the mount (exit 10)\n"
-	       "                           as a decompression bomb (default: 90%% of the free space)\n"
+	       "                           as a decompression bomb (default: 200 times the archive,\n"
+	       "                           at least 1 GiB, at most 90%% of the free space)\n"
 	       "    -o parent=PATH[:PATH]  parent checkpoints of an incremental dump, the immediate\n"
 	       "                           parent first (repeatable; default: follow `parent` links)\n"
 	       "    -o page_size=BYTES     page size of the dumping kernel (default: inferred)\n"

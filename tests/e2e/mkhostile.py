@@ -11,7 +11,9 @@
 #             small enough to stay in memory)
 #   procs     pstree.img with N processes in a random tree (no core images)
 #   chain     pstree.img with N processes, each the child of the one before
-#   cycle     pstree.img whose ppids form a cycle of N processes (no root)
+#   cycle     pstree.img whose ppids form a cycle: the first process, child
+#             of the last of N new ones, each the child of the one before
+#             (no root at all)
 #   threads   the first process of pstree.img with N threads
 #   vmas      mm-1.img with N VMAs
 #   pagemap   pagemap-1.img with N one-page entries
@@ -184,8 +186,10 @@ elif kind in ('procs', 'chain', 'cycle'):
         elif kind == 'chain':
             ppid = root if i == 0 else pid - 1
         else:
-            ppid = base + (i + 1) % n
+            ppid = root if i == 0 else pid - 1
         entries.append(proc(pid, ppid))
+    if kind == 'cycle':
+        entries[0] = [x for x in pse[0] if x[0] != 2] + [(2, 0, base + n - 1)]
     write(fixture({'pstree.img': pstree(entries)}))
 elif kind == 'threads':
     e0 = pse[0] + [(5, 0, 100000 + i) for i in range(n)]
