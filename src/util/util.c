@@ -130,6 +130,21 @@ char *ck_buf_steal(struct ck_buf *b, size_t *ret_len)
 	return p;
 }
 
+size_t ck_lower_bound(size_t n, bool (*before)(const void *ctx, size_t i), const void *ctx)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (before(ctx, mid))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 char *ck_strdup0(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -201,6 +216,18 @@ static int forest_key_cmp(const void *x, const void *y)
 	return a->i < b->i ? -1 : a->i > b->i;
 }
 
+struct forest_find {
+	const struct forest_key *keys;
+	uint32_t pid;
+};
+
+static bool forest_before(const void *ctx, size_t i)
+{
+	const struct forest_find *q = ctx;
+
+	return q->keys[i].pid < q->pid;
+}
+
 static uint32_t forest_u32(const void *base, size_t i, size_t size, size_t off)
 {
 	uint32_t v;
@@ -265,19 +292,13 @@ int ck_forest_build(struct ck_forest *f, const void *base, size_t n, size_t size
 	/* parent links, by binary search over the pids (the first of equal ones) */
 	for (i = 0; i < n; i++) {
 		uint32_t pid = forest_u32(base, i, size, pid_off), ppid = forest_u32(base, i, size, ppid_off);
-		size_t lo = 0, hi = n;
+		struct forest_find q = { keys, ppid };
+		size_t lo;
 
 		parent[i] = none;
 		if (ppid == pid)
 			continue;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (keys[mid].pid < ppid)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		lo = ck_lower_bound(n, forest_before, &q);
 		if (lo < n && keys[lo].pid == ppid)
 			parent[i] = keys[lo].i;
 	}

@@ -98,6 +98,11 @@ int ck_forest_build(struct ck_forest *f, const void *base, size_t n, size_t size
 		    size_t ppid_off);
 void ck_forest_done(struct ck_forest *f);
 
+/* Binary search over the indexes [0, @n) of a sorted sequence: the first
+ * index for which @before(@ctx, i) is false, where @before is true on a
+ * prefix of the range and false after it; @n when it is never false. */
+size_t ck_lower_bound(size_t n, bool (*before)(const void *ctx, size_t i), const void *ctx);
+
 /* strdup() that returns NULL for a NULL input. */
 char *ck_strdup0(const char *s);
 /* Parse a decimal unsigned integer that spans the whole string. Returns 0 or -EINVAL. */
