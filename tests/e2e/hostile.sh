@@ -154,7 +154,25 @@ EOF
 	umount_ck "$WORK/j-$1"
 done
 
-# --- 5. silent gaps
+# --- 5. 40 JSON files of ~600 KB: more than the 16 MiB text cache, so the
+# first ones are evicted while the others are read, and rendered again
+python3 "$gen" "$src" "$WORK/jsons.tar" jsons 40 || fail "mkhostile jsons"
+mount_ck "$WORK/jsons.tar" "$WORK/j-jsons" && {
+	for pass in 1 2; do
+		for k in $(seq 5000 5039); do sha256sum <"$WORK/j-jsons/images/mm-$k.json"; done >"$WORK/jsons.$pass"
+	done
+	check "jsons: 40 texts read the same after eviction" cmp -s "$WORK/jsons.1" "$WORK/jsons.2"
+	check "jsons: each holds its own 1500 VMAs" python3 - "$WORK/j-jsons/images" <<'EOF'
+import json, os, sys
+for k in range(40):
+    v = json.load(open(os.path.join(sys.argv[1], 'mm-%d.json' % (5000 + k))))['entries'][0]['vmas']
+    if len(v) != 1500 or int(v[0]['start'], 16) != 0x100000000 + k * 1500 * 0x2000:
+        sys.exit(1)
+EOF
+	umount_ck "$WORK/j-jsons"
+}
+
+# --- 6. silent gaps
 mkdir -p "$WORK/g"
 for p in /etc /dev/zero; do
 	"$CKPTFS" -f -o "parent=$p" "$FIXTURES/busybox-loop.tar.gz" "$WORK/g" 2>"$WORK/parent.log"; rc=$?

@@ -18,6 +18,8 @@
 #   vmas      mm-1.img with N VMAs
 #   pagemap   pagemap-1.img with N one-page entries
 #   bigmember one member of N GiB of zeros, zstd-compressed (slow: stress only)
+#   jsons     N more copies of mm-1.img (mm-5000.img, ...) with 1500 VMAs
+#             each: N JSON files of about 600 KB, more than the text cache
 #   claim     one member whose header claims N GiB, with 1 MiB of data, zstd
 # OUT is a plain tar unless said otherwise.
 import io, os, random, struct, subprocess, sys, tarfile
@@ -205,6 +207,17 @@ elif kind == 'vmas':
                          (5, 0, 3), (6, 0, 0x22), (7, 0, 0x201), (8, 0, (1 << 64) - 1)]))
     mmb = img_bytes(mm_hdr, [ser([x for x in mmf if x[0] != 14] + [(14, 2, v) for v in vmas])])
     write(fixture({'mm-1.img': mmb}))
+elif kind == 'jsons':
+    mm_hdr, mm = read_img('mm-1.img')
+    mmf = parse(mm[0])
+    extra = {}
+    for k in range(n):
+        vmas = [ser([(1, 0, 0x100000000 + (k * 1500 + i) * 0x2000), (2, 0, 0x100000000 + (k * 1500 + i) * 0x2000 + 0x1000),
+                     (3, 0, 0), (4, 0, 0), (5, 0, 3), (6, 0, 0x22), (7, 0, 0x201), (8, 0, (1 << 64) - 1)])
+                for i in range(1500)]
+        extra['mm-%d.img' % (5000 + k)] = img_bytes(mm_hdr, [ser([x for x in mmf if x[0] != 14] + [(14, 2, v) for v in vmas])])
+    mems = fixture({}) + [('checkpoint/' + k, v) for k, v in sorted(extra.items())]
+    write(mems)
 elif kind == 'pagemap':
     pm_hdr, pm = read_img('pagemap-1.img')
     # pagemap_entry: 1 vaddr, 4 flags (4: present), 5 nr_pages
