@@ -86,6 +86,8 @@ struct ckpt {
 	struct ckpt_level *levels;	/* the pre-dump chain; levels[0] is @arc and @img_dir */
 	size_t n_levels;
 	int chain_err;			/* why the chain stops early (a `parent` not followed), or 0 */
+	char *chain_why;		/* ... in one line for the user, naming the parent; or NULL */
+	bool chain_given;		/* ... and the parent that failed was given in ckpt_opts.parents */
 	struct ckpt_shm *shms;		/* sorted by shmid */
 	size_t n_shms;
 	/* ckpt-ns.c */

@@ -33,7 +33,7 @@ static int exit_for(int rc, int otherwise)
 struct cli_opts {
 	char *archive;		/* first non-option argument */
 	char *cache_dir;	/* heap: fuse_opt_parse may free and replace it */
-	char *spill_limit;	/* -o spill_limit=BYTES; NULL: 90% of the free space */
+	char *spill_limit;	/* -o spill_limit=BYTES; NULL: the default of arc_opts.spill_limit */
 	char *json;		/* "pretty" (default) or "plain" */
 	char *page_size;	/* -o page_size=BYTES; NULL: inferred */
 	char **parents;		/* -o parent=PATH[:PATH...], repeatable: the immediate parent first */
@@ -145,7 +145,8 @@ static void cli_usage(const char *prog)
 	       "    -o cache_dir=DIR       where large members of compressed archives are spilled\n"
 	       "                           (an unlinked temporary file; default $TMPDIR or /tmp)\n"
 	       "    -o spill_limit=BYTES   the most that file may hold; more fails the mount (exit 10)\n"
-	       "                           as a decompression bomb (default: 90%% of the free space)\n"
+	       "                           as a decompression bomb (default: 200 times the archive,\n"
+	       "                           at least 1 GiB, at most 90%% of the free space)\n"
 	       "    -o parent=PATH[:PATH]  parent checkpoints of an incremental dump, the immediate\n"
 	       "                           parent first (repeatable; default: follow `parent` links)\n"
 	       "    -o page_size=BYTES     page size of the dumping kernel (default: inferred)\n"
@@ -329,6 +330,15 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 		ret = exit_for(rc, rc == -ENOENT ? CLI_EXIT_NOT_CHECKPOINT : CLI_EXIT_BAD_IMAGE);
 		goto out_free;
 	}
+	if (ck->chain_err && ck->chain_given) {
+		/* -o parent= named something that is no parent checkpoint */
+		fprintf(stderr, "%s: %s\n", prog, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
+		ret = CLI_EXIT_NOT_CHECKPOINT;
+		goto out_free;
+	}
+	if (ck->chain_err)
+		ck_log(CK_LOG_WARNING, "%s: %s; pages kept only in a parent checkpoint read as holes (zeros)",
+		       o->archive, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
 	if (stat(o->archive, &st) == 0)
 		popts.mtime = st.st_mtim.tv_sec;
 	rc = view_tree_new(ck, a, &popts, &tree);
