@@ -11,6 +11,7 @@
 #include <json.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 DEFINE_CLEANUP(spec_json_putp, json_object, json_object_put)
 
@@ -400,6 +401,31 @@ int spec_rfc3339(const char *ts, char *out, size_t size)
 	}
 	if (snprintf(out, size, "%.10sT%.8s%s", ts, ts + 11, p) >= (int) size)
 		return -EINVAL;
+	return 0;
+}
+
+int spec_epoch(const char *ts, int64_t *ret)
+{
+	char norm[64];
+	struct tm tm = { 0 };
+	int64_t t;
+
+	if (spec_rfc3339(ts, norm, sizeof(norm)) < 0)
+		return -EINVAL;
+	/* norm: YYYY-MM-DDTHH:MM:SS followed by Z or +hh:mm / -hh:mm */
+	if (sscanf(norm, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		   &tm.tm_min, &tm.tm_sec) != 6)
+		return -EINVAL;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = (int64_t) timegm(&tm);
+	if (norm[19] == '+' || norm[19] == '-') {
+		int64_t off = ((norm[20] - '0') * 10 + (norm[21] - '0')) * 3600 +
+			      ((norm[23] - '0') * 10 + (norm[24] - '0')) * 60;
+
+		t += norm[19] == '+' ? -off : off;
+	}
+	*ret = t;
 	return 0;
 }
 

@@ -77,6 +77,10 @@ const char *spec_created(const struct spec_info *info);
  * (year 1). */
 int spec_rfc3339(const char *ts, char *out, size_t size);
 
+/* @ts (RFC 3339, as spec_rfc3339() accepts it) as seconds since the epoch
+ * into *@ret. Returns 0 or -EINVAL. */
+int spec_epoch(const char *ts, int64_t *ret);
+
 /* deleted.files (a JSON array of strings) as text, one path a line.
  * Returns 0, -EBADMSG or -ENOMEM. */
 int spec_render_deleted(const struct ck_blob *b, struct ck_buf *out);

@@ -59,6 +59,8 @@ ssize_t tree_extents(struct tree *t, const struct tree_node *n, uint64_t off, si
 ssize_t tree_read(struct tree *t, const struct tree_node *n, void *buf, size_t len, uint64_t off);
 /* The target of symlink @n, NUL-terminated and truncated to @size. Returns 0 or -errno. */
 int tree_readlink(struct tree *t, const struct tree_node *n, char *buf, size_t size);
+/* Whether @n must be opened with direct I/O (its reads go past its st_size). */
+bool tree_direct_io(const struct tree_node *n);
 /* SEEK_DATA / SEEK_HOLE on @n: the offset, or -ENXIO. */
 int64_t tree_lseek(struct tree *t, const struct tree_node *n, int64_t off, int whence);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "elf.h"
@@ -45,6 +46,21 @@ static int r_environ(const struct tree *t, const struct tree_node *n, struct ck_
 static int r_maps(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
 	return render_maps(t->ck, n->proc, out);
+}
+
+static int r_statm(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	return render_statm(t->ck, n->proc, out);
+}
+
+static int r_smaps(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	return render_smaps(t->ck, n->proc, out);
+}
+
+static int r_smaps_rollup(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	return render_smaps_rollup(t->ck, n->proc, out);
 }
 
 static int r_limits(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
@@ -97,34 +113,67 @@ static int r_exe(const struct tree *t, const struct tree_node *n, struct ck_buf 
 	return render_reg_path(t->ck, n->proc->mm->exe_file_id, out);
 }
 
+/* mem reports size 0, as /proc/<pid>/mem does, so that whole-tree tools
+ * (cp -a, tar, rsync, grep -r, sha256sum) see an empty file instead of a
+ * 128 TiB sparse one; it is opened with direct I/O (tree_direct_io()), so
+ * pread at any address, SEEK_DATA/SEEK_HOLE and dd skip= keep working. A
+ * read outside every VMA ends the file there (0 bytes: where /proc says EIO),
+ * which is what a reader starting at offset 0 sees; inside a VMA, pages
+ * that were not dumped read as zeros. The object is the process. */
+static uint64_t mem_mapped_len(const struct ckpt_proc *p, uint64_t off, size_t len)
+{
+	const struct img_mm *mm = p->mm;
+	size_t lo = 0, hi;
+	uint64_t end;
+
+	if (!mm)
+		return len;	/* mem_read() clips to mem_size() */
+	hi = mm->n_vmas;
+	while (lo < hi) {	/* the first VMA that ends after @off */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mm->vmas[mid].end <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == mm->n_vmas || mm->vmas[lo].start > off)
+		return 0;
+	end = mm->vmas[lo].end;
+	while (++lo < mm->n_vmas && mm->vmas[lo].start == end && end - off < len)
+		end = mm->vmas[lo].end;
+	return CK_MIN((uint64_t) len, end - off);
+}
+
 static uint64_t mem_ops_size(const void *obj)
 {
-	return mem_size(obj);
+	return 0;
 }
 
 static ssize_t mem_ops_read(const void *obj, void *buf, size_t len, uint64_t off)
 {
-	return mem_read(obj, off, buf, len);
+	const struct ckpt_proc *p = obj;
+	uint64_t n = mem_mapped_len(p, off, len);
+
+	return n ? mem_read(p->mem, off, buf, (size_t) n) : 0;
 }
 
 static int64_t mem_ops_seek_data(const void *obj, uint64_t off)
 {
-	return mem_seek_data(obj, off);
+	return mem_seek_data(((const struct ckpt_proc *) obj)->mem, off);
 }
 
 static int64_t mem_ops_seek_hole(const void *obj, uint64_t off)
 {
-	return mem_seek_hole(obj, off);
-}
-
-static uint64_t mem_ops_allocated(const void *obj)
-{
-	return mem_dumped_bytes(obj);
+	return mem_seek_hole(((const struct ckpt_proc *) obj)->mem, off);
 }
 
 static ssize_t mem_ops_extents(const void *obj, uint64_t off, size_t len, struct arc_extent *ext, size_t max)
 {
-	return mem_space_extents(obj, off, len, ext, max);
+	const struct ckpt_proc *p = obj;
+	uint64_t n = mem_mapped_len(p, off, len);
+
+	return n ? mem_space_extents(p->mem, off, (size_t) n, ext, max) : 0;
 }
 
 static const struct tree_stream_ops mem_ops = {
@@ -132,7 +181,6 @@ static const struct tree_stream_ops mem_ops = {
 	.read = mem_ops_read,
 	.seek_data = mem_ops_seek_data,
 	.seek_hole = mem_ops_seek_hole,
-	.allocated = mem_ops_allocated,
 	.extents = mem_ops_extents,
 };
 
@@ -259,6 +307,7 @@ static int add_core(struct tree *t, struct tree_node *d, const struct ckpt_proc 
 static int add_memory(struct tree *t, struct tree_node *d, const struct ckpt_proc *p)
 {
 	struct mem_dense *dense;
+	struct tree_node *n;
 
 	if (!p->mem && p->mem_err < 0 && p->mem_err != -ENOENT) {
 		/* damaged pagemap or pages: the files exist and fail with EIO */
@@ -270,8 +319,10 @@ static int add_memory(struct tree *t, struct tree_node *d, const struct ckpt_pro
 	}
 	if (!p->mem)
 		return 0;
-	if (!tree_stream_add(t, d, "mem", S_IFREG | 0400, &mem_ops, p->mem))
+	n = tree_stream_add(t, d, "mem", S_IFREG | 0400, &mem_ops, (void *) p);
+	if (!n)
 		return -ENOMEM;
+	n->direct_io = true;
 	if (mem_dense_new(p->mem, &dense) < 0)
 		return -ENOMEM;
 	if (!tree_stream_add(t, d, "pages", S_IFREG | 0400, &dense_ops, dense))
@@ -279,6 +330,70 @@ static int add_memory(struct tree *t, struct tree_node *d, const struct ckpt_pro
 	if (!tree_text_add(t, d, "pages.map", S_IFREG | 0444, r_pages_map, NULL))
 		return -ENOMEM;
 	return 0;
+}
+
+static int r_empty(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* An fd link whose text is relative (socket:[N], pipe:[N], anon_inode:[...])
+ * resolves next to it, in fd/: give each such text a hidden entry there
+ * (lookups find it, readdir does not list it) whose stat carries the type
+ * and inode number a live system shows, so that `stat -L fd/N`, lsof and
+ * `lsof -i` learn the socket and pipe inodes that net/ and fd/ print.
+ * Anonymous inodes show as empty regular files, mode 0600. */
+static int add_fd_targets(struct tree *t, struct tree_node *fd, const struct ckpt_proc *p)
+{
+	_cleanup_free_ char **names = calloc(p->n_fds ? p->n_fds : 1, sizeof(*names));
+	size_t n_names = 0;
+	int rc = 0;
+
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_fds; i++) {
+		const struct img_file *f = ckpt_file_find(t->ck, p->fds[i].id);
+		struct ck_buf b = { 0 };
+
+		if (!f || render_fd_target(t->ck, f, &b) < 0 || b.oom || !b.data || strchr(b.data, '/') ||
+		    b.data[0] == '.' || (strncmp(b.data, "socket:[", 8) && strncmp(b.data, "pipe:[", 6) &&
+					 strncmp(b.data, "anon_inode:", 11))) {
+			if (b.oom)
+				rc = -ENOMEM;
+			ck_buf_done(&b);
+			continue;
+		}
+		names[n_names++] = ck_buf_steal(&b, NULL);
+	}
+	qsort(names, n_names, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n_names && rc == 0; i++) {
+		const char *nm = names[i], *num = strchr(nm, '[');
+		struct tree_node *n;
+		mode_t mode = S_IFREG | 0600;
+
+		if (i && !strcmp(nm, names[i - 1]))
+			continue;
+		if (!strncmp(nm, "socket:", 7))
+			mode = S_IFSOCK | 0777;
+		else if (!strncmp(nm, "pipe:", 5))
+			mode = S_IFIFO | 0600;
+		n = tree_text_add(t, fd, nm, mode, r_empty, NULL);
+		if (!n) {
+			rc = -ENOMEM;
+			break;
+		}
+		n->hidden = true;
+		if (mode != (S_IFREG | 0600) && num && num[1] >= '0' && num[1] <= '9')
+			n->shown_ino = strtoull(num + 1, NULL, 10);
+	}
+	for (size_t i = 0; i < n_names; i++)
+		free(names[i]);
+	return rc;
 }
 
 static int add_fds(struct tree *t, struct tree_node *d, const struct ckpt_proc *p)
@@ -301,7 +416,7 @@ static int add_fds(struct tree *t, struct tree_node *d, const struct ckpt_proc *
 			return -ENOMEM;
 		n->fd = &p->fds[i];
 	}
-	return 0;
+	return add_fd_targets(t, fd, p);
 }
 
 static int add_pid_dir(struct tree *t, const struct ckpt_proc *p)
@@ -317,6 +432,9 @@ static int add_pid_dir(struct tree *t, const struct ckpt_proc *p)
 		{ "cmdline", r_cmdline, S_IFREG | 0444 },
 		{ "environ", r_environ, S_IFREG | 0400 },
 		{ "maps", r_maps, S_IFREG | 0444 },
+		{ "statm", r_statm, S_IFREG | 0444 },
+		{ "smaps", r_smaps, S_IFREG | 0444 },
+		{ "smaps_rollup", r_smaps_rollup, S_IFREG | 0444 },
 		{ "limits", r_limits, S_IFREG | 0444 },
 		{ "auxv", r_auxv, S_IFREG | 0400 },
 		{ "cwd", r_cwd, S_IFLNK | 0777 },
