@@ -38,6 +38,7 @@ struct cli_opts {
 	size_t n_parents;
 	int show_help, show_version, debug;
 	int raw_symlinks;	/* -o raw_symlinks: archive symlinks keep their stored targets */
+	int contain_links;	/* -o contain_links: cwd/root/exe/fd links point into rootfs-diff/ */
 	char *path;		/* second non-option: the mount point, or PATH of --ls/--cat/--readlink */
 	int offline;		/* enum cli_offline */
 };
@@ -51,6 +52,7 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("json=%s", json, 0),
 	CLI_OPT("page_size=%s", page_size, 0),
 	CLI_OPT("raw_symlinks", raw_symlinks, 1),
+	CLI_OPT("contain_links", contain_links, 1),
 	FUSE_OPT_KEY("parent=", CLI_KEY_PARENT),
 	CLI_OPT("-h", show_help, 1),
 	CLI_OPT("--help", show_help, 1),
@@ -143,6 +145,10 @@ static void cli_usage(const char *prog)
 	       "    -o raw_symlinks        symlinks inside the archive show their stored targets,\n"
 	       "                           which resolve on this host (default: rewritten to stay\n"
 	       "                           inside the mount, \"/\" being the archive's own root)\n"
+	       "    -o contain_links       cwd, root, exe and fd/N links whose /proc text is an\n"
+	       "                           absolute path point into rootfs-diff/ instead (dangling\n"
+	       "                           inside the mount when the file is not there), for\n"
+	       "                           scanners that follow links (yara -r, find -L, grep -R)\n"
 	       "    -f                     stay in the foreground\n"
 	       "    -d, -o debug           debug output (implies -f)\n"
 	       "    -s                     serve requests from a single thread\n"
@@ -265,6 +271,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	popts.json_plain = o->json && !strcmp(o->json, "plain");
 	popts.cache_dir = o->cache_dir;
 	popts.raw_symlinks = o->raw_symlinks;
+	popts.contain_links = o->contain_links;
 	popts.shared = cli_has_fuse_opt(args, "allow_other") || cli_has_fuse_opt(args, "allow_root");
 	if (o->spill_limit && (ck_parse_u64(o->spill_limit, &aopts.spill_limit) < 0 || !aopts.spill_limit)) {
 		fprintf(stderr, "%s: -o spill_limit= takes a positive number of bytes, not '%s'\n",

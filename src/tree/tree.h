@@ -24,6 +24,10 @@ struct tree_opts {
 				 * no mode from the checkpoint is shown, only 0400/0500 */
 	bool raw_symlinks;	/* archive symlinks show their stored targets, which
 				 * may point anywhere on the host; default: kept inside */
+	bool contain_links;	/* cwd, root, exe, fd/N: an absolute target is
+				 * rewritten to its path under rootfs-diff/,
+				 * relative to the link, so that following it never
+				 * leaves the mount; default: the text /proc shows */
 	/* Told about what the tree leaves out or cannot show (a hidden archive
 	 * member, a nested tar or pod container that cannot be indexed, an image
 	 * that fails to render), one line each, without a trailing newline; the

@@ -83,34 +83,65 @@ static int r_fdinfo(const struct tree *t, const struct tree_node *n, struct ck_b
 	return render_fdinfo(t->ck, n->proc, n->fd, out);
 }
 
+/* With opts.contain_links, an absolute target of link @n becomes the same
+ * path under the container's rootfs-diff/ (which may not hold it: then the
+ * link dangles inside the mount), relative to @n's directory. Other texts
+ * (socket:[N], pipe:[N], ...) already resolve inside fd/. */
+static int contain(const struct tree *t, const struct tree_node *n, int rc, struct ck_buf *out, size_t start)
+{
+	_cleanup_free_ char *target = NULL;
+	const struct tree_node *d;
+
+	if (rc < 0 || !t->opts.contain_links || out->len <= start || out->data[start] != '/')
+		return rc;
+	target = strdup(out->data + start);
+	if (!target)
+		return -ENOMEM;
+	out->len = start;
+	out->data[start] = '\0';
+	for (d = n->parent; d && d != t->root; d = d->parent)
+		ck_buf_puts(out, "../");
+	ck_buf_puts(out, "rootfs-diff");
+	if (strcmp(target, "/"))
+		ck_buf_puts(out, target);
+	return out->oom ? -ENOMEM : 0;
+}
+
 static int r_fd(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
 	const struct img_file *f = ckpt_file_find(t->ck, n->fd->id);
+	size_t start = out->len;
 
 	if (!f)
 		return -EIO;
-	return render_fd_target(t->ck, f, out);
+	return contain(t, n, render_fd_target(t->ck, f, out), out, start);
 }
 
 static int r_cwd(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
+	size_t start = out->len;
+
 	if (!n->proc->has_fs)
 		return n->proc->fs_err ? -EIO : -ENOENT;
-	return render_reg_path(t->ck, n->proc->fs.cwd_id, out);
+	return contain(t, n, render_reg_path(t->ck, n->proc->fs.cwd_id, out), out, start);
 }
 
 static int r_root(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
+	size_t start = out->len;
+
 	if (!n->proc->has_fs)
 		return n->proc->fs_err ? -EIO : -ENOENT;
-	return render_reg_path(t->ck, n->proc->fs.root_id, out);
+	return contain(t, n, render_reg_path(t->ck, n->proc->fs.root_id, out), out, start);
 }
 
 static int r_exe(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
+	size_t start = out->len;
+
 	if (!n->proc->mm)
 		return n->proc->mm_err ? -EIO : -ENOENT;
-	return render_reg_path(t->ck, n->proc->mm->exe_file_id, out);
+	return contain(t, n, render_reg_path(t->ck, n->proc->mm->exe_file_id, out), out, start);
 }
 
 /* mem reports size 0, as /proc/<pid>/mem does, so that whole-tree tools
