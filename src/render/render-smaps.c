@@ -246,6 +246,21 @@ static int put_statm(const struct ckpt *ck, const struct ckpt_proc *p, struct ck
 	return 0;
 }
 
+void render_rss(const struct ckpt_proc *p, const struct img_mm *mm, uint64_t *ret_anon, uint64_t *ret_shmem)
+{
+	*ret_anon = *ret_shmem = 0;
+	for (size_t i = 0; mm && i < mm->n_vmas; i++) {
+		const struct img_vma *v = &mm->vmas[i];
+		struct sm_counts c;
+
+		if ((v->status & IMG_VMA_AREA_VSYSCALL) || v->end < v->start)
+			continue;
+		vma_counts(p, v, &c);
+		*ret_anon += c.anon;
+		*ret_shmem += c.shared_dirty;
+	}
+}
+
 int render_smaps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
 {
 	size_t start = out->len;
