@@ -121,6 +121,7 @@ static void spec_ifaces_free(struct spec_iface *v, size_t n)
 		free(v[i].network);
 		free(v[i].name);
 		free(v[i].ip);
+		free(v[i].addrs);
 		free(v[i].gateway);
 		free(v[i].mac);
 	}
@@ -216,21 +217,51 @@ int spec_parse_spec(const struct ck_blob *b, struct spec_info *info)
 static int spec_iface(const char *net, const char *name, json_object *o, struct spec_iface *ret)
 {
 	json_object *subnets, *s;
+	struct ck_buf addrs = { 0 };
 	int rc = 0;
 
 	*ret = (struct spec_iface) { 0 };
 	rc = rc ?: spec_set(&ret->network, net);
 	rc = rc ?: spec_set(&ret->name, name);
 	rc = rc ?: spec_set(&ret->mac, spec_str(o, "mac_address"));
-	if (json_object_object_get_ex(o, "subnets", &subnets) &&
-	    json_object_is_type(subnets, json_type_array) && json_object_array_length(subnets) > 0) {
-		s = json_object_array_get_idx(subnets, 0);
-		if (json_object_is_type(s, json_type_object)) {
-			rc = rc ?: spec_set(&ret->ip, spec_str(s, "ipnet"));
-			rc = rc ?: spec_set(&ret->gateway, spec_str(s, "gateway"));
+	if (json_object_object_get_ex(o, "subnets", &subnets) && json_object_is_type(subnets, json_type_array)) {
+		for (size_t i = 0; rc == 0 && i < json_object_array_length(subnets); i++) {
+			const char *ipnet, *gw;
+
+			s = json_object_array_get_idx(subnets, i);
+			if (!json_object_is_type(s, json_type_object))
+				continue;
+			ipnet = spec_str(s, "ipnet");
+			gw = spec_str(s, "gateway");
+			if (ipnet && *ipnet) {
+				free(ret->ip);
+				ret->ip = NULL;
+				rc = spec_set(&ret->ip, ipnet);
+				if (strcspn(ipnet, "/"))
+					ck_buf_printf(&addrs, "%s%.*s", addrs.len ? ", " : "",
+						      (int) strcspn(ipnet, "/"), ipnet);
+			}
+			if (rc == 0 && gw && *gw) {
+				free(ret->gateway);
+				ret->gateway = NULL;
+				rc = spec_set(&ret->gateway, gw);
+			}
 		}
 	}
+	if (addrs.oom)
+		rc = -ENOMEM;
+	if (rc == 0)
+		ret->addrs = ck_buf_steal(&addrs, NULL);
+	ck_buf_done(&addrs);
 	return rc;
+}
+
+static int spec_iface_cmp(const void *a, const void *b)
+{
+	const struct spec_iface *x = a, *y = b;
+	int c = strcmp(x->network ? x->network : "", y->network ? y->network : "");
+
+	return c ? c : strcmp(x->name ? x->name : "", y->name ? y->name : "");
 }
 
 int spec_parse_network(const struct ck_blob *b, struct spec_info *info)
@@ -265,6 +296,8 @@ int spec_parse_network(const struct ck_blob *b, struct spec_info *info)
 			}
 		}
 	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), spec_iface_cmp);
 	spec_ifaces_free(info->ifaces, info->n_ifaces);
 	info->ifaces = v;
 	info->n_ifaces = n;
