@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -240,6 +241,50 @@ static void cli_warn(void *ctx, const char *msg)
 	ck_log(CK_LOG_WARNING, "%s", msg);
 }
 
+static void cli_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+/* Whether @dir (an absolute, resolved path) is the mount point of a ckptfs
+ * mount already, by /proc/self/mountinfo (whose paths escape space, tab,
+ * newline and backslash as \ooo). Mounting again would stack a second tree
+ * over the first. */
+static bool cli_is_ckptfs_mount(const char *dir)
+{
+	_cleanup_(cli_fclosep) FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0) {
+		char *mp = line, *sep = strstr(line, " - "), *d, *q;
+
+		for (int i = 0; i < 4 && mp; i++) {	/* field 5: the mount point */
+			mp = strchr(mp, ' ');
+			if (mp)
+				mp++;
+		}
+		if (!mp || !sep || strncmp(sep + 3, "fuse.ckptfs ", 12))
+			continue;
+		for (d = q = mp; *q && *q != ' '; q++) {
+			if (q[0] == '\\' && q[1] >= '0' && q[1] <= '3' && q[2] >= '0' && q[2] <= '7' &&
+			    q[3] >= '0' && q[3] <= '7') {
+				*d++ = (char) (((q[1] - '0') << 6) | ((q[2] - '0') << 3) | (q[3] - '0'));
+				q += 3;
+			} else {
+				*d++ = *q;
+			}
+		}
+		*d = '\0';
+		if (!strcmp(mp, dir))
+			return true;
+	}
+	return false;
+}
+
 static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 {
 	_cleanup_(arc_freep) struct arc *a = NULL;
@@ -257,11 +302,22 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	struct stat st;
 	int rc, ret = CLI_EXIT_MOUNT;
 
+	/* a missing archive is the first thing to say, before the mount point */
+	if (stat(o->archive, &st) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, o->archive, strerror(errno));
+		return CLI_EXIT_ARCHIVE;
+	}
 	if (fuse_parse_cmdline(args, &fopts) != 0)
 		return CLI_EXIT_USAGE;
 	if (!fopts.mountpoint && !o->offline) {
 		fprintf(stderr, "%s: no mount point given (see --help)\n", prog);
 		return CLI_EXIT_USAGE;
+	}
+	if (!o->offline && cli_is_ckptfs_mount(fopts.mountpoint)) {
+		fprintf(stderr, "%s: %s: already holds a ckptfs mount; unmount it first (fusermount3 -u %s)\n",
+			prog, fopts.mountpoint, fopts.mountpoint);
+		ret = CLI_EXIT_MOUNT;
+		goto out_free;
 	}
 	if (o->json && strcmp(o->json, "pretty") && strcmp(o->json, "plain")) {
 		fprintf(stderr, "%s: -o json= takes 'pretty' or 'plain', not '%s'\n", prog, o->json);
