@@ -149,7 +149,7 @@ static void cli_usage(const char *prog)
 	       "    -o contain_links       cwd, root, exe and fd/N links whose /proc text is an\n"
 	       "                           absolute path point into rootfs-diff/ instead (dangling\n"
 	       "                           inside the mount when the file is not there), for\n"
-	       "                           scanners that follow links (yara -r, find -L, grep -R)\n"
+	       "                           scanners that follow links (see ckptfs(1))\n"
 	       "    -f                     stay in the foreground\n"
 	       "    -d, -o debug           debug output (implies -f)\n"
 	       "    -s                     serve requests from a single thread\n"
