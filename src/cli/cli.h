@@ -15,9 +15,18 @@ enum cli_offline {
 	CLI_READLINK,		/* --readlink ARCHIVE PATH */
 };
 
-/* Exit codes of the offline modes, after those of main.c. */
-#define CLI_EXIT_NO_PATH 2	/* PATH missing from the tree, or the wrong kind for the mode */
-#define CLI_EXIT_READ 3		/* reading PATH or writing stdout failed */
+/* Every exit code of ckptfs (man/ckptfs.1, EXIT STATUS). */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_USAGE = 1,
+	CLI_EXIT_NO_PATH = 2,		/* offline: PATH missing, or the wrong kind for the mode */
+	CLI_EXIT_READ = 3,		/* offline: reading PATH or writing stdout failed */
+	CLI_EXIT_ARCHIVE = 10,		/* the archive cannot be read */
+	CLI_EXIT_NOT_CHECKPOINT = 11,	/* it holds no CRIU images */
+	CLI_EXIT_BAD_IMAGE = 12,	/* inventory.img or pstree.img is malformed */
+	CLI_EXIT_NO_MEMORY = 13,	/* out of memory while indexing or building */
+	CLI_EXIT_MOUNT = 20,		/* mounting failed */
+};
 
 /* Print @path of @t to stdout as @mode says: names one per line, in the
  * order readdir gives them (--ls); the bytes of a regular file, streamed

@@ -20,14 +20,12 @@
 #include "log.h"
 #include "view.h"
 
-enum cli_exit {
-	CLI_EXIT_OK = 0,
-	CLI_EXIT_USAGE = 1,
-	CLI_EXIT_ARCHIVE = 10,
-	CLI_EXIT_NOT_CHECKPOINT = 11,
-	CLI_EXIT_BAD_IMAGE = 12,
-	CLI_EXIT_MOUNT = 20,
-};
+/* The exit code for a failure @rc (-errno) of a step that otherwise exits
+ * with @otherwise: running out of memory is not the input's fault. */
+static int exit_for(int rc, int otherwise)
+{
+	return rc == -ENOMEM ? CLI_EXIT_NO_MEMORY : otherwise;
+}
 
 struct cli_opts {
 	char *archive;		/* first non-option argument */
@@ -191,7 +189,7 @@ static int cli_open_parents(const struct cli_opts *o, const struct arc_opts *aop
 
 		if (rc < 0) {
 			fprintf(stderr, "%s: parent %s: %s\n", prog, o->parents[i], err ? err : strerror(-rc));
-			return CLI_EXIT_ARCHIVE;
+			return exit_for(rc, CLI_EXIT_ARCHIVE);
 		}
 		parents[i] = (struct ckpt_parent) { .arc = arcs[i], .path = o->parents[i] };
 	}
@@ -351,7 +349,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	cli_progress_end(&bar);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, o->archive, err ? err : strerror(-rc));
-		ret = CLI_EXIT_ARCHIVE;
+		ret = exit_for(rc, CLI_EXIT_ARCHIVE);
 		goto out_free;
 	}
 	free(TAKE_PTR(err));
@@ -359,7 +357,8 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	pa.arcs = calloc(pa.n + 1, sizeof(*pa.arcs));
 	pa.parents = calloc(pa.n + 1, sizeof(*pa.parents));
 	if (!pa.arcs || !pa.parents) {
-		ret = CLI_EXIT_ARCHIVE;
+		fprintf(stderr, "%s: %s\n", prog, strerror(ENOMEM));
+		ret = CLI_EXIT_NO_MEMORY;
 		goto out_free;
 	}
 	rc = cli_open_parents(o, &aopts, prog, pa.arcs, pa.parents);
@@ -374,7 +373,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	cli_progress_end(&bar);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, o->archive, err ? err : strerror(-rc));
-		ret = rc == -ENOENT ? CLI_EXIT_NOT_CHECKPOINT : CLI_EXIT_BAD_IMAGE;
+		ret = exit_for(rc, rc == -ENOENT ? CLI_EXIT_NOT_CHECKPOINT : CLI_EXIT_BAD_IMAGE);
 		goto out_free;
 	}
 	if (stat(o->archive, &st) == 0)
@@ -382,7 +381,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	rc = view_tree_new(ck, a, &popts, &tree);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, o->archive, strerror(-rc));
-		ret = CLI_EXIT_ARCHIVE;
+		ret = exit_for(rc, CLI_EXIT_ARCHIVE);
 		goto out_free;
 	}
 	if (o->offline) {
