@@ -151,28 +151,34 @@ static int r_exe(const struct tree *t, const struct tree_node *n, struct ck_buf 
  * read outside every VMA ends the file there (0 bytes: where /proc says EIO),
  * which is what a reader starting at offset 0 sees; inside a VMA, pages
  * that were not dumped read as zeros. The object is the process. */
+struct vma_key {
+	const struct img_vma *vmas;
+	uint64_t off;
+};
+
+static bool vma_ends_before(const void *ctx, size_t i)
+{
+	const struct vma_key *k = ctx;
+
+	return k->vmas[i].end <= k->off;
+}
+
 static uint64_t mem_mapped_len(const struct ckpt_proc *p, uint64_t off, size_t len)
 {
 	const struct img_mm *mm = p->mm;
-	size_t lo = 0, hi;
+	struct vma_key key;
 	uint64_t end;
+	size_t i;
 
 	if (!mm)
 		return len;	/* mem_read() clips to mem_size() */
-	hi = mm->n_vmas;
-	while (lo < hi) {	/* the first VMA that ends after @off */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (mm->vmas[mid].end <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == mm->n_vmas || mm->vmas[lo].start > off)
+	key = (struct vma_key) { mm->vmas, off };
+	i = ck_lower_bound(mm->n_vmas, vma_ends_before, &key);	/* the first VMA ending after @off */
+	if (i == mm->n_vmas || mm->vmas[i].start > off)
 		return 0;
-	end = mm->vmas[lo].end;
-	while (++lo < mm->n_vmas && mm->vmas[lo].start == end && end - off < len)
-		end = mm->vmas[lo].end;
+	end = mm->vmas[i].end;
+	while (++i < mm->n_vmas && mm->vmas[i].start == end && end - off < len)
+		end = mm->vmas[i].end;
 	return CK_MIN((uint64_t) len, end - off);
 }
 
