@@ -13,6 +13,7 @@ enum cli_offline {
 	CLI_LS,			/* --ls ARCHIVE [PATH] */
 	CLI_CAT,		/* --cat ARCHIVE PATH */
 	CLI_READLINK,		/* --readlink ARCHIVE PATH */
+	CLI_RECOMPRESS,		/* --recompress IN OUT */
 };
 
 /* Every exit code of ckptfs (man/ckptfs.1, EXIT STATUS). */
@@ -25,6 +26,7 @@ enum cli_exit {
 	CLI_EXIT_NOT_CHECKPOINT = 11,	/* it holds no CRIU images */
 	CLI_EXIT_BAD_IMAGE = 12,	/* inventory.img or pstree.img is malformed */
 	CLI_EXIT_NO_MEMORY = 13,	/* out of memory while indexing or building */
+	CLI_EXIT_WRITE = 14,		/* --recompress: writing OUT failed */
 	CLI_EXIT_MOUNT = 20,		/* mounting failed */
 };
 
@@ -34,6 +36,16 @@ enum cli_exit {
  * followed. Returns 0, CLI_EXIT_NO_PATH or CLI_EXIT_READ after a message
  * on stderr that starts with @prog. */
 int cli_offline_run(struct tree *t, enum cli_offline mode, const char *path, const char *prog);
+
+/* Options of the archive writers. */
+struct cli_pack_opts {
+	int level;		/* --level=N: zstd level; 0: zstd's default */
+	unsigned threads;	/* --threads=N: compression threads; 0: one per CPU */
+};
+
+/* --recompress: rewrite archive @in as seekable zstd at @out (cli-recompress.c).
+ * Returns an exit code after a message that starts with @prog. */
+int cli_recompress_run(const char *in, const char *out, const struct cli_pack_opts *po, const char *prog);
 
 /* The state of a progress bar drawn on stderr; zero-initialise. */
 struct cli_progress {

@@ -20,6 +20,10 @@
 #include "log.h"
 #include "view.h"
 
+/* Read-ahead of the mount in KiB (fs_read_ahead_start()): enough for a
+ * few FS_MAX_READ requests in flight. */
+#define CLI_READ_AHEAD_KB 4096
+
 /* The exit code for a failure @rc (-errno) of a step that otherwise exits
  * with @otherwise: running out of memory is not the input's fault. */
 static int exit_for(int rc, int otherwise)
@@ -39,6 +43,8 @@ struct cli_opts {
 	int raw_symlinks;	/* -o raw_symlinks: archive symlinks keep their stored targets */
 	int contain_links;	/* -o contain_links: cwd/root/exe/fd links point into rootfs-diff/ */
 	char *path;		/* second non-option: the mount point, or PATH of --ls/--cat/--readlink */
+	struct cli_pack_opts pack;	/* --level, --threads of --recompress */
+	unsigned read_ahead_kb;	/* -o read_ahead=KiB (CLI_READ_AHEAD_KB); 0: the kernel's 128 */
 	int offline;		/* enum cli_offline */
 };
 
@@ -52,6 +58,7 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("page_size=%s", page_size, 0),
 	CLI_OPT("raw_symlinks", raw_symlinks, 1),
 	CLI_OPT("contain_links", contain_links, 1),
+	CLI_OPT("read_ahead=%u", read_ahead_kb, 0),
 	FUSE_OPT_KEY("parent=", CLI_KEY_PARENT),
 	CLI_OPT("-h", show_help, 1),
 	CLI_OPT("--help", show_help, 1),
@@ -64,6 +71,9 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("--ls", offline, CLI_LS),
 	CLI_OPT("--cat", offline, CLI_CAT),
 	CLI_OPT("--readlink", offline, CLI_READLINK),
+	CLI_OPT("--recompress", offline, CLI_RECOMPRESS),
+	CLI_OPT("--level=%d", pack.level, 0),
+	CLI_OPT("--threads=%u", pack.threads, 0),
 	/* fstab and mount(8) options that mean nothing to a FUSE file system;
 	 * mount.fuse3 passes some of them on (x-* is dropped in cli_proc) */
 	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
@@ -128,7 +138,8 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 static void cli_usage(const char *prog)
 {
 	printf("usage: %1$s [options] ARCHIVE MOUNTPOINT\n"
-	       "       %1$s --ls|--cat|--readlink [options] ARCHIVE [PATH]\n\n"
+	       "       %1$s --ls|--cat|--readlink [options] ARCHIVE [PATH]\n"
+	       "       %1$s --recompress [--level=N] [--threads=N] IN OUT\n\n"
 	       "Mount a CRIU container checkpoint (a tar in any compression, an extracted\n"
 	       "checkpoint directory or a bare CRIU images directory) read-only as a\n"
 	       "/proc-like tree. See ckptfs(1).\n\n"
@@ -141,6 +152,8 @@ static void cli_usage(const char *prog)
 	       "    -o parent=PATH[:PATH]  parent checkpoints of an incremental dump, the immediate\n"
 	       "                           parent first (repeatable; default: follow `parent` links)\n"
 	       "    -o page_size=BYTES     page size of the dumping kernel (default: inferred)\n"
+	       "    -o read_ahead=KiB      how far the kernel reads ahead in a file (default 4096;\n"
+	       "                           0 keeps FUSE's 128; needs root)\n"
 	       "    -o raw_symlinks        symlinks inside the archive show their stored targets,\n"
 	       "                           which resolve on this host (default: rewritten to stay\n"
 	       "                           inside the mount, \"/\" being the archive's own root)\n"
@@ -159,9 +172,12 @@ static void cli_usage(const char *prog)
 	       "                           tree, one name a line, in readdir order\n"
 	       "    --cat ARCHIVE PATH     without mounting: write regular file PATH to stdout\n"
 	       "    --readlink ARCHIVE PATH  without mounting: print the target of symlink PATH\n"
+	       "    --recompress IN OUT    write the tar of archive IN as seekable zstd to OUT, which\n"
+	       "                           then mounts without a pass over it (--level=N, --threads=N)\n"
 	       "\n"
 	       "Exit status: 0 success, 1 usage, 10 cannot read the archive, 11 not a\n"
-	       "checkpoint, 12 inventory.img or pstree.img malformed, 20 mount failed;\n"
+	       "checkpoint, 12 inventory.img or pstree.img malformed, 13 out of memory,\n"
+	       "14 writing OUT failed, 20 mount failed;\n"
 	       "--ls/--cat/--readlink: 2 no such PATH or the wrong kind, 3 read error.\n\n",
 	       prog);
 }
@@ -392,6 +408,12 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	/* read-only, and named after the archive in /proc/mounts */
 	fuse_opt_add_arg(args, "-oro,default_permissions,subtype=ckptfs");
 	{
+		char max_read[32];
+
+		snprintf(max_read, sizeof(max_read), "-omax_read=%u", (unsigned) FS_MAX_READ);
+		fuse_opt_add_arg(args, max_read);
+	}
+	{
 		char fsname[4200];
 
 		snprintf(fsname, sizeof(fsname), "-ofsname=%s", o->archive);
@@ -411,6 +433,8 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 		goto out_unmount;
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		goto out_unmount;
+	if (o->read_ahead_kb)
+		(void) fs_read_ahead_start(fopts.mountpoint, o->read_ahead_kb);
 	rc = fopts.singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, &lcfg);
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 	ret = rc < 0 ? CLI_EXIT_MOUNT : CLI_EXIT_OK;
@@ -426,7 +450,7 @@ out_free:
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct cli_opts o = { 0 };
+	struct cli_opts o = { .read_ahead_kb = CLI_READ_AHEAD_KB };
 	const char *prog = "ckptfs";
 	int ret;
 
@@ -453,6 +477,15 @@ int main(int argc, char *argv[])
 	if (!o.archive) {
 		fprintf(stderr, "%s: no archive given\nusage: %s [options] ARCHIVE MOUNTPOINT\n", prog, prog);
 		ret = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (o.offline == CLI_RECOMPRESS) {
+		if (!o.path) {
+			fprintf(stderr, "%s: --recompress needs IN and OUT\n", prog);
+			ret = CLI_EXIT_USAGE;
+		} else {
+			ret = cli_recompress_run(o.archive, o.path, &o.pack, prog);
+		}
 		goto out;
 	}
 	if ((o.offline == CLI_CAT || o.offline == CLI_READLINK) && !o.path) {
