@@ -20,6 +20,11 @@ int render_maps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf 
 /* pages.map: one maps-style line per dumped run (cut at VMA boundaries) whose
  * offset column is the run's position in /<pid>/pages. */
 int render_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+/* statm, smaps, smaps_rollup (render-smaps.c): the kernel's formats, with
+ * the dumped pages of each area as its resident set. */
+int render_statm(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+int render_smaps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+int render_smaps_rollup(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 int render_limits(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 /* Binary: u64 (type, value) pairs ending with AT_NULL, as /proc/PID/auxv. */
 int render_auxv(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);

@@ -10,6 +10,7 @@
 #include <json.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 DEFINE_CLEANUP(spec_out_putp, json_object, json_object_put)
 
@@ -225,7 +226,7 @@ int spec_render_container(const struct spec_info *info, const struct spec_sizes 
 	_cleanup_(spec_out_putp) json_object *o = json_object_new_object();
 	_cleanup_free_ char *name = NULL;
 	char created[64] = "", ckpt[64] = "";
-	const struct spec_iface *first = NULL;
+	_cleanup_(ck_buf_done) struct ck_buf ips = { 0 }, macs = { 0 };
 	json_object *sz;
 	int rc;
 
@@ -238,24 +239,41 @@ int spec_render_container(const struct spec_info *info, const struct spec_sizes 
 	if (spec_created(info) && (!strcmp(spec_engine(info), "CRI-O") ||
 				   spec_rfc3339(spec_created(info), created, sizeof(created)) < 0))
 		snprintf(created, sizeof(created), "%s", spec_created(info));
-	if (info->checkpointed_time)
+	/* checkpointedTime as checkpointctl prints it (CRI-O's as written,
+	 * fraction kept); without one, the time the archive records */
+	if (info->checkpointed_time && !strcmp(spec_engine(info), "CRI-O"))
+		snprintf(ckpt, sizeof(ckpt), "%s", info->checkpointed_time);
+	else if (info->checkpointed_time)
 		spec_rfc3339(info->checkpointed_time, ckpt, sizeof(ckpt));
-	for (size_t i = 0; i < info->n_ifaces && !first; i++)
-		if (info->ifaces[i].ip)
-			first = &info->ifaces[i];
-	rc = put_str(o, "container_name", name);
-	rc = rc ?: put_str(o, "image", info->image);
-	rc = rc ?: put_str(o, "id", info->id);
-	rc = rc ?: put_str(o, "runtime", info->runtime);
-	rc = rc ?: put_str(o, "created", created);
+	if (!*ckpt && info->archive_time > 0) {
+		time_t when = (time_t) info->archive_time;
+		struct tm tm;
+
+		if (gmtime_r(&when, &tm))
+			strftime(ckpt, sizeof(ckpt), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	/* every interface's addresses and MACs, joined as checkpointctl joins them */
+	for (size_t i = 0; i < info->n_ifaces; i++) {
+		if (info->ifaces[i].addrs)
+			ck_buf_printf(&ips, "%s%s", ips.len ? ", " : "", info->ifaces[i].addrs);
+		if (info->ifaces[i].mac && *info->ifaces[i].mac)
+			ck_buf_printf(&macs, "%s%s", macs.len ? ", " : "", info->ifaces[i].mac);
+	}
+	if (ips.oom || macs.oom)
+		return -ENOMEM;
+	rc = put_str_opt(o, "container_name", name);
+	rc = rc ?: put_str_opt(o, "image", info->image);
+	rc = rc ?: put_str_opt(o, "id", info->id);
+	rc = rc ?: put_str_opt(o, "runtime", info->runtime);
+	rc = rc ?: put_str_opt(o, "created", created);
 	rc = rc ?: put_str_opt(o, "checkpointed", ckpt);
-	rc = rc ?: put_str(o, "engine", spec_engine(info));
-	if (!strcmp(spec_engine(info), "CRI-O"))
+	rc = rc ?: put_str_opt(o, "engine", spec_engine(info));
+	if (!strcmp(spec_engine(info), "CRI-O")) {
 		rc = rc ?: put_str_opt(o, "ip", spec_annotation(info, "io.kubernetes.cri-o.IP.0"));
-	else if (first)
-		rc = rc ?: put_str_opt(o, "ip", first->ip);
-	if (first)
-		rc = rc ?: put_str_opt(o, "mac", first->mac);
+	} else {
+		rc = rc ?: put_str_opt(o, "ip", ips.data);
+		rc = rc ?: put_str_opt(o, "mac", macs.data);
+	}
 	rc = rc ?: put_networks(o, info);
 	if (rc < 0)
 		return rc;

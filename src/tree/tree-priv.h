@@ -57,6 +57,14 @@ struct tree_node {
 	tree_render_fn render;		/* TREE_TEXT, rendered TREE_LINK */
 	const struct tree_stream_ops *ops;	/* TREE_STREAM */
 	void *obj;
+	/* found by lookup but not listed by readdir: the objects that relative
+	 * fd link texts (socket:[N], pipe:[N], anon_inode:[...]) resolve to */
+	bool hidden;
+	/* opened with direct I/O: reads are passed through whatever st_size
+	 * says (mem reports 0, as /proc/<pid>/mem does) */
+	bool direct_io;
+	/* st_ino to report instead of the node's own number (0: its own) */
+	uint64_t shown_ino;
 	/* lazily rendered content, guarded by tree.lock: in @data, in the
 	 * tree's render file at @spill_off (@spilled), or evicted (rendered,
 	 * @data NULL, @len kept: rendered again when read) */

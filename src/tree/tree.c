@@ -508,7 +508,7 @@ static ssize_t node_read(struct tree *t, const struct tree_node *cn, void *buf, 
 int tree_getattr(struct tree *t, const struct tree_node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
+	st->st_ino = n->shown_ino ? n->shown_ino : n->ino;
 	st->st_mode = n->mode;
 	st->st_nlink = n->kind == TREE_DIR ? 2 : 1;
 	st->st_uid = t->opts.uid;
@@ -570,6 +570,8 @@ int tree_readdir(struct tree *t, const struct tree_node *n,
 		const struct tree_node *c = n->children[i];
 		struct stat st = { .st_ino = c->ino, .st_mode = c->mode };
 
+		if (c->hidden)
+			continue;
 		if (fill(ctx, c->name, &st))
 			break;
 	}
@@ -620,6 +622,11 @@ int tree_readlink(struct tree *t, const struct tree_node *n, char *buf, size_t s
 	memcpy(buf, target, len);
 	buf[len] = '\0';
 	return 0;
+}
+
+bool tree_direct_io(const struct tree_node *n)
+{
+	return n->direct_io;
 }
 
 int64_t tree_lseek(struct tree *t, const struct tree_node *n, int64_t off, int whence)

@@ -111,6 +111,7 @@ static int render_container(const struct tree *t, const struct tree_node *n, str
 	bool has_stats;
 	int rc;
 
+	info.archive_time = view_checkpoint_time(t);
 	rc = load_spec(t, "config.dump", spec_parse_config, &info);
 	rc = rc ?: load_spec(t, "spec.dump", spec_parse_spec, &info);
 	rc = rc ?: load_spec(t, "network.status", spec_parse_network, &info);
