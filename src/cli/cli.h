@@ -40,4 +40,10 @@ void cli_progress_draw(void *ctx, uint64_t done, uint64_t total);
 /* Erase the bar, if one was drawn. */
 void cli_progress_end(struct cli_progress *p);
 
+/* --search, --yara, --where (cli-search.c): true when @argv asks for one of
+ * them; then cli_search_main() parses the whole command line itself and
+ * returns the exit status (0 found, 1 nothing found, 2 error). */
+bool cli_search_wanted(int argc, char **argv);
+int cli_search_main(int argc, char **argv);
+
 #endif
