@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# --search and --yara across page runs and checkpoints: scripts/mkincremental
+# splits wl-gamma's pid 1 into a child and a parent checkpoint, so that
+# contiguous memory comes from two pages images. A marker planted across two
+# such runs is found whole at its address (-F, regex, YARA), through -o
+# parent= and through the child's `parent` link; a marker planted across a
+# hole is not; without the parent, the markers the parent holds are not found
+# and what only the child holds still is. A damaged pages image is reported
+# by pid and image, the rest is searched, and the exit status is 2.
+. "$(dirname "$0")/lib.sh"
+need tar python3 jq yara
+
+SCRIPTS=$(cd "$(dirname "$0")/../../scripts" && pwd)
+chk="python3 $(dirname "$0")/search-check.py"
+x=$WORK/x
+mkdir -p "$x"
+tar -xf "$FIXTURES/wl-gamma.tar" -C "$x" || { fail "extract wl-gamma.tar"; finish; }
+python3 "$SCRIPTS/mkincremental" "$x/checkpoint" 1 "$WORK/inc" || { fail "mkincremental"; finish; }
+check "plant markers across a run boundary and across a hole" \
+	$chk plant "$WORK" "$WORK/inc/child" "$WORK/inc/parent"
+cross=$(jq -r 'keys[] | select(startswith("CROSS"))' "$WORK/planted.json")
+caddr=$(jq -r --arg k "$cross" '.[$k]' "$WORK/planted.json")
+hole=$(jq -r 'keys[] | select(startswith("HOLE"))' "$WORK/planted.json")
+tar -cf "$WORK/child.tar" -C "$WORK/inc/child" . && tar -cf "$WORK/parent.tar" -C "$WORK/inc/parent" . ||
+	{ fail "tar the levels"; finish; }
+
+# hits ARGS...: the addresses of pid 1's hits, one a line
+hits() { "$CKPTFS" "$@" --pid 1 --json | jq -r '.address' | sort -u; }
+
+check "-F across two pages images (-o parent=): found at $caddr" \
+	test "$(hits --search -F "$cross" "$WORK/child.tar" -o "parent=$WORK/parent.tar")" = "$caddr"
+check "regex across two pages images: found at $caddr" \
+	test "$(hits --search 'CROSS-RUN-MARKER-[0-9a-f]+' "$WORK/child.tar" -o "parent=$WORK/parent.tar")" = "$caddr"
+printf 'rule cross { strings: $c = /CROSS-RUN-MARKER-[0-9a-f]+/ condition: $c }\n' >"$WORK/cross.yar"
+check "--yara across two pages images: found at $caddr" \
+	test "$(hits --yara "$WORK/cross.yar" "$WORK/child.tar" -o "parent=$WORK/parent.tar")" = "$caddr"
+check "-F through the child directory's parent link: found at $caddr" \
+	test "$(hits --search -F "$cross" "$WORK/inc/child")" = "$caddr"
+m=$("$CKPTFS" --search -F "$cross" --pid 1 "$WORK/inc/child" | cut -f6)
+check "the whole marker is printed" test "$m" = "$cross"
+
+"$CKPTFS" --search -F "$hole" "$WORK/child.tar" -o "parent=$WORK/parent.tar" >/dev/null
+check "a marker across a hole is not found (exit 1)" test $? -eq 1
+"$CKPTFS" --search -F "${hole:0:8}" --pid 1 "$WORK/child.tar" -o "parent=$WORK/parent.tar" >/dev/null
+check "its first half, before the hole, is" test $? -eq 0
+
+# the golden markers of pid 1 through the chain: all at their addresses
+while read -r mk addr; do
+	check "-o parent=: $mk at $addr" sh -c \
+		"'$CKPTFS' --search -F '$mk' --pid 1 --json '$WORK/child.tar' -o 'parent=$WORK/parent.tar' | jq -r .address | grep -qx '$addr'"
+done < <(jq -r 'to_entries[] | .key as $k | .value[] | select(.[0] == 1) | "\($k) \(.[1])"' \
+	"$GOLDEN/wl-gamma/found.json")
+
+# Without the parent, the bytes it holds are holes: the planted marker is
+# cut, and it is neither found nor an error.
+"$CKPTFS" --search -F "$cross" "$WORK/child.tar" >/dev/null 2>"$WORK/err"
+check "without the parent: the cross-run marker is not found (exit 1)" test $? -eq 1
+
+# A damaged pages image: the child's is cut short. The error names the pid
+# and the image; the other processes are still searched; exit 2.
+cp -a "$WORK/inc/child" "$WORK/cut"
+rm "$WORK/cut/parent"
+ln -s ../parent "$WORK/cut/parent"
+python3 - "$WORK/cut" <<'EOF'
+import os, sys
+d = sys.argv[1]
+# pid 6's pages (not touched by mkincremental) lose their second half
+data = open(os.path.join(d, "pagemap-6.img"), "rb").read()
+# pagemap_head is the first record: field 1 varint = pages_id
+ln = int.from_bytes(data[8:12], "little")
+head = data[12:12 + ln]
+v, s, i = 0, 0, 1
+while True:
+    b = head[i]; v |= (b & 0x7F) << s; i += 1; s += 7
+    if b < 0x80:
+        break
+f = os.path.join(d, "pages-%d.img" % v)
+os.truncate(f, os.path.getsize(f) // 2)
+
+EOF
+"$CKPTFS" --search 'MARKER-gamma' "$WORK/cut" >"$WORK/out" 2>"$WORK/err"
+rc=$?
+check "damaged pages image: exit 2" test "$rc" -eq 2
+check "damaged pages image: one line naming pid 6 and its images" \
+	sh -c "test \$(wc -l <'$WORK/err') -eq 1 && grep -q 'pid 6: .*pagemap-6.img' '$WORK/err'"
+check "damaged pages image: pid 1 still searched" grep -q '^1	' "$WORK/out"
+finish
