@@ -85,4 +85,18 @@ check "damaged pages image: exit 2" test "$rc" -eq 2
 check "damaged pages image: one line naming pid 6 and its images" \
 	sh -c "test \$(wc -l <'$WORK/err') -eq 1 && grep -q 'pid 6: .*pagemap-6.img' '$WORK/err'"
 check "damaged pages image: pid 1 still searched" grep -q '^1	' "$WORK/out"
+
+# A pod checkpoint (scripts/mkpod): every container is searched, and named.
+python3 "$SCRIPTS/mkpod" "$WORK/pod.tar" gamma="$FIXTURES/wl-gamma.tar" busybox="$FIXTURES/busybox-loop.tar.gz" ||
+	{ fail "scripts/mkpod"; finish; }
+"$CKPTFS" --search -F -e POSTGRES_PASSWORD -e APP_SECRET --json "$WORK/pod.tar" >"$WORK/pod.jsonl"
+want=$(jq -r '.POSTGRES_PASSWORD[] | "busybox \(.[0]) \(.[1])"' "$GOLDEN/busybox-loop/found.json"
+	jq -r '.APP_SECRET[] | "gamma \(.[0]) \(.[1])"' "$GOLDEN/wl-gamma/found.json")
+got=$(jq -r '"\(.container) \(.pid) \(.address)"' "$WORK/pod.jsonl")
+missing=$(comm -23 <(sort <<<"$want") <(sort <<<"$got"))
+check "pod: both containers searched, each marker at its golden address ($(wc -l <<<"$want"))" test -z "$missing"
+check "pod: text lines name the container" \
+	sh -c "'$CKPTFS' --search -F POSTGRES_PASSWORD '$WORK/pod.tar' | cut -f1 | sort -u | grep -qx busybox/9"
+check "pod: --pid busybox/9 selects one process of one container" \
+	test "$("$CKPTFS" --search -F -e POSTGRES_PASSWORD -e APP_SECRET --pid busybox/9 "$WORK/pod.tar" | cut -f1 | sort -u)" = busybox/9
 finish
