@@ -283,6 +283,36 @@ int main(void)
 		free(err);
 		unlink(path);
 	}
+	/* A pages file cut short after the space was built: the unreadable
+	 * rest of A and all of B are reported, what comes before is searched. */
+	{
+		static struct hits got;
+		struct search_pats *p = NULL;
+		struct search_yara *y = NULL;
+		const char *pats[] = { "MARKER-XYZ" };
+
+		snprintf(path, sizeof(path), "%s/pages-1.img", dir);
+		CHECK(truncate(path, 3 * (off_t) SEARCH_CHUNK) == 0, "cut the pages file at 12 MiB");
+		search_pats_new(pats, 1, SEARCH_FIXED, &p, NULL);
+		got.n = 0;
+		got.stop_after = 0;
+		errors = 0;
+		CHECK(search_space(p, m, collect, count_err, &got) == 1 && errors == 2 &&
+		      has(&got, A_START + 100, 10) && has(&got, A_START + SEARCH_CHUNK - 5, 10),
+		      "damaged pages: %d ranges reported, the %zu matches before the cut found", errors, got.n);
+		search_pats_free(p);
+		snprintf(path, sizeof(path), "%s/t2.yar", dir);
+		FILE *f = fopen(path, "w");
+
+		fputs("rule t { strings: $m = \"MARKER-XYZ\" condition: $m }\n", f);
+		fclose(f);
+		errors = 0;
+		got.n = 0;
+		CHECK(search_yara_new(path, &y, NULL) == 0 && search_yara_space(y, m, collect, count_err, &got) == 1 &&
+		      errors >= 2, "damaged pages: YARA reports the unreadable blocks (%d)", errors);
+		search_yara_free(y);
+		unlink(path);
+	}
 	mem_space_free(m);
 	arc_free(a);
 	unlink(dir[0] ? (snprintf(path, sizeof(path), "%s/pages-1.img", dir), path) : path);
