@@ -540,9 +540,10 @@ static int run_search(const struct opts *o, const char *archive)
 			proc_comm(ck, p, s.comm, sizeof(s.comm));
 			if (!p->mem) {
 				if (p->mem_err < 0) {
-					fprintf(stderr, "%s: %s: %s%spid %" PRIu32 ": memory images cannot be read: %s; skipped\n",
+					fprintf(stderr, "%s: %s: %s%spid %" PRIu32 ": memory (pagemap-%" PRIu32
+						".img and its pages image) cannot be read: %s; skipped\n",
 						o->prog, archive, s.container ? s.container : "",
-						s.container ? ": " : "", p->pid, strerror(-p->mem_err));
+						s.container ? ": " : "", p->pid, p->pid, strerror(-p->mem_err));
 					s.error = true;
 				}
 				continue;

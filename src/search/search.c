@@ -226,32 +226,77 @@ static int scan_window(const struct search_pats *p, struct pat_state *st, const 
 	return 0;
 }
 
-/* Stream [start, end) of @m through @buf. Returns 0, 1 (@err was called),
- * 2 (stopped). */
+/* Read [at, at + n) of @m into @buf. On a failed read, the pages before the
+ * first unreadable one are still read: returns the bytes read (n when all
+ * were), and for a shorter count the end of the unreadable stretch that
+ * follows (pages that fail one after the other, within the run) in
+ * @ret_bad_end and the error in @ret_err. */
+static size_t read_part(const struct mem_space *m, uint64_t at, uint8_t *buf, size_t n, uint64_t *ret_bad_end,
+			int *ret_err)
+{
+	uint64_t ps = mem_page_size(m), pos, run_end;
+	const struct mem_run *r;
+	ssize_t got = mem_read(m, at, buf, n);
+
+	if (got >= 0 && (size_t) got == n)
+		return n;
+	/* page by page: where does it start failing, and where does it stop */
+	*ret_err = got < 0 ? (int) got : -EIO;
+	for (pos = at; pos < at + n;) {
+		uint64_t step = CK_MIN(ps - (pos & (ps - 1)), at + n - pos);
+
+		got = mem_read(m, pos, buf + (pos - at), (size_t) step);
+		if (got < 0 || (uint64_t) got != step)
+			break;
+		pos += step;
+	}
+	r = mem_run_at(m, mem_run_after(m, pos));
+	run_end = r ? r->vaddr + r->len : pos + ps;
+	*ret_bad_end = pos;
+	while (*ret_bad_end < run_end) {
+		uint8_t probe;
+		uint64_t next = (*ret_bad_end | (ps - 1)) + 1;
+
+		*ret_bad_end = CK_MIN(next, run_end);
+		if (*ret_bad_end < run_end && mem_read(m, *ret_bad_end, &probe, 1) == 1)
+			break;
+	}
+	return (size_t) (pos - at);
+}
+
+/* Stream [start, end) of @m through @buf. A stretch that cannot be read is
+ * reported to @err and treated as a hole: the stream ends before it and a
+ * new one starts after it. Returns 0, 1 (@err was called), 2 (stopped). */
 static int scan_segment(const struct search_pats *p, struct pat_state *st, const struct mem_space *m,
 			uint64_t start, uint64_t end, uint8_t *buf, search_hit_fn hit, search_err_fn err, void *ctx)
 {
 	struct window w = { .buf = buf, .base = start, .seg_start = start };
-	uint64_t keep;
+	uint64_t keep, bad_end = end;
+	int ret = 0;
 
 	for (size_t i = 0; i < p->n; i++)
 		st[i] = (struct pat_state) { .from = start, .need = start };
 	while (!w.final) {
 		uint64_t at = w.base + w.len;
 		size_t n = (size_t) CK_MIN((uint64_t) SEARCH_CHUNK, end - at);
-		ssize_t got = mem_read(m, at, buf + w.len, n);
+		int rc = 0;
+		size_t got = read_part(m, at, buf + w.len, n, &bad_end, &rc);
 
-		if (got < 0 || (size_t) got != n) {
-			size_t r = mem_run_after(m, at);
-
-			if (err)
-				err(ctx, at, end - at, mem_run_at(m, r), got < 0 ? (int) got : -EIO);
-			return 1;
-		}
-		w.len += n;
-		w.final = w.base + w.len == end;
+		w.len += got;
+		w.final = w.base + w.len == end || got < n;
 		if (scan_window(p, st, &w, hit, ctx, &keep))
 			return 2;
+		if (got < n) {
+			/* unreadable from at + got: report it, go on after it */
+			if (err)
+				err(ctx, at + got, bad_end - (at + got), mem_run_at(m, mem_run_after(m, at + got)), rc);
+			ret = 1;
+			if (bad_end < end) {
+				rc = scan_segment(p, st, m, bad_end, end, buf, hit, err, ctx);
+				return rc == 2 ? 2 : 1;
+			}
+			break;
+		}
 		if (w.final)
 			break;
 		/* keep [keep, base + len); it is at most SEARCH_CARRY_MAX bytes */
@@ -260,7 +305,7 @@ static int scan_segment(const struct search_pats *p, struct pat_state *st, const
 		w.len = (size_t) (w.base + w.len - keep);
 		w.base = keep;
 	}
-	return 0;
+	return ret;
 }
 
 int search_space(const struct search_pats *p, const struct mem_space *m, search_hit_fn hit, search_err_fn err,
