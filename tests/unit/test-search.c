@@ -283,6 +283,29 @@ int main(void)
 		free(err);
 		unlink(path);
 	}
+	/* The same space from a plain tar (preads at the member's offset in
+	 * the tar, which is not page aligned). */
+	{
+		struct arc *ta = NULL;
+		struct mem_space *tm = NULL;
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "tar -cf %s/p.tar -C %s pages-1.img", dir, dir);
+		snprintf(path, sizeof(path), "%s/p.tar", dir);
+		if (system(cmd) == 0 && arc_open(path, NULL, &ta, NULL) == 0 &&
+		    mem_space_new(ta, arc_find(ta, "pages-1.img"), &pm, NULL, PAGE, &tm) == 0) {
+			one(tm, "MARKER-XYZ", true, "tar: -F over read boundaries");
+			one(tm, "MARKER-[XYZ]+", false, "tar: regex partial match over a read boundary");
+			one(tm, "LONG-[a-z]+-END", false, "tar: regex match of 20000 bytes");
+			one(tm, "(?<=QQ)ZZZ", false, "tar: lookbehind");
+			one(tm, "MARKER-XYZ|LONG", false, "tar: alternation");
+		} else {
+			CHECK(false, "tar the pages file and build a space on it");
+		}
+		mem_space_free(tm);
+		arc_free(ta);
+		unlink(path);
+	}
 	/* A pages file cut short after the space was built: the unreadable
 	 * rest of A and all of B are reported, what comes before is searched. */
 	{
