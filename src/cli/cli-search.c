@@ -584,7 +584,8 @@ static int where_mounted(const struct opts *o, const char *mnt, const char *pid,
 {
 	_cleanup_free_ char *path = NULL, *line = NULL, *comm = NULL;
 	uint64_t addr = 0;
-	size_t cap = 0;
+	size_t cap = 0, comm_cap = 0;
+	const char *slash = strrchr(pid, '/');
 	bool found = false;
 	FILE *f;
 
@@ -612,7 +613,7 @@ static int where_mounted(const struct opts *o, const char *mnt, const char *pid,
 	free(path);
 	path = NULL;
 	if (asprintf(&path, "%s/%s/comm", mnt, pid) >= 0 && (f = fopen(path, "re"))) {
-		if (getline(&comm, &cap, f) > 0)
+		if (getline(&comm, &comm_cap, f) > 0)
 			comm[strcspn(comm, "\n")] = '\0';
 		fclose(f);
 	}
@@ -635,7 +636,9 @@ static int where_mounted(const struct opts *o, const char *mnt, const char *pid,
 		json_object *j = json_object_new_object();
 		char hex[32];
 
-		json_object_object_add(j, "pid", json_object_new_int64(strtoll(pid, NULL, 10)));
+		if (slash)
+			json_object_object_add(j, "container", json_object_new_string_len(pid, (int) (slash - pid)));
+		json_object_object_add(j, "pid", json_object_new_int64(strtoll(slash ? slash + 1 : pid, NULL, 10)));
 		json_object_object_add(j, "comm", json_object_new_string(comm ? comm : "?"));
 		snprintf(hex, sizeof(hex), "0x%" PRIx64, addr);
 		json_object_object_add(j, "address", json_object_new_string(hex));
@@ -723,7 +726,8 @@ static int run_where(const struct opts *o, const char *pid_arg, const char *off_
 	for (size_t c = 0; c < l.n && !s.p; c++) {
 		const char *name = l.names ? l.names[c] : NULL;
 
-		if ((container || name) && (!container || !name || strcmp(container, name)))
+		/* CONTAINER/PID names one container; a bare PID, the first that has it */
+		if (container && (!name || strcmp(container, name)))
 			continue;
 		s.ck = l.cks[c];
 		s.container = name;

@@ -135,4 +135,8 @@ check "pod: text lines name the container" \
 	sh -c "'$CKPTFS' --search -F POSTGRES_PASSWORD '$WORK/pod.tar' | cut -f1 | sort -u | grep -qx busybox/9"
 check "pod: --pid busybox/9 selects one process of one container" \
 	test "$("$CKPTFS" --search -F -e POSTGRES_PASSWORD -e APP_SECRET --pid busybox/9 "$WORK/pod.tar" | cut -f1 | sort -u)" = busybox/9
+off=$(jq -r 'select(.container == "gamma" and .pid == 1) | .pages_offset' "$WORK/pod.jsonl" | head -1)
+addr=$(jq -r 'select(.container == "gamma" and .pid == 1) | .address' "$WORK/pod.jsonl" | head -1)
+check "pod: --where gamma/1 OFFSET gives the address of the match" \
+	test "$("$CKPTFS" --where gamma/1 "$off" "$WORK/pod.tar" | cut -f1,3)" = "gamma/1	$addr"
 finish
