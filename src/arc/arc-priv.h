@@ -78,6 +78,9 @@ void arc_progress(struct arc *a, uint64_t done);
 
 /* Index the archive open at @fd (a regular file of @st_size bytes, or a stream). */
 int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error);
+/* The compression of the file @fd by its first bytes ("zstd", "gzip", ... as
+ * arc_pipe_start() takes them), or NULL for none known (arc-tar.c). */
+const char *arc_compression(int fd);
 /* Index the tar (in any compression) held in @len bytes at @base, which
  * stay the caller's. A plain tar's members become ARC_SRC_ARCHIVE items
  * whose offsets are relative to @base; compressed ones are copied. */

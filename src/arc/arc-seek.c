@@ -368,19 +368,24 @@ static int seek_hold(struct arc_seek *s, size_t i, struct seek_slot **ret_slot)
 }
 
 /* The unit holding @off (< s->size). */
+struct unit_key {
+	const struct arc_seek *s;
+	uint64_t off;
+};
+
+static bool unit_starts_at_or_before(const void *ctx, size_t i)
+{
+	const struct unit_key *k = ctx;
+
+	return k->s->units[i].uoff <= k->off;
+}
+
 static size_t seek_find(const struct arc_seek *s, uint64_t off)
 {
-	size_t lo = 0, hi = s->n;
+	struct unit_key k = { s, off };
+	size_t after = ck_lower_bound(s->n, unit_starts_at_or_before, &k);
 
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->units[mid].uoff <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+	return after ? after - 1 : 0;	/* the last unit starting at or before @off */
 }
 
 ssize_t arc_seek_pread(struct arc_seek *s, void *buf, size_t len, uint64_t off)
@@ -436,13 +441,6 @@ uint64_t arc_seek_size(const struct arc_seek *s)
 const char *arc_seek_kind(const struct arc_seek *s)
 {
 	return s->kind;
-}
-
-size_t arc_seek_units(const struct arc_seek *s, uint64_t *ret_unit_max)
-{
-	if (ret_unit_max)
-		*ret_unit_max = s->unit_largest;
-	return s->n;
 }
 
 uint64_t arc_seek_decodes(const struct arc_seek *s)

@@ -54,8 +54,6 @@ ssize_t arc_seek_pread(struct arc_seek *s, void *buf, size_t len, uint64_t off);
 /* "xz, 37 blocks", "zstd, 130 frames", "zstd seekable, 12 frames": for
  * messages; borrowed until arc_seek_free(). */
 const char *arc_seek_kind(const struct arc_seek *s);
-/* Number of units and the largest uncompressed unit size. */
-size_t arc_seek_units(const struct arc_seek *s, uint64_t *ret_unit_max);
 /* How many unit decodes arc_seek_pread() has run so far (cache misses). */
 uint64_t arc_seek_decodes(const struct arc_seek *s);
 

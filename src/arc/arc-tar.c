@@ -80,7 +80,7 @@ static const char *tar_compression_of(const uint8_t *head, size_t n)
 	return NULL;
 }
 
-static const char *tar_compression(int fd)
+const char *arc_compression(int fd)
 {
 	uint8_t head[8];
 	ssize_t n;
@@ -512,7 +512,7 @@ int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error
 	if (S_ISREG(st->st_mode)) {
 		if (st->st_size == 0)
 			return arc_err(ret_error, -EMEDIUMTYPE, "not a tar archive (empty file)");
-		src.comp = tar_compression(fd);
+		src.comp = arc_compression(fd);
 		if (src.comp && (!strcmp(src.comp, "xz") || !strcmp(src.comp, "zstd"))) {
 			rc = tar_index_seek(a, &src, (uint64_t) st->st_size, ret_error);
 			if (rc != -ENOTSUP)

@@ -213,20 +213,26 @@ static int arc_perm_cmp(const void *x, const void *y, void *ctx)
 }
 
 /* First position in @perm at or after (@path, @idx). */
+struct perm_key {
+	const struct arc *a;
+	const size_t *perm;
+	const char *path;
+	size_t idx;
+};
+
+static bool perm_before(const void *ctx, size_t i)
+{
+	const struct perm_key *k = ctx;
+	int c = strcmp(k->a->items[k->perm[i]].e.path, k->path);
+
+	return c < 0 || (c == 0 && k->perm[i] < k->idx);
+}
+
 static size_t arc_perm_lower(const struct arc *a, const size_t *perm, const char *path, size_t idx)
 {
-	size_t lo = 0, hi = a->n;
+	struct perm_key k = { a, perm, path, idx };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(a->items[perm[mid]].e.path, path);
-
-		if (c < 0 || (c == 0 && perm[mid] < idx))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return ck_lower_bound(a->n, perm_before, &k);
 }
 
 /* A tar hard link names a member that came earlier: it gets that member's

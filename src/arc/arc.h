@@ -91,6 +91,19 @@ int arc_extent_at(const struct arc *a, const struct arc_entry *e, uint64_t off, 
  * is returned in @ret_owned and must be freed. Members larger than @max give
  * -EFBIG. Returns 0 or -errno. */
 int arc_load(const struct arc *a, const struct arc_entry *e, size_t max, struct ck_blob *ret_blob, void **ret_owned);
+/* The decoded bytes of the archive file @path in order, whatever its
+ * compression (found by content, as arc_open() does; none is read as is):
+ * for rewriting an archive (--recompress). */
+struct arc_stream;
+/* Returns 0 or -errno with a one-line reason in @ret_err (malloc'ed). */
+int arc_stream_open(const char *path, struct arc_stream **ret, char **ret_err);
+/* The next bytes, valid until the next call: their length, 0 at the end,
+ * or -errno with a reason in @ret_err (corrupt or truncated data, -EBADMSG). */
+ssize_t arc_stream_next(struct arc_stream *s, const void **ret_buf, char **ret_err);
+/* The name of the compression read ("zstd", "gzip", ...), or "none". */
+const char *arc_stream_compression(const struct arc_stream *s);
+void arc_stream_free(struct arc_stream *s);
+DEFINE_CLEANUP(arc_stream_freep, struct arc_stream, arc_stream_free)
 /* "plain tar", "zstd-compressed tar", "gzip-compressed tar", "directory", ...:
  * for messages and the summary. */
 const char *arc_kind(const struct arc *a);

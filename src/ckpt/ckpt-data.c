@@ -459,20 +459,26 @@ void ckpt_contents_done(struct ckpt *ck)
 	ck->n_contents = 0;
 }
 
+struct content_key {
+	const struct ckpt *ck;
+	enum ckpt_content_kind kind;
+	uint32_t key;
+};
+
+static bool content_before(const void *ctx, size_t i)
+{
+	const struct content_key *k = ctx;
+	const struct ckpt_content *c = &k->ck->contents[i];
+
+	return c->kind < k->kind || (c->kind == k->kind && c->key < k->key);
+}
+
 const struct ckpt_content *ckpt_content_find(const struct ckpt *ck, enum ckpt_content_kind kind,
 					      uint32_t key)
 {
-	size_t lo = 0, hi = ck->n_contents;
+	struct content_key k = { ck, kind, key };
+	size_t lo = ck_lower_bound(ck->n_contents, content_before, &k);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct ckpt_content *c = &ck->contents[mid];
-
-		if (c->kind < kind || (c->kind == kind && c->key < key))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo < ck->n_contents && ck->contents[lo].kind == kind && ck->contents[lo].key == key)
 		return &ck->contents[lo];
 	return NULL;
@@ -515,19 +521,23 @@ void ckpt_fd_contents(const struct ckpt *ck, uint32_t file_id, const struct ckpt
 }
 
 /* The first piece that ends after @off (n_pieces when none). */
+struct piece_key {
+	const struct ckpt_content *c;
+	uint64_t off;
+};
+
+static bool piece_ends_before(const void *ctx, size_t i)
+{
+	const struct piece_key *k = ctx;
+
+	return k->c->pieces[i].off + k->c->pieces[i].len <= k->off;
+}
+
 static size_t piece_after(const struct ckpt_content *c, uint64_t off)
 {
-	size_t lo = 0, hi = c->n_pieces;
+	struct piece_key k = { c, off };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->pieces[mid].off + c->pieces[mid].len <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return ck_lower_bound(c->n_pieces, piece_ends_before, &k);
 }
 
 ssize_t ckpt_content_read(const struct ckpt_content *c, void *buf, size_t len, uint64_t off)

@@ -351,18 +351,23 @@ static int shm_cmp(const void *a, const void *b)
 	return x->shmid < y->shmid ? -1 : x->shmid > y->shmid;
 }
 
+struct shm_key {
+	const struct ckpt *ck;
+	uint64_t shmid;
+};
+
+static bool shm_before(const void *ctx, size_t i)
+{
+	const struct shm_key *k = ctx;
+
+	return k->ck->shms[i].shmid < k->shmid;
+}
+
 const struct ckpt_shm *ckpt_shm_find(const struct ckpt *ck, uint64_t shmid)
 {
-	size_t lo = 0, hi = ck->n_shms;
+	struct shm_key k = { ck, shmid };
+	size_t lo = ck_lower_bound(ck->n_shms, shm_before, &k);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ck->shms[mid].shmid < shmid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < ck->n_shms && ck->shms[lo].shmid == shmid ? &ck->shms[lo] : NULL;
 }
 
@@ -485,12 +490,6 @@ static int shm_build(struct ckpt *ck, struct ckpt_shm *s, uint64_t forced_ps)
 
 /* ---- process spaces ---- */
 
-static bool is_zombie(const struct ckpt_proc *p)
-{
-	const struct img_core *lc = ckpt_leader_core(p);
-
-	return lc && lc->task_state == CKPT_TASK_DEAD;
-}
 
 static int proc_build(const struct ckpt *ck, struct ckpt_proc *p, const struct chain *c)
 {
@@ -529,7 +528,7 @@ int ckpt_load_memory(struct ckpt *ck, const struct ckpt_opts *opts)
 		struct ckpt_proc *p = &ck->procs[i];
 		char name[64];
 
-		if (is_zombie(p))
+		if (ckpt_is_zombie(p))
 			continue;
 		snprintf(name, sizeof(name), "pagemap-%u.img", p->pid);
 		rc = chain_load(ck, name, &chains[i]);

@@ -6,9 +6,6 @@
 
 #include "ckpt.h"
 
-/* Protobuf images larger than this are not loaded (hostile input). */
-#define IMG_MAX_SIZE (256u << 20)
-#define CKPT_TASK_DEAD 2
 
 /* A loaded image: borrowed from the archive index or owned. */
 struct ckpt_blob {

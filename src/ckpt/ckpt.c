@@ -186,7 +186,6 @@ static int load_threads(const struct ckpt *ck, struct ckpt_proc *p, const struct
 
 static int load_proc(const struct ckpt *ck, struct ckpt_proc *p, const struct img_pstree_item *it)
 {
-	const struct img_core *leader;
 	struct ckpt_blob ib = { 0 };
 	uint32_t fdinfo_id;
 	int rc;
@@ -200,8 +199,7 @@ static int load_proc(const struct ckpt *ck, struct ckpt_proc *p, const struct im
 		return rc;
 
 	/* Zombies have only their core: no mm, fs, ids, fds or memory. */
-	leader = ckpt_leader_core(p);
-	if (leader && leader->task_state == CKPT_TASK_DEAD)
+	if (ckpt_is_zombie(p))
 		return 0;
 
 	rc = load_image_id(ck, "ids", p->pid, &ib);
@@ -428,21 +426,26 @@ void ckpt_free(struct ckpt *ck)
 }
 
 /* bsearch over an array sorted by a u32 key at offset @key_off. */
+struct u32_key {
+	const void *base;
+	size_t size, key_off;
+	uint32_t key;
+};
+
+static bool u32_before(const void *ctx, size_t i)
+{
+	const struct u32_key *c = ctx;
+	uint32_t k;
+
+	memcpy(&k, (const char *) c->base + i * c->size + c->key_off, sizeof(k));
+	return k < c->key;
+}
+
 static const void *find_u32(const void *base, size_t n, size_t size, size_t key_off, uint32_t key)
 {
-	size_t lo = 0, hi = n;
+	struct u32_key c = { base, size, key_off, key };
+	size_t lo = ck_lower_bound(n, u32_before, &c);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *el = (const char *) base + mid * size;
-		uint32_t k;
-
-		memcpy(&k, el + key_off, sizeof(k));
-		if (k < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo < n) {
 		const char *el = (const char *) base + lo * size;
 		uint32_t k;
@@ -494,4 +497,32 @@ const struct img_core *ckpt_leader_core(const struct ckpt_proc *p)
 		if (p->threads[i].core && p->threads[i].core->has_tc)
 			return p->threads[i].core;
 	return NULL;
+}
+
+bool ckpt_is_zombie(const struct ckpt_proc *p)
+{
+	uint32_t state = ckpt_task_state(p);
+
+	return state == IMG_TASK_DEAD || state == IMG_TASK_ZOMBIE;
+}
+
+bool ckpt_is_live(const struct ckpt_proc *p)
+{
+	uint32_t state = ckpt_task_state(p);
+
+	return state == IMG_TASK_ALIVE || state == IMG_TASK_STOPPED;
+}
+
+uint32_t ckpt_task_state(const struct ckpt_proc *p)
+{
+	const struct img_core *lc = ckpt_leader_core(p);
+
+	return lc ? lc->task_state : 0;
+}
+
+const char *ckpt_task_state_name(uint32_t task_state)
+{
+	static const char *const names[] = { "Alive", "Dead", "Stopped", "Helper", "Thread" };
+
+	return task_state >= 1 && task_state <= ARRAY_SIZE(names) ? names[task_state - 1] : "Unknown";
 }

@@ -130,8 +130,19 @@ const struct img_remap *ckpt_remap_find(const struct ckpt *ck, uint32_t orig_id)
 const struct img_memfd *ckpt_memfd_find(const struct ckpt *ck, uint32_t inode_id);
 /* The thread with @tid of @p, or NULL. */
 const struct ckpt_thread *ckpt_thread_find(const struct ckpt_proc *p, uint32_t tid);
-/* The core of the thread-group leader (carries tc), or NULL. */
+/* The core of the thread-group leader: the core with a task core (tc) of
+ * the thread whose tid is the pid, else of the first thread that has one;
+ * NULL when none has. */
 const struct img_core *ckpt_leader_core(const struct ckpt_proc *p);
+/* True when @p's leader core says the task is a zombie (IMG_TASK_DEAD or
+ * IMG_TASK_ZOMBIE): such a process has no mm, files or memory. */
+bool ckpt_is_zombie(const struct ckpt_proc *p);
+/* True when @p was alive or stopped: it has memory to read arguments from. */
+bool ckpt_is_live(const struct ckpt_proc *p);
+/* The leader's tc.task_state, 0 when no core with a task core exists. */
+uint32_t ckpt_task_state(const struct ckpt_proc *p);
+/* The name checkpointctl shows for @task_state ("Alive", "Dead", ...). */
+const char *ckpt_task_state_name(uint32_t task_state);
 /* The shared-memory object @shmid, or NULL when no memfd.img entry or VMA names it. */
 const struct ckpt_shm *ckpt_shm_find(const struct ckpt *ck, uint64_t shmid);
 /* The object VMA @v maps (VMA_AREA_MEMFD through files.img and memfd.img,

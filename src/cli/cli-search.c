@@ -20,8 +20,6 @@
 #include "render.h"
 #include "search.h"
 
-enum { EXIT_FOUND = 0, EXIT_NONE = 1, EXIT_ERROR = 2 };
-
 enum mode { MODE_NONE, MODE_SEARCH, MODE_YARA, MODE_WHERE };
 
 struct opts {
@@ -279,7 +277,6 @@ struct run_state {
 	const struct ckpt *ck;
 	const char *container;		/* NULL for a plain checkpoint */
 	const struct ckpt_proc *p;
-	const struct mem_dense *dense;
 	char comm[64];
 	uint64_t count;			/* matches of this process */
 	uint64_t total;
@@ -455,7 +452,7 @@ static int on_hit(void *ctx, const struct search_hit *h)
 		if (got < 0 || (uint64_t) got != to - from)
 			free(TAKE_PTR(bytes));
 	}
-	if (search_loc_addr(s->ck, s->p, s->dense, h->addr, &loc) < 0)
+	if (search_loc_addr(s->ck, s->p, h->addr, &loc) < 0)
 		loc = (struct search_loc) { .addr = h->addr };
 	if (bytes)
 		emit(s, &loc, h, bytes, (size_t) (h->addr - from), (size_t) h->len,
@@ -519,10 +516,10 @@ static int run_search(const struct opts *o, const char *archive)
 		else
 			fprintf(stderr, "%s: bad %s: %s\n", o->prog, o->flags & SEARCH_FIXED ? "string" : "regex",
 				err ? err : strerror(-rc));
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	}
 	if (load(o, archive, &l) < 0)
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	for (size_t c = 0; c < l.n; c++) {
 		const struct ckpt *ck = l.cks[c];
 
@@ -530,7 +527,6 @@ static int run_search(const struct opts *o, const char *archive)
 		s.container = l.names ? l.names[c] : NULL;
 		for (size_t i = 0; i < ck->n_procs; i++) {
 			const struct ckpt_proc *p = &ck->procs[i];
-			_cleanup_(mem_dense_freep) struct mem_dense *d = NULL;
 
 			if (!selected(o, s.container, p->pid))
 				continue;
@@ -548,11 +544,6 @@ static int run_search(const struct opts *o, const char *archive)
 				}
 				continue;
 			}
-			if (mem_dense_new(p->mem, &d) < 0) {
-				fprintf(stderr, "%s: out of memory\n", o->prog);
-				return EXIT_ERROR;
-			}
-			s.dense = d;
 			if (o->mode == MODE_YARA)
 				rc = search_yara_space(yara, p->mem, on_hit, on_err, &s);
 			else
@@ -566,15 +557,15 @@ static int run_search(const struct opts *o, const char *archive)
 	ck_buf_done(&s.line);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "%s: write error: %s\n", o->prog, strerror(errno));
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	}
 	if (o->n_pids && !matched_pid) {
 		fprintf(stderr, "%s: %s: no process matches --pid\n", o->prog, archive);
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	}
 	if (s.error)
-		return EXIT_ERROR;
-	return s.total ? EXIT_FOUND : EXIT_NONE;
+		return CLI_EXIT_SEARCH_ERROR;
+	return s.total ? CLI_EXIT_OK : CLI_EXIT_NOT_FOUND;
 }
 
 /* ---- --where ---- */
@@ -590,11 +581,11 @@ static int where_mounted(const struct opts *o, const char *mnt, const char *pid,
 	FILE *f;
 
 	if (asprintf(&path, "%s/%s/pages.map", mnt, pid) < 0)
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	f = fopen(path, "re");
 	if (!f) {
 		fprintf(stderr, "%s: %s: %s\n", o->prog, path, strerror(errno));
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	}
 	while (getline(&line, &cap, f) > 0) {
 		unsigned long long a, b, doff;
@@ -608,7 +599,7 @@ static int where_mounted(const struct opts *o, const char *mnt, const char *pid,
 	fclose(f);
 	if (!found) {
 		fprintf(stderr, "%s: %s: offset %" PRIu64 " is past the end of %s/pages\n", o->prog, mnt, off, pid);
-		return EXIT_NONE;
+		return CLI_EXIT_NOT_FOUND;
 	}
 	free(path);
 	path = NULL;
@@ -620,7 +611,7 @@ static int where_mounted(const struct opts *o, const char *mnt, const char *pid,
 	free(path);
 	path = NULL;
 	if (asprintf(&path, "%s/%s/maps", mnt, pid) < 0 || !(f = fopen(path, "re")))
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	found = false;
 	while (getline(&line, &cap, f) > 0) {
 		unsigned long long a, b;
@@ -650,7 +641,7 @@ static int where_mounted(const struct opts *o, const char *mnt, const char *pid,
 		printf("%s\t%s\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\n", pid, comm ? comm : "?", addr, off,
 		       found ? line : "-");
 	}
-	return EXIT_FOUND;
+	return CLI_EXIT_OK;
 }
 
 /* Parse "PID" or "CONTAINER/PID". */
@@ -670,20 +661,19 @@ static int where_one(const struct opts *o, struct run_state *s, uint64_t off)
 {
 	struct search_loc loc = { 0 };
 
-	if (search_loc_pages(s->ck, s->p, s->dense, off, &loc) < 0) {
+	if (search_loc_pages(s->ck, s->p, off, &loc) < 0) {
 		fprintf(stderr, "%s: %s: offset %" PRIu64 " is past the end of %" PRIu32 "/pages\n", o->prog,
 			s->archive, off, s->p->pid);
-		return EXIT_NONE;
+		return CLI_EXIT_NOT_FOUND;
 	}
 	emit(s, &loc, NULL, NULL, 0, 0, 0);
 	search_loc_done(&loc);
-	return EXIT_FOUND;
+	return CLI_EXIT_OK;
 }
 
 static int run_where(const struct opts *o, const char *pid_arg, const char *off_arg, const char *archive)
 {
 	_cleanup_(loaded_done) struct loaded l = { 0 };
-	_cleanup_(mem_dense_freep) struct mem_dense *d = NULL;
 	_cleanup_free_ char *container = NULL;
 	struct run_state s = { .o = o, .archive = archive };
 	uint64_t off = 0;
@@ -692,10 +682,10 @@ static int run_where(const struct opts *o, const char *pid_arg, const char *off_
 	int ret;
 
 	if (strcmp(off_arg, "-") && parse_u64(o, "--where OFFSET", off_arg, &off) < 0)
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	if (split_pid(pid_arg, &container, &pid) < 0) {
 		fprintf(stderr, "%s: --where takes PID or CONTAINER/PID, not '%s'\n", o->prog, pid_arg);
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	}
 	/* a mounted tree: answer from its own pages.map and maps */
 	if (stat(archive, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -707,14 +697,14 @@ static int run_where(const struct opts *o, const char *pid_arg, const char *off_
 
 			if (strcmp(off_arg, "-"))
 				return where_mounted(o, archive, pid_arg, off);
-			ret = EXIT_NONE;
+			ret = CLI_EXIT_NOT_FOUND;
 			while (getline(&line, &cap, stdin) > 0) {
 				if (parse_u64(o, "--where OFFSET", strtok(line, ": \t\n") ?: "", &off) < 0)
-					ret = EXIT_ERROR;
+					ret = CLI_EXIT_SEARCH_ERROR;
 				else {
 					int r = where_mounted(o, archive, pid_arg, off);
 
-					ret = ret == EXIT_ERROR || r == EXIT_ERROR ? EXIT_ERROR : r == EXIT_FOUND ? EXIT_FOUND : ret;
+					ret = ret == CLI_EXIT_SEARCH_ERROR || r == CLI_EXIT_SEARCH_ERROR ? CLI_EXIT_SEARCH_ERROR : r == CLI_EXIT_OK ? CLI_EXIT_OK : ret;
 				}
 			}
 			free(line);
@@ -722,7 +712,7 @@ static int run_where(const struct opts *o, const char *pid_arg, const char *off_
 		}
 	}
 	if (load(o, archive, &l) < 0)
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	for (size_t c = 0; c < l.n && !s.p; c++) {
 		const char *name = l.names ? l.names[c] : NULL;
 
@@ -735,17 +725,14 @@ static int run_where(const struct opts *o, const char *pid_arg, const char *off_
 	}
 	if (!s.p) {
 		fprintf(stderr, "%s: %s: no process %s\n", o->prog, archive, pid_arg);
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	}
 	if (!s.p->mem) {
 		fprintf(stderr, "%s: %s: pid %" PRIu32 " has no dumped memory%s%s\n", o->prog, archive, pid,
 			s.p->mem_err < 0 ? ": " : "", s.p->mem_err < 0 ? strerror(-s.p->mem_err) : "");
-		return EXIT_ERROR;
+		return CLI_EXIT_SEARCH_ERROR;
 	}
 	proc_comm(s.ck, s.p, s.comm, sizeof(s.comm));
-	if (mem_dense_new(s.p->mem, &d) < 0)
-		return EXIT_ERROR;
-	s.dense = d;
 	if (strcmp(off_arg, "-")) {
 		ret = where_one(o, &s, off);
 	} else {
@@ -753,17 +740,17 @@ static int run_where(const struct opts *o, const char *pid_arg, const char *off_
 		char *line = NULL;
 		size_t cap = 0;
 
-		ret = EXIT_NONE;
+		ret = CLI_EXIT_NOT_FOUND;
 		while (getline(&line, &cap, stdin) > 0) {
 			int r;
 
 			if (parse_u64(o, "--where OFFSET", strtok(line, ": \t\n") ?: "", &off) < 0) {
-				ret = EXIT_ERROR;
+				ret = CLI_EXIT_SEARCH_ERROR;
 				continue;
 			}
 			r = where_one(o, &s, off);
-			if (r == EXIT_FOUND && ret == EXIT_NONE)
-				ret = EXIT_FOUND;
+			if (r == CLI_EXIT_OK && ret == CLI_EXIT_NOT_FOUND)
+				ret = CLI_EXIT_OK;
 		}
 		free(line);
 	}
@@ -776,7 +763,7 @@ static int run_where(const struct opts *o, const char *pid_arg, const char *off_
 static int usage_error(const struct opts *o, const char *msg)
 {
 	fprintf(stderr, "%s: %s (see --help)\n", o->prog, msg);
-	return EXIT_ERROR;
+	return CLI_EXIT_SEARCH_ERROR;
 }
 
 int cli_search_main(int argc, char **argv)
@@ -798,7 +785,7 @@ int cli_search_main(int argc, char **argv)
 	};
 	struct opts o = { .prog = "ckptfs" };
 	bool have_e = false;
-	int c, ret = EXIT_ERROR;
+	int c, ret = CLI_EXIT_SEARCH_ERROR;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "Fe:f:iC:m:o:", longopts, NULL)) != -1) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Command-line helpers of main.c that need no FUSE session: the offline
- * readers (--ls, --cat, --readlink) and the indexing progress bar. */
+ * readers (--ls, --cat, --readlink), --recompress, --search/--yara/--where
+ * (cli-search.c) and the indexing progress bar. */
 #ifndef CK_CLI_H
 #define CK_CLI_H
 
@@ -13,11 +14,25 @@ enum cli_offline {
 	CLI_LS,			/* --ls ARCHIVE [PATH] */
 	CLI_CAT,		/* --cat ARCHIVE PATH */
 	CLI_READLINK,		/* --readlink ARCHIVE PATH */
+	CLI_RECOMPRESS,		/* --recompress IN OUT */
 };
 
-/* Exit codes of the offline modes, after those of main.c. */
-#define CLI_EXIT_NO_PATH 2	/* PATH missing from the tree, or the wrong kind for the mode */
-#define CLI_EXIT_READ 3		/* reading PATH or writing stdout failed */
+/* Every exit code of ckptfs (man/ckptfs.1, EXIT STATUS). */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_USAGE = 1,
+	CLI_EXIT_NO_PATH = 2,		/* offline: PATH missing, or the wrong kind for the mode */
+	CLI_EXIT_READ = 3,		/* offline: reading PATH or writing stdout failed */
+	/* --search, --yara, --where: as grep's (found is CLI_EXIT_OK) */
+	CLI_EXIT_NOT_FOUND = 1,		/* nothing found */
+	CLI_EXIT_SEARCH_ERROR = 2,	/* a bad pattern or rules file, an unreadable archive, memory skipped */
+	CLI_EXIT_ARCHIVE = 10,		/* the archive cannot be read */
+	CLI_EXIT_NOT_CHECKPOINT = 11,	/* it holds no CRIU images */
+	CLI_EXIT_BAD_IMAGE = 12,	/* inventory.img or pstree.img is malformed */
+	CLI_EXIT_NO_MEMORY = 13,	/* out of memory while indexing or building */
+	CLI_EXIT_WRITE = 14,		/* --recompress: writing OUT failed */
+	CLI_EXIT_MOUNT = 20,		/* mounting failed */
+};
 
 /* Print @path of @t to stdout as @mode says: names one per line, in the
  * order readdir gives them (--ls); the bytes of a regular file, streamed
@@ -25,6 +40,16 @@ enum cli_offline {
  * followed. Returns 0, CLI_EXIT_NO_PATH or CLI_EXIT_READ after a message
  * on stderr that starts with @prog. */
 int cli_offline_run(struct tree *t, enum cli_offline mode, const char *path, const char *prog);
+
+/* Options of the archive writers. */
+struct cli_pack_opts {
+	int level;		/* --level=N: zstd level; 0: zstd's default */
+	unsigned threads;	/* --threads=N: compression threads; 0: one per CPU */
+};
+
+/* --recompress: rewrite archive @in as seekable zstd at @out (cli-recompress.c).
+ * Returns an exit code after a message that starts with @prog. */
+int cli_recompress_run(const char *in, const char *out, const struct cli_pack_opts *po, const char *prog);
 
 /* The state of a progress bar drawn on stderr; zero-initialise. */
 struct cli_progress {

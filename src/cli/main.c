@@ -19,14 +19,12 @@
 #include "log.h"
 #include "view.h"
 
-enum cli_exit {
-	CLI_EXIT_OK = 0,
-	CLI_EXIT_USAGE = 1,
-	CLI_EXIT_ARCHIVE = 10,
-	CLI_EXIT_NOT_CHECKPOINT = 11,
-	CLI_EXIT_BAD_IMAGE = 12,
-	CLI_EXIT_MOUNT = 20,
-};
+/* The exit code for a failure @rc (-errno) of a step that otherwise exits
+ * with @otherwise: running out of memory is not the input's fault. */
+static int exit_for(int rc, int otherwise)
+{
+	return rc == -ENOMEM ? CLI_EXIT_NO_MEMORY : otherwise;
+}
 
 struct cli_opts {
 	char *archive;		/* first non-option argument */
@@ -39,6 +37,7 @@ struct cli_opts {
 	int show_help, show_version, debug;
 	int raw_symlinks;	/* -o raw_symlinks: archive symlinks keep their stored targets */
 	char *path;		/* second non-option: the mount point, or PATH of --ls/--cat/--readlink */
+	struct cli_pack_opts pack;	/* --level, --threads of --recompress */
 	int offline;		/* enum cli_offline */
 };
 
@@ -63,6 +62,9 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("--ls", offline, CLI_LS),
 	CLI_OPT("--cat", offline, CLI_CAT),
 	CLI_OPT("--readlink", offline, CLI_READLINK),
+	CLI_OPT("--recompress", offline, CLI_RECOMPRESS),
+	CLI_OPT("--level=%d", pack.level, 0),
+	CLI_OPT("--threads=%u", pack.threads, 0),
 	/* fstab and mount(8) options that mean nothing to a FUSE file system;
 	 * mount.fuse3 passes some of them on (x-* is dropped in cli_proc) */
 	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
@@ -128,6 +130,7 @@ static void cli_usage(const char *prog)
 {
 	printf("usage: %1$s [options] ARCHIVE MOUNTPOINT\n"
 	       "       %1$s --ls|--cat|--readlink [options] ARCHIVE [PATH]\n"
+	       "       %1$s --recompress [--level=N] [--threads=N] IN OUT\n"
 	       "       %1$s --search [-F] [-i] [-e PATTERN]... [-f FILE] [options] [PATTERN] ARCHIVE\n"
 	       "       %1$s --yara RULES [options] ARCHIVE\n"
 	       "       %1$s --where PID OFFSET ARCHIVE|MOUNTED-TREE\n\n"
@@ -157,6 +160,8 @@ static void cli_usage(const char *prog)
 	       "                           tree, one name a line, in readdir order\n"
 	       "    --cat ARCHIVE PATH     without mounting: write regular file PATH to stdout\n"
 	       "    --readlink ARCHIVE PATH  without mounting: print the target of symlink PATH\n"
+	       "    --recompress IN OUT    write the tar of archive IN as seekable zstd to OUT, which\n"
+	       "                           then mounts without a pass over it (--level=N, --threads=N)\n"
 	       "\n"
 	       "Search the memory of every process (without mounting):\n"
 	       "    --search PATTERN ARCHIVE  PCRE2 regex; one line per match: pid, comm, address,\n"
@@ -178,7 +183,8 @@ static void cli_usage(const char *prog)
 	       "    -o parent=, page_size=, cache_dir=, spill_limit=  as when mounting\n"
 	       "\n"
 	       "Exit status: 0 success, 1 usage, 10 cannot read the archive, 11 not a\n"
-	       "checkpoint, 12 inventory.img or pstree.img malformed, 20 mount failed;\n"
+	       "checkpoint, 12 inventory.img or pstree.img malformed, 13 out of memory,\n"
+	       "14 writing OUT failed, 20 mount failed;\n"
 	       "--ls/--cat/--readlink: 2 no such PATH or the wrong kind, 3 read error;\n"
 	       "--search/--yara/--where: 0 found, 1 nothing found, 2 error (bad pattern or\n"
 	       "rules, unreadable archive, memory skipped).\n\n",
@@ -208,7 +214,7 @@ static int cli_open_parents(const struct cli_opts *o, const struct arc_opts *aop
 
 		if (rc < 0) {
 			fprintf(stderr, "%s: parent %s: %s\n", prog, o->parents[i], err ? err : strerror(-rc));
-			return CLI_EXIT_ARCHIVE;
+			return exit_for(rc, CLI_EXIT_ARCHIVE);
 		}
 		parents[i] = (struct ckpt_parent) { .arc = arcs[i], .path = o->parents[i] };
 	}
@@ -312,7 +318,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	cli_progress_end(&bar);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, o->archive, err ? err : strerror(-rc));
-		ret = CLI_EXIT_ARCHIVE;
+		ret = exit_for(rc, CLI_EXIT_ARCHIVE);
 		goto out_free;
 	}
 	free(TAKE_PTR(err));
@@ -320,7 +326,8 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	pa.arcs = calloc(pa.n + 1, sizeof(*pa.arcs));
 	pa.parents = calloc(pa.n + 1, sizeof(*pa.parents));
 	if (!pa.arcs || !pa.parents) {
-		ret = CLI_EXIT_ARCHIVE;
+		fprintf(stderr, "%s: %s\n", prog, strerror(ENOMEM));
+		ret = CLI_EXIT_NO_MEMORY;
 		goto out_free;
 	}
 	rc = cli_open_parents(o, &aopts, prog, pa.arcs, pa.parents);
@@ -335,7 +342,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	cli_progress_end(&bar);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, o->archive, err ? err : strerror(-rc));
-		ret = rc == -ENOENT ? CLI_EXIT_NOT_CHECKPOINT : CLI_EXIT_BAD_IMAGE;
+		ret = exit_for(rc, rc == -ENOENT ? CLI_EXIT_NOT_CHECKPOINT : CLI_EXIT_BAD_IMAGE);
 		goto out_free;
 	}
 	if (stat(o->archive, &st) == 0)
@@ -343,7 +350,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	rc = view_tree_new(ck, a, &popts, &tree);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, o->archive, strerror(-rc));
-		ret = CLI_EXIT_ARCHIVE;
+		ret = exit_for(rc, CLI_EXIT_ARCHIVE);
 		goto out_free;
 	}
 	if (o->offline) {
@@ -417,6 +424,15 @@ int main(int argc, char *argv[])
 	if (!o.archive) {
 		fprintf(stderr, "%s: no archive given\nusage: %s [options] ARCHIVE MOUNTPOINT\n", prog, prog);
 		ret = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (o.offline == CLI_RECOMPRESS) {
+		if (!o.path) {
+			fprintf(stderr, "%s: --recompress needs IN and OUT\n", prog);
+			ret = CLI_EXIT_USAGE;
+		} else {
+			ret = cli_recompress_run(o.archive, o.path, &o.pack, prog);
+		}
 		goto out;
 	}
 	if ((o.offline == CLI_CAT || o.offline == CLI_READLINK) && !o.path) {

@@ -20,8 +20,6 @@
 #define SIGINFO_SIZE 128
 #define PSARGS_SIZE 80
 
-#define CRIU_TASK_ALIVE 1
-#define CRIU_TASK_STOPPED 3
 
 /* One note: 12-byte header, name and descriptor each padded to 4. */
 static int note_add(struct ck_buf *out, const char *name, uint32_t type, const void *desc,
@@ -63,7 +61,7 @@ void elf_thread_order(const struct ckpt_proc *p, const struct ckpt_thread **orde
 /* The signal a stopped task stopped with; 0 when running or unknown. */
 static uint32_t stop_signal(const struct img_core *lc)
 {
-	if (lc->task_state != CRIU_TASK_STOPPED || !lc->has_stop_signo)
+	if (lc->task_state != IMG_TASK_STOPPED || !lc->has_stop_signo)
 		return 0;
 	return lc->stop_signo <= 64 ? lc->stop_signo : 0;
 }
@@ -94,7 +92,7 @@ static int note_prpsinfo(const struct ckpt_proc *p, const struct img_core *lc, s
 	const char *comm = lc->comm ? lc->comm : lc->tc_comm;
 	/* Index into "RSDTZW": CRIU records no run state, and a dumped task
 	 * was frozen, so an alive one reads as sleeping like in status. */
-	uint8_t state = lc->task_state == CRIU_TASK_STOPPED ? 3 : 1;
+	uint8_t state = lc->task_state == IMG_TASK_STOPPED ? 3 : 1;
 
 	d[0] = state;
 	d[1] = (uint8_t) "RSDTZW"[state];

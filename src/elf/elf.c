@@ -18,7 +18,6 @@
 #define SEG_ALIGN 4096
 #define CRIU_MTYPE_X86_64 1
 #define CRIU_REGS_NATIVE 1
-#define CRIU_TASK_DEAD 2
 
 struct elf_core {
 	const struct mem_space *mem;	/* borrowed from the model; NULL: nothing dumped */
@@ -35,15 +34,13 @@ struct elf_core {
 /* Check that @p can have a core; -errno as elf_core_new() documents. */
 static int check_proc(const struct ckpt_proc *p)
 {
-	const struct img_core *lc = ckpt_leader_core(p);
-
-	if (lc && lc->has_tc && lc->task_state == CRIU_TASK_DEAD)
+	if (ckpt_is_zombie(p))
 		return -ENOENT;
 	if (!p->mm)
 		return p->mm_err == -ENOENT || p->mm_err == 0 ? -ENOENT : -EIO;
 	if (!p->mem && p->mem_err < 0 && p->mem_err != -ENOENT)
 		return -EIO;
-	if (!lc || p->n_threads == 0)
+	if (!ckpt_leader_core(p) || p->n_threads == 0)
 		return -EIO;
 	for (size_t i = 0; i < p->n_threads; i++) {
 		const struct img_core *c = p->threads[i].core;
@@ -111,20 +108,24 @@ static bool vma_all_known(const struct img_vma *v, const struct mem_space *mem)
 }
 
 /* Index of the first missing range (PE_PARENT pages no parent holds) ending after @addr. */
+struct missing_key {
+	const struct mem_space *mem;
+	uint64_t addr;
+};
+
+static bool missing_ends_before(const void *ctx, size_t i)
+{
+	const struct missing_key *k = ctx;
+	const struct mem_range *r = mem_missing_at(k->mem, i);
+
+	return r->vaddr + r->len <= k->addr;
+}
+
 static size_t missing_after(const struct mem_space *mem, uint64_t addr)
 {
-	size_t lo = 0, hi = mem_missing_count(mem);
+	struct missing_key k = { mem, addr };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct mem_range *r = mem_missing_at(mem, mid);
-
-		if (r->vaddr + r->len <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return ck_lower_bound(mem_missing_count(mem), missing_ends_before, &k);
 }
 
 /* A VMA whose bytes are all known except where a parent checkpoint is missing. */
@@ -362,20 +363,24 @@ static const struct elf_core_seg *data_seg(const struct elf_core *c, size_t k)
 }
 
 /* Index (in c->data) of the first file-backed segment ending after @off. */
+struct data_key {
+	const struct elf_core *c;
+	uint64_t off;
+};
+
+static bool data_ends_before(const void *ctx, size_t i)
+{
+	const struct data_key *k = ctx;
+	const struct elf_core_seg *s = data_seg(k->c, i);
+
+	return s->offset + s->filesz <= k->off;
+}
+
 static size_t data_after(const struct elf_core *c, uint64_t off)
 {
-	size_t lo = 0, hi = c->n_data;
+	struct data_key k = { c, off };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct elf_core_seg *s = data_seg(c, mid);
-
-		if (s->offset + s->filesz <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return ck_lower_bound(c->n_data, data_ends_before, &k);
 }
 
 ssize_t elf_core_read(const struct elf_core *c, void *buf, size_t len, uint64_t off)

@@ -73,81 +73,52 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
-{
-	const struct tree_node *n = fs_node(path, fi);
-	ssize_t got;
-
-	if (!n)
-		return -ENOENT;
-	if (off < 0)
-		return -EINVAL;
-	got = tree_read(fs_tree(), n, buf, size, (uint64_t) off);
-	return (int) got;	/* FUSE reads are far below INT_MAX */
-}
-
-/* Reads of member, mem and pages files as file extents (FUSE_BUF_IS_FD), which
- * libfuse splices into the reply; holes are zero buffers. Anything else (or
- * a range too fragmented for FS_EXTENTS_MAX) is read into one buffer. The
- * buffers are freed by libfuse: every mem is malloc'ed here. */
-#define FS_EXTENTS_MAX 64
-
+/* A read: the tree answers with extents of files, which libfuse splices into
+ * the reply (holes become zero buffers), or with bytes it copied. libfuse
+ * frees the bufvec and every mem buffer in it: all are malloc'ed here. */
 static int fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	const struct tree_node *n = fs_node(path, fi);
-	struct arc_extent ext[FS_EXTENTS_MAX];
+	struct tree_reply r;
 	struct fuse_bufvec *bv;
-	ssize_t k = -EAGAIN;
-	void *mem;
+	int rc;
 
 	if (!n)
 		return -ENOENT;
 	if (off < 0)
 		return -EINVAL;
-	if (size >= 4096)	/* small reads gain nothing from a splice */
-		k = tree_extents(fs_tree(), n, (uint64_t) off, size, ext, FS_EXTENTS_MAX);
-	if (k >= 0) {
-		bv = calloc(1, sizeof(*bv) + (size_t) (k ? k - 1 : 0) * sizeof(bv->buf[0]));
-		if (!bv)
-			return -ENOMEM;
-		bv->count = (size_t) k;
-		for (ssize_t i = 0; i < k; i++) {
-			struct fuse_buf *b = &bv->buf[i];
-
-			b->size = ext[i].len;
-			if (ext[i].fd >= 0) {
-				b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
-				b->fd = ext[i].fd;
-				b->pos = (off_t) ext[i].off;
-			} else if (!(b->mem = calloc(1, ext[i].len ? ext[i].len : 1))) {
-				while (i-- > 0)
-					if (!(bv->buf[i].flags & FUSE_BUF_IS_FD))
-						free(bv->buf[i].mem);
-				free(bv);
-				return -ENOMEM;
-			}
-		}
+	rc = tree_read_reply(fs_tree(), n, (uint64_t) off, size, &r);
+	if (rc < 0)
+		return rc;
+	bv = calloc(1, sizeof(*bv) + (r.n_ext > 1 ? r.n_ext - 1 : 0) * sizeof(bv->buf[0]));
+	if (!bv) {
+		free(r.mem);
+		return -ENOMEM;
+	}
+	if (!r.n_ext) {
+		*bv = FUSE_BUFVEC_INIT(r.len);
+		bv->buf[0].mem = r.mem;
 		*bufp = bv;
 		return 0;
 	}
-	if (k != -EAGAIN && k != -ENOBUFS)
-		return (int) k;
-	bv = malloc(sizeof(*bv));
-	mem = malloc(size ? size : 1);
-	if (!bv || !mem) {
-		free(bv);
-		free(mem);
-		return -ENOMEM;
+	bv->count = r.n_ext;
+	for (size_t i = 0; i < r.n_ext; i++) {
+		struct fuse_buf *b = &bv->buf[i];
+
+		b->size = r.ext[i].len;
+		if (r.ext[i].fd >= 0) {
+			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+			b->fd = r.ext[i].fd;
+			b->pos = (off_t) r.ext[i].off;
+		} else if (!(b->mem = calloc(1, r.ext[i].len ? r.ext[i].len : 1))) {
+			while (i-- > 0)
+				if (!(bv->buf[i].flags & FUSE_BUF_IS_FD))
+					free(bv->buf[i].mem);
+			free(bv);
+			return -ENOMEM;
+		}
 	}
-	k = tree_read(fs_tree(), n, mem, size, (uint64_t) off);
-	if (k < 0) {
-		free(bv);
-		free(mem);
-		return (int) k;
-	}
-	*bv = FUSE_BUFVEC_INIT((size_t) k);
-	bv->buf[0].mem = mem;
 	*bufp = bv;
 	return 0;
 }
@@ -218,104 +189,14 @@ static int fs_statfs(const char *path, struct statvfs *sv)
 	return 0;
 }
 
-static int fs_access(const char *path, int mask)
-{
-	if (mask & W_OK)
-		return -EROFS;
-	return tree_lookup(fs_tree(), path) ? 0 : -ENOENT;
-}
-
-static int fs_erofs_mode(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_path(const char *path)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_two(const char *from, const char *to)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_rename(const char *from, const char *to, unsigned int flags)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_write(const char *path, const char *buf, size_t size, off_t off,
-			  struct fuse_file_info *fi)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_mknod(const char *path, mode_t mode, dev_t dev)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_mkdir(const char *path, mode_t mode)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_setxattr(const char *path, const char *name, const char *value, size_t size, int flags)
-{
-	return -EROFS;
-}
-
-static int fs_erofs_removexattr(const char *path, const char *name)
-{
-	return -EROFS;
-}
-
 const struct fuse_operations fs_ops = {
 	.init = fs_init,
 	.getattr = fs_getattr,
 	.open = fs_open,
-	.read = fs_read,
 	.read_buf = fs_read_buf,
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,
 	.readlink = fs_readlink,
 	.lseek = fs_lseek,
 	.statfs = fs_statfs,
-	.access = fs_access,
-	.mknod = fs_erofs_mknod,
-	.mkdir = fs_erofs_mkdir,
-	.unlink = fs_erofs_path,
-	.rmdir = fs_erofs_path,
-	.symlink = fs_erofs_two,
-	.rename = fs_erofs_rename,
-	.link = fs_erofs_two,
-	.chmod = fs_erofs_mode,
-	.chown = fs_erofs_chown,
-	.truncate = fs_erofs_truncate,
-	.write = fs_erofs_write,
-	.create = fs_erofs_create,
-	.utimens = fs_erofs_utimens,
-	.setxattr = fs_erofs_setxattr,
-	.removexattr = fs_erofs_removexattr,
 };

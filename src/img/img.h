@@ -32,6 +32,36 @@
 #define IMG_VMA_AREA_AIORING (1u << 13)
 #define IMG_VMA_AREA_MEMFD (1u << 14)
 
+/* vma prot and flags as stored: the kernel's PROT_* and MAP_* values. */
+#define IMG_PROT_READ 0x1u
+#define IMG_PROT_WRITE 0x2u
+#define IMG_PROT_EXEC 0x4u
+#define IMG_MAP_SHARED 0x01u
+#define IMG_MAP_GROWSDOWN 0x0100u
+#define IMG_MAP_LOCKED 0x2000u
+
+/* tc.task_state values: CRIU stores a zombie as DEAD; 6 is the state a
+ * zombie has while it is being dumped, accepted as a zombie too. */
+enum img_task_state {
+	IMG_TASK_ALIVE = 1,
+	IMG_TASK_DEAD = 2,
+	IMG_TASK_STOPPED = 3,
+	IMG_TASK_HELPER = 4,
+	IMG_TASK_THREAD = 5,
+	IMG_TASK_ZOMBIE = 6,
+};
+
+/* remap-fpath.img remap types. */
+enum img_remap_type {
+	IMG_REMAP_LINKED = 0,
+	IMG_REMAP_GHOST = 1,
+	IMG_REMAP_PROCFS = 2,
+};
+
+/* Protobuf images larger than this are neither loaded nor rendered as JSON
+ * (hostile input). */
+#define IMG_MAX_SIZE (256u << 20)
+
 /* CRIU fd_types numbers (files.img entry type). */
 enum img_fd_type {
 	IMG_FD_UND = 0, IMG_FD_REG = 1, IMG_FD_PIPE = 2, IMG_FD_FIFO = 3, IMG_FD_INETSK = 4,
@@ -119,7 +149,7 @@ struct img_core {
 	uint32_t mtype;			/* 1 X86_64, 2 ARM, 3 AARCH64, ... */
 	/* task_core_entry (thread-group leader only) */
 	bool has_tc;
-	uint32_t task_state;		/* 1 alive, 2 dead (zombie), 3 stopped */
+	uint32_t task_state;		/* enum img_task_state */
 	uint32_t exit_code;
 	uint32_t personality;
 	uint32_t flags;			/* task flags (PF_*) */
@@ -295,7 +325,7 @@ struct img_file {
 int img_read_files(const struct ck_blob *b, struct img_file **ret_files, size_t *ret_n);
 void img_files_free(struct img_file *files, size_t n);
 
-/* remap-fpath.img: orig_id -> remap_id with a type (0 LINKED, 1 GHOST, 2 PROCFS). */
+/* remap-fpath.img: orig_id -> remap_id with a type (enum img_remap_type). */
 struct img_remap {
 	uint32_t orig_id, remap_id, type;
 };

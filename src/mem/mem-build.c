@@ -91,20 +91,24 @@ static int normalise(struct run_vec *r, bool union_ranges)
 	return 0;
 }
 
+struct ends_before {
+	const struct mem_run *b;
+	uint64_t pos;
+};
+
+static bool run_ends_before(const void *ctx, size_t i)
+{
+	const struct ends_before *c = ctx;
+
+	return c->b[i].vaddr + c->b[i].len <= c->pos;
+}
+
 /* Index of the first of the sorted, disjoint @b that ends after @pos, or @nb. */
 static size_t first_after(const struct mem_run *b, size_t nb, uint64_t pos)
 {
-	size_t lo = 0, hi = nb;
+	struct ends_before c = { b, pos };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (b[mid].vaddr + b[mid].len <= pos)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return ck_lower_bound(nb, run_ends_before, &c);
 }
 
 /* The pieces of @b inside @w (both sorted and disjoint), with @b's sources. */
@@ -399,6 +403,8 @@ static int space_finish(struct mem_space *m, struct run_vec *runs, struct run_ve
 		if (!m->runs)
 			return -ENOMEM;
 	}
+	for (size_t i = 1; i < m->n_runs; i++)
+		m->runs[i].dense_off = m->runs[i - 1].dense_off + m->runs[i - 1].len;
 	return 0;
 }
 

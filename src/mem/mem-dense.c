@@ -8,80 +8,47 @@
 
 struct mem_dense {
 	const struct mem_space *m;
-	size_t n;
-	uint64_t *start;	/* start[i]: offset of run i in the dense file; start[n]: size */
+	uint64_t size;
 };
 
 int mem_dense_new(const struct mem_space *m, struct mem_dense **ret)
 {
 	struct mem_dense *d = calloc(1, sizeof(*d));
-	uint64_t off = 0;
+	size_t n = mem_run_count(m);
 
 	if (!d)
 		return -ENOMEM;
 	d->m = m;
-	d->n = mem_run_count(m);
-	d->start = calloc(d->n + 1, sizeof(*d->start));
-	if (!d->start) {
-		free(d);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < d->n; i++) {
-		d->start[i] = off;
-		off += mem_run_at(m, i)->len;
-	}
-	d->start[d->n] = off;
+	if (n)
+		d->size = mem_run_at(m, n - 1)->dense_off + mem_run_at(m, n - 1)->len;
 	*ret = d;
 	return 0;
 }
 
 void mem_dense_free(struct mem_dense *d)
 {
-	if (!d)
-		return;
-	free(d->start);
 	free(d);
 }
 
 uint64_t mem_dense_size(const struct mem_dense *d)
 {
-	return d->start[d->n];
-}
-
-/* The run holding dense offset @off (< size): the last i with start[i] <= off. */
-static size_t run_of(const struct mem_dense *d, uint64_t off)
-{
-	size_t lo = 0, hi = d->n;
-
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (d->start[mid] <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+	return d->size;
 }
 
 ssize_t mem_dense_read(const struct mem_dense *d, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
-	if (off >= mem_dense_size(d))
+	if (off >= d->size)
 		return 0;
-	len = (size_t) CK_MIN((uint64_t) len, mem_dense_size(d) - off);
-	for (size_t i = run_of(d, off); done < len && i < d->n; i++) {
+	len = (size_t) CK_MIN((uint64_t) len, d->size - off);
+	for (size_t i = mem_run_at_dense(d->m, off); done < len && i < mem_run_count(d->m); i++) {
 		const struct mem_run *r = mem_run_at(d->m, i);
-		uint64_t in = off + done - d->start[i];
-		size_t chunk = (size_t) CK_MIN((uint64_t) (len - done), r->len - in);
-		ssize_t got = mem_read(d->m, r->vaddr + in, (char *) buf + done, chunk);
+		ssize_t got = mem_run_read(r, off + done - r->dense_off, (char *) buf + done, len - done);
 
-		if (got < 0)
-			return got;
-		if ((size_t) got != chunk)
-			return -EIO;
-		done += chunk;
+		if (got <= 0)
+			return got < 0 ? got : -EIO;
+		done += (size_t) got;
 	}
 	return (ssize_t) done;
 }
@@ -119,12 +86,12 @@ ssize_t mem_dense_extents(const struct mem_dense *d, uint64_t off, size_t len,
 	size_t count = 0;
 	int rc;
 
-	if (off >= mem_dense_size(d))
+	if (off >= d->size)
 		return 0;
-	len = (size_t) CK_MIN((uint64_t) len, mem_dense_size(d) - off);
-	for (size_t i = run_of(d, off); done < len && i < d->n; i++) {
+	len = (size_t) CK_MIN((uint64_t) len, d->size - off);
+	for (size_t i = mem_run_at_dense(d->m, off); done < len && i < mem_run_count(d->m); i++) {
 		const struct mem_run *r = mem_run_at(d->m, i);
-		uint64_t in = off + done - d->start[i];
+		uint64_t in = off + done - r->dense_off;
 		uint64_t chunk = CK_MIN((uint64_t) len - done, r->len - in);
 
 		rc = ext_push(r, r->vaddr + in, chunk, ext, &count, max);
@@ -164,9 +131,4 @@ ssize_t mem_space_extents(const struct mem_space *m, uint64_t addr, size_t len,
 		pos = CK_MIN(r->vaddr + r->len, end);
 	}
 	return (ssize_t) count;
-}
-
-uint64_t mem_dense_offset(const struct mem_dense *d, size_t i)
-{
-	return d->start[CK_MIN(i, d->n)];
 }

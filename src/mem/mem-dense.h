@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* /<pid>/pages: the dumped runs of an address space back to back, in address
  * order, so that scanners reading from offset 0 (strings, grep, yara) see
- * every dumped byte and nothing else. Run i of mem_run_at() starts at
- * mem_dense_offset(i). Immutable; reads are mem_read()s. */
+ * every dumped byte and nothing else. Run i of mem_run_at() starts at its
+ * dense_off (mem.h). Immutable. */
 #ifndef CK_MEM_DENSE_H
 #define CK_MEM_DENSE_H
 
@@ -27,7 +27,5 @@ ssize_t mem_dense_extents(const struct mem_dense *d, uint64_t off, size_t len,
 /* The same for the sparse file of @m (mem_read()): holes are fd -1 extents. */
 ssize_t mem_space_extents(const struct mem_space *m, uint64_t addr, size_t len,
 			  struct arc_extent *ext, size_t max);
-/* Where run @i starts in the dense file (mem_dense_size() for i >= the run count). */
-uint64_t mem_dense_offset(const struct mem_dense *d, size_t i);
 
 #endif

@@ -27,20 +27,48 @@ uint64_t mem_size(const struct mem_space *m)
 	return m->size;
 }
 
+struct run_key {
+	const struct mem_space *m;
+	uint64_t v;
+};
+
+static bool run_ends_before(const void *ctx, size_t i)
+{
+	const struct run_key *k = ctx;
+
+	return k->m->runs[i].vaddr + k->m->runs[i].len <= k->v;
+}
+
 size_t mem_run_after(const struct mem_space *m, uint64_t addr)
 {
-	size_t lo = 0, hi = m->n_runs;
+	struct run_key k = { m, addr };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct mem_run *r = &m->runs[mid];
+	return ck_lower_bound(m->n_runs, run_ends_before, &k);
+}
 
-		if (r->vaddr + r->len <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+static bool run_dense_ends_before(const void *ctx, size_t i)
+{
+	const struct run_key *k = ctx;
+
+	return k->m->runs[i].dense_off + k->m->runs[i].len <= k->v;
+}
+
+size_t mem_run_at_dense(const struct mem_space *m, uint64_t off)
+{
+	struct run_key k = { m, off };
+
+	return ck_lower_bound(m->n_runs, run_dense_ends_before, &k);
+}
+
+ssize_t mem_run_read(const struct mem_run *r, uint64_t in, void *buf, size_t len)
+{
+	ssize_t got;
+
+	if (in >= r->len)
+		return 0;
+	len = (size_t) CK_MIN((uint64_t) len, r->len - in);
+	got = arc_pread(r->arc, r->pages, buf, len, r->pages_off + in);
+	return got < 0 || (size_t) got != len ? -EIO : (ssize_t) len;
 }
 
 ssize_t mem_read(const struct mem_space *m, uint64_t addr, void *buf, size_t len)
@@ -68,9 +96,9 @@ ssize_t mem_read(const struct mem_space *m, uint64_t addr, void *buf, size_t len
 			break;
 		skip = pos - r->vaddr;
 		n = CK_MIN(r->vaddr + r->len, end) - pos;
-		got = arc_pread(r->arc, r->pages, out + (pos - addr), n, r->pages_off + skip);
-		if (got < 0 || (uint64_t) got != n)
-			return -EIO;
+		got = mem_run_read(r, skip, out + (pos - addr), n);
+		if (got < 0)
+			return got;
 		pos += n;
 	}
 	return (ssize_t) (end - addr);

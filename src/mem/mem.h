@@ -20,6 +20,8 @@ struct mem_space;
 struct mem_run {
 	uint64_t vaddr;
 	uint64_t len;
+	uint64_t dense_off;	/* where the run starts in /<pid>/pages (mem-dense.h):
+				 * the sum of the lengths of the runs before it */
 	uint64_t pages_off;
 	const struct arc *arc;
 	const struct arc_entry *pages;
@@ -101,6 +103,11 @@ size_t mem_run_count(const struct mem_space *m);
 const struct mem_run *mem_run_at(const struct mem_space *m, size_t i);
 /* Index of the first run that ends after @addr (binary search), or mem_run_count(). */
 size_t mem_run_after(const struct mem_space *m, uint64_t addr);
+/* Index of the run holding /<pid>/pages offset @off (dense_off), or mem_run_count(). */
+size_t mem_run_at_dense(const struct mem_space *m, uint64_t off);
+/* Copy up to @len bytes of run @r from @in bytes into it. Returns the count,
+ * 0 past its end, -EIO when the pages image holds less than it should. */
+ssize_t mem_run_read(const struct mem_run *r, uint64_t in, void *buf, size_t len);
 /* Total dumped bytes (below mem_size() for an object). */
 uint64_t mem_dumped_bytes(const struct mem_space *m);
 /* Ranges the images say were dumped in a parent checkpoint that was not

@@ -21,10 +21,6 @@
 
 #define RENDER_O_CLOEXEC 02000000u
 #define RENDER_FD_CLOEXEC 1u
-#define RENDER_PROT_READ 0x1u
-#define RENDER_PROT_WRITE 0x2u
-#define RENDER_PROT_EXEC 0x4u
-#define RENDER_MAP_SHARED 0x01u
 /* show_map_vma() pads the path to 25 + sizeof(void *) * 6 - 1 columns on 64-bit. */
 #define RENDER_MAPS_NAME_COL 73
 
@@ -32,7 +28,7 @@ bool render_file_deleted(const struct ckpt *ck, uint32_t id)
 {
 	const struct img_remap *rm = ckpt_remap_find(ck, id);
 
-	return rm && (rm->type == RENDER_REMAP_GHOST || rm->type == RENDER_REMAP_LINKED);
+	return rm && (rm->type == IMG_REMAP_GHOST || rm->type == IMG_REMAP_LINKED);
 }
 
 int render_put_memfd_name(const struct ckpt *ck, uint32_t inode_id, struct ck_buf *out)
@@ -136,8 +132,8 @@ static int put_maps_line(const struct ckpt *ck, const struct img_mm *mm, const s
 		return -ENOMEM;
 	ck_buf_printf(out, "%08llx-%08llx %c%c%c%c %08llx 00:00 0 ",
 		      (unsigned long long)start, (unsigned long long)end,
-		      vma->prot & RENDER_PROT_READ ? 'r' : '-', vma->prot & RENDER_PROT_WRITE ? 'w' : '-',
-		      vma->prot & RENDER_PROT_EXEC ? 'x' : '-', vma->flags & RENDER_MAP_SHARED ? 's' : 'p',
+		      vma->prot & IMG_PROT_READ ? 'r' : '-', vma->prot & IMG_PROT_WRITE ? 'w' : '-',
+		      vma->prot & IMG_PROT_EXEC ? 'x' : '-', vma->flags & IMG_MAP_SHARED ? 's' : 'p',
 		      (unsigned long long)offset);
 	hdr = out->len - line;
 	if (name.len) {
@@ -175,7 +171,6 @@ static int put_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struc
 {
 	static const struct img_vma none = { .flags = 0x02 };
 	const struct img_mm *mm;
-	uint64_t dense = 0;
 	int rc;
 
 	rc = render_proc_mm(p, &mm);
@@ -200,12 +195,11 @@ static int put_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struc
 				b = CK_MIN(end, vma->end);
 			else if (mm && v < mm->n_vmas)
 				b = CK_MIN(end, mm->vmas[v].start);
-			rc = put_maps_line(ck, mm, vma, a, b, dense + (a - r->vaddr), out);
+			rc = put_maps_line(ck, mm, vma, a, b, r->dense_off + (a - r->vaddr), out);
 			if (rc < 0)
 				return rc;
 			a = b;
 		}
-		dense += r->len;
 	}
 	/* pages a parent checkpoint holds but was not given: holes in `pages`
 	 * and `mem`, listed so that nobody mistakes them for zeros */

@@ -202,7 +202,7 @@ bool render_has_mountinfo(const struct ckpt *ck, const struct ckpt_proc *p)
 /* The cg_set id of @p's leader: 0, -ENOENT (none recorded), -EIO. */
 static int proc_cg_set(const struct ckpt *ck, const struct ckpt_proc *p, uint32_t *ret)
 {
-	const struct img_core *c = render_leader_core(p);
+	const struct img_core *c = ckpt_leader_core(p);
 
 	if (!c)
 		return p->n_threads && p->threads[0].core_err == -EBADMSG ? -EIO : -ENOENT;

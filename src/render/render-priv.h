@@ -5,15 +5,6 @@
 
 #include "ckpt.h"
 
-/* compel task states as stored in tc.task_state */
-#define RENDER_TASK_ALIVE 1
-#define RENDER_TASK_DEAD 2
-#define RENDER_TASK_STOPPED 3
-#define RENDER_TASK_ZOMBIE 6
-
-/* remap-fpath.img remap types */
-#define RENDER_REMAP_LINKED 0
-#define RENDER_REMAP_GHOST 1
 
 /* The dumping kernel's page size (4096 when the model does not say). */
 uint64_t render_page_size(const struct ckpt *ck);
@@ -21,10 +12,6 @@ uint64_t render_page_size(const struct ckpt *ck);
  * failure into -ENOMEM and, on any error, drop what it appended, so @out is
  * all or nothing. Returns @rc (or -ENOMEM), 0 on success. */
 int render_finish(struct ck_buf *out, size_t start, int rc);
-/* The core of @p's thread-group leader (tid == pid, else threads[0]), or NULL. */
-const struct img_core *render_leader_core(const struct ckpt_proc *p);
-/* True when the leader's tc says the task is a zombie. */
-bool render_is_zombie(const struct ckpt_proc *p);
 /* The mm a view of @p should use: 0 with *@ret_mm set (NULL for zombies and
  * tasks without an mm), or -EIO when mm-<pid>.img was damaged or missing. */
 int render_proc_mm(const struct ckpt_proc *p, const struct img_mm **ret_mm);

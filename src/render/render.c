@@ -30,11 +30,6 @@
 #include "render-priv.h"
 
 #define RENDER_SIG_IGN 1
-#define RENDER_MAP_SHARED 0x01u
-#define RENDER_MAP_GROWSDOWN 0x0100u
-#define RENDER_MAP_LOCKED 0x2000u
-#define RENDER_PROT_WRITE 0x2u
-#define RENDER_PROT_EXEC 0x4u
 #define RENDER_SCHED_FIFO 1
 #define RENDER_SCHED_RR 2
 #define RENDER_SCHED_DEADLINE 6
@@ -58,27 +53,9 @@ int render_finish(struct ck_buf *out, size_t start, int rc)
 	return rc < 0 ? rc : 0;
 }
 
-const struct img_core *render_leader_core(const struct ckpt_proc *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->n_threads; i++)
-		if (p->threads[i].tid == p->pid)
-			return p->threads[i].core;
-	return p->n_threads ? p->threads[0].core : NULL;
-}
-
-bool render_is_zombie(const struct ckpt_proc *p)
-{
-	const struct img_core *lc = render_leader_core(p);
-
-	return lc && lc->has_tc &&
-	       (lc->task_state == RENDER_TASK_DEAD || lc->task_state == RENDER_TASK_ZOMBIE);
-}
-
 int render_proc_mm(const struct ckpt_proc *p, const struct img_mm **ret_mm)
 {
-	if (render_is_zombie(p)) {
+	if (ckpt_is_zombie(p)) {
 		*ret_mm = NULL;
 		return 0;
 	}
@@ -107,7 +84,7 @@ static int thread_cores(const struct ckpt_proc *p, const struct ckpt_thread *t,
 			const struct img_core **ret_lc)
 {
 	const struct ckpt_thread *th = pick_thread(p, t);
-	const struct img_core *lc = render_leader_core(p);
+	const struct img_core *lc = ckpt_leader_core(p);
 
 	if (!th)
 		return -ENOENT;
@@ -131,10 +108,10 @@ static const char *comm_of(const struct img_core *core, const struct img_core *l
 static char state_letter(uint32_t task_state)
 {
 	switch (task_state) {
-	case RENDER_TASK_DEAD:
-	case RENDER_TASK_ZOMBIE:
+	case IMG_TASK_DEAD:
+	case IMG_TASK_ZOMBIE:
 		return 'Z';
-	case RENDER_TASK_STOPPED:
+	case IMG_TASK_STOPPED:
 		return 'T';
 	default:
 		return 'S';
@@ -144,10 +121,10 @@ static char state_letter(uint32_t task_state)
 static const char *state_name(uint32_t task_state)
 {
 	switch (task_state) {
-	case RENDER_TASK_DEAD:
-	case RENDER_TASK_ZOMBIE:
+	case IMG_TASK_DEAD:
+	case IMG_TASK_ZOMBIE:
 		return "Z (zombie)";
-	case RENDER_TASK_STOPPED:
+	case IMG_TASK_STOPPED:
 		return "T (stopped)";
 	default:
 		return "S (sleeping)";
@@ -225,13 +202,13 @@ static void vm_totals(const struct ckpt *ck, const struct img_mm *mm, struct vm_
 	for (i = 0; i < mm->n_vmas; i++) {
 		const struct img_vma *vma = &mm->vmas[i];
 		uint64_t len = vma->end - vma->start;
-		bool wr = vma->prot & RENDER_PROT_WRITE, ex = vma->prot & RENDER_PROT_EXEC;
-		bool sh = vma->flags & RENDER_MAP_SHARED, gd = vma->flags & RENDER_MAP_GROWSDOWN;
+		bool wr = vma->prot & IMG_PROT_WRITE, ex = vma->prot & IMG_PROT_EXEC;
+		bool sh = vma->flags & IMG_MAP_SHARED, gd = vma->flags & IMG_MAP_GROWSDOWN;
 
 		if ((vma->status & IMG_VMA_AREA_VSYSCALL) || vma->end < vma->start)
 			continue;	/* the gate page is not part of the mm */
 		v->size += len;
-		if (vma->flags & RENDER_MAP_LOCKED)
+		if (vma->flags & IMG_MAP_LOCKED)
 			v->lck += len;
 		if (wr && !sh && !gd)
 			v->data += len;
@@ -275,7 +252,7 @@ static int put_status(const struct ckpt *ck, const struct ckpt_proc *p, const st
 	const struct ckpt_thread *th;
 	const struct img_core *core, *lc;
 	const struct img_mm *mm;
-	bool zombie = render_is_zombie(p);
+	bool zombie = ckpt_is_zombie(p);
 	uint64_t ign, cgt, blk, nfilt;
 	const char *comm;
 	size_t i;
@@ -503,7 +480,7 @@ static void put_limit(struct ck_buf *out, uint64_t v)
 
 int render_limits(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
 {
-	const struct img_core *lc = render_leader_core(p);
+	const struct img_core *lc = ckpt_leader_core(p);
 	size_t start = out->len, i;
 
 	(void)ck;

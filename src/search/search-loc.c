@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Where a byte of a process lies: its segment, its offset in /<pid>/pages
- * (the runs back to back, see src/mem/mem-dense.h), the VMA that holds it
+ * (the runs back to back, see src/mem/mem-dense.h and mem_run.dense_off), the VMA that holds it
  * as /<pid>/maps prints it; the escaping of matched bytes; the containers of
  * a pod checkpoint. */
 #include <errno.h>
@@ -29,22 +29,29 @@ void search_segment(const struct mem_space *m, uint64_t addr, uint64_t *ret_star
 	*ret_end = end;
 }
 
+/* VMA @i of the mm in @ctx ends at or before the address in it. */
+struct vma_key {
+	const struct img_mm *mm;
+	uint64_t addr;
+};
+
+static bool vma_before(const void *ctx, size_t i)
+{
+	const struct vma_key *k = ctx;
+
+	return k->mm->vmas[i].end <= k->addr;
+}
+
 /* The VMA of @mm holding @addr (VMAs are sorted and disjoint), or NULL. */
 static const struct img_vma *vma_of(const struct img_mm *mm, uint64_t addr)
 {
-	size_t lo = 0, hi = mm ? mm->n_vmas : 0;
+	struct vma_key k = { .mm = mm, .addr = addr };
+	size_t i;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (mm->vmas[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (mm && lo < mm->n_vmas && mm->vmas[lo].start <= addr)
-		return &mm->vmas[lo];
-	return NULL;
+	if (!mm)
+		return NULL;
+	i = ck_lower_bound(mm->n_vmas, vma_before, &k);
+	return i < mm->n_vmas && mm->vmas[i].start <= addr ? &mm->vmas[i] : NULL;
 }
 
 static int fill(const struct ckpt *ck, const struct ckpt_proc *p, uint64_t addr, uint64_t dense,
@@ -61,8 +68,9 @@ static int fill(const struct ckpt *ck, const struct ckpt_proc *p, uint64_t addr,
 
 		ck_buf_done(&b);
 		ck_buf_printf(&b, "%08llx-%08llx %c%c%c%c %08llx 00:00 0 ?", (unsigned long long) v->start,
-			      (unsigned long long) v->end, v->prot & 1 ? 'r' : '-', v->prot & 2 ? 'w' : '-',
-			      v->prot & 4 ? 'x' : '-', v->flags & 1 ? 's' : 'p', (unsigned long long) v->pgoff);
+			      (unsigned long long) v->end, v->prot & IMG_PROT_READ ? 'r' : '-',
+			      v->prot & IMG_PROT_WRITE ? 'w' : '-', v->prot & IMG_PROT_EXEC ? 'x' : '-',
+			      v->flags & IMG_MAP_SHARED ? 's' : 'p', (unsigned long long) v->pgoff);
 	}
 	if (b.oom)
 		return -ENOMEM;
@@ -75,39 +83,43 @@ static int fill(const struct ckpt *ck, const struct ckpt_proc *p, uint64_t addr,
 	return 0;
 }
 
-int search_loc_addr(const struct ckpt *ck, const struct ckpt_proc *p, const struct mem_dense *d, uint64_t addr,
-		    struct search_loc *loc)
+int search_loc_addr(const struct ckpt *ck, const struct ckpt_proc *p, uint64_t addr, struct search_loc *loc)
 {
-	size_t i;
 	const struct mem_run *r;
 
 	if (!p->mem)
 		return -ENOENT;
-	i = mem_run_after(p->mem, addr);
-	r = mem_run_at(p->mem, i);
+	r = mem_run_at(p->mem, mem_run_after(p->mem, addr));
 	if (!r || r->vaddr > addr)
 		return -ENOENT;
-	return fill(ck, p, addr, mem_dense_offset(d, i) + (addr - r->vaddr), loc);
+	return fill(ck, p, addr, r->dense_off + (addr - r->vaddr), loc);
 }
 
-int search_loc_pages(const struct ckpt *ck, const struct ckpt_proc *p, const struct mem_dense *d, uint64_t off,
-		     struct search_loc *loc)
+struct dense_key {
+	const struct mem_space *m;
+	uint64_t off;
+};
+
+/* Run @i ends at or before the dense offset sought. */
+static bool run_before(const void *ctx, size_t i)
 {
-	size_t lo = 0, hi;
+	const struct dense_key *k = ctx;
+	const struct mem_run *r = mem_run_at(k->m, i);
 
-	if (!p->mem || off >= mem_dense_size(d))
+	return r->dense_off + r->len <= k->off;
+}
+
+int search_loc_pages(const struct ckpt *ck, const struct ckpt_proc *p, uint64_t off, struct search_loc *loc)
+{
+	struct dense_key k = { .m = p->mem, .off = off };
+	const struct mem_run *r;
+
+	if (!p->mem)
 		return -ENOENT;
-	/* the last run that starts at or before @off */
-	hi = mem_run_count(p->mem);
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (mem_dense_offset(d, mid) <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return fill(ck, p, mem_run_at(p->mem, lo)->vaddr + (off - mem_dense_offset(d, lo)), off, loc);
+	r = mem_run_at(p->mem, ck_lower_bound(mem_run_count(p->mem), run_before, &k));
+	if (!r || r->dense_off > off)
+		return -ENOENT;
+	return fill(ck, p, r->vaddr + (off - r->dense_off), off, loc);
 }
 
 void search_loc_done(struct search_loc *loc)

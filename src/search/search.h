@@ -14,7 +14,6 @@
 #define CK_SEARCH_H
 
 #include "ckpt.h"
-#include "mem-dense.h"
 
 /* Bytes read from the archive per step, and the most carried over. A match
  * longer than SEARCH_CARRY_MAX is reported cut at the end of a step. */
@@ -100,13 +99,11 @@ struct search_loc {
 };
 
 /* Fill @loc for virtual address @addr of @p (dumped: -ENOENT otherwise).
- * @d is the dense index of p->mem (mem_dense_new()). Returns 0, -ENOENT or
- * -ENOMEM; a VMA whose name cannot be rendered gets a line without name. */
-int search_loc_addr(const struct ckpt *ck, const struct ckpt_proc *p, const struct mem_dense *d, uint64_t addr,
-		    struct search_loc *loc);
+ * Returns 0, -ENOENT or -ENOMEM; a VMA whose name cannot be rendered gets
+ * a line with "?" as name. */
+int search_loc_addr(const struct ckpt *ck, const struct ckpt_proc *p, uint64_t addr, struct search_loc *loc);
 /* Fill @loc for byte @off of /<pid>/pages (-ENOENT past its end). */
-int search_loc_pages(const struct ckpt *ck, const struct ckpt_proc *p, const struct mem_dense *d, uint64_t off,
-		     struct search_loc *loc);
+int search_loc_pages(const struct ckpt *ck, const struct ckpt_proc *p, uint64_t off, struct search_loc *loc);
 void search_loc_done(struct search_loc *loc);
 
 /* Append @len bytes as `strings`-minded people read them: printable ASCII as

@@ -40,13 +40,6 @@ static int put_u64_opt(json_object *o, const char *key, uint64_t v)
 	return v ? put(o, key, json_object_new_uint64(v)) : 0;
 }
 
-const char *spec_task_state_name(uint32_t task_state)
-{
-	static const char *const names[] = { "Alive", "Dead", "Stopped", "Helper", "Thread" };
-
-	return task_state >= 1 && task_state <= ARRAY_SIZE(names) ? names[task_state - 1] : "Unknown";
-}
-
 int spec_parse_stats(const struct ck_blob *b, struct spec_stats *ret)
 {
 	_cleanup_(spec_out_putp) json_object *root = NULL;
@@ -87,13 +80,13 @@ static json_object *ps_node(const struct spec_proc *procs, size_t n, size_t i, u
 	if (put(o, "pid", json_object_new_int64(p->pid)) < 0 || put_str(o, "command", p->comm) < 0)
 		return NULL;
 	/* Only live and stopped tasks have memory to read arguments from. */
-	if (p->task_state != 1 && p->task_state != 3) {
-		if (put_str(o, "task_state", spec_task_state_name(p->task_state)) < 0)
+	if (!p->live) {
+		if (put_str(o, "task_state", p->task_state) < 0)
 			return NULL;
 		return TAKE_PTR(o);
 	}
 	if (put_str_opt(o, "cmdline", p->cmdline) < 0 ||
-	    put_str(o, "task_state", spec_task_state_name(p->task_state)) < 0)
+	    put_str(o, "task_state", p->task_state) < 0)
 		return NULL;
 	for (size_t c = 0; c < n && depth < 4096; c++) {
 		json_object *k;

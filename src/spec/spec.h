@@ -101,12 +101,9 @@ struct spec_proc {
 	uint32_t pid, ppid;
 	const char *comm;
 	const char *cmdline;	/* arguments joined by spaces; NULL if unknown */
-	uint32_t task_state;	/* 1 alive, 2 dead (zombie), 3 stopped, ... */
+	const char *task_state;	/* the state's name as checkpointctl shows it ("Alive", ...) */
+	bool live;		/* alive or stopped: has memory, so cmdline and children are shown */
 };
-
-/* The name checkpointctl gives a CRIU task_state: "Alive", "Dead",
- * "Stopped", "Helper", "Thread" or "Unknown". */
-const char *spec_task_state_name(uint32_t task_state);
 
 /* /container.json: one element of `checkpointctl inspect --format json --all`,
  * with its key names (README.md lists them). @stats may be NULL; @procs

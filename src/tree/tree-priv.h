@@ -31,7 +31,9 @@ struct tree_stream_ops {
 	uint64_t (*allocated)(const void *obj);
 	/* frees @obj with the tree; NULL when @obj is borrowed */
 	void (*free)(void *obj);
-	/* [off, off + len) as file extents, as tree_extents(); NULL: never */
+	/* [off, off + len) as at most @max file extents (tree_read_reply()):
+	 * the count, 0 at the end, -EAGAIN when some byte is not in a file,
+	 * -ENOBUFS when @max is too few; NULL: never (read() is used) */
 	ssize_t (*extents)(const void *obj, uint64_t off, size_t len, struct arc_extent *ext, size_t max);
 };
 

@@ -272,23 +272,27 @@ void tree_free(struct tree *t)
 	free(t);
 }
 
+struct child_key {
+	const struct tree_node *dir;
+	const char *name;
+	size_t len;
+};
+
+static bool child_before(const void *ctx, size_t i)
+{
+	const struct child_key *k = ctx;
+	const char *cn = k->dir->children[i]->name;
+
+	return cmp_name(cn, strlen(cn), k->name, k->len) < 0;
+}
+
 static struct tree_node *child_find(const struct tree_node *dir, const char *name, size_t len)
 {
-	size_t lo = 0, hi = dir->n_children;
+	struct child_key k = { dir, name, len };
+	size_t i = ck_lower_bound(dir->n_children, child_before, &k);
+	const char *cn = i < dir->n_children ? dir->children[i]->name : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *cn = dir->children[mid]->name;
-		int c = cmp_name(cn, strlen(cn), name, len);
-
-		if (c == 0)
-			return dir->children[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return cn && cmp_name(cn, strlen(cn), name, len) == 0 ? dir->children[i] : NULL;
 }
 
 const struct tree_node *tree_lookup(const struct tree *t, const char *path)
@@ -414,29 +418,6 @@ int tree_readdir(struct tree *t, const struct tree_node *n,
 	return 0;
 }
 
-ssize_t tree_extents(struct tree *t, const struct tree_node *n, uint64_t off, size_t len,
-		   struct arc_extent *ext, size_t max)
-{
-	int rc;
-
-	switch (n->kind) {
-	case TREE_MEMBER:
-		if (off >= n->slice_len)
-			return 0;
-		if (!max)
-			return -ENOBUFS;
-		len = (size_t) CK_MIN((uint64_t) len, n->slice_len - off);
-		rc = arc_extent_at(t->arc, n->member, n->slice_off + off, len, ext);
-		if (rc < 0)
-			return rc;
-		return ext->len == len ? 1 : -EAGAIN;	/* a short member: tree_read() says why */
-	case TREE_STREAM:
-		return n->ops->extents ? n->ops->extents(n->obj, off, len, ext, max) : -EAGAIN;
-	default:
-		return -EAGAIN;
-	}
-}
-
 ssize_t tree_read(struct tree *t, const struct tree_node *n, void *buf, size_t len, uint64_t off)
 {
 	int rc;
@@ -506,4 +487,63 @@ int64_t tree_lseek(struct tree *t, const struct tree_node *n, int64_t off, int w
 	if (off >= st.st_size)
 		return -ENXIO;
 	return whence == SEEK_DATA ? off : st.st_size;
+}
+
+/* Small replies gain nothing from a splice. */
+#define TREE_SPLICE_MIN 4096
+
+/* @len bytes at @off of @n as extents: the count, or -EAGAIN / -ENOBUFS
+ * when they cannot be (then they are copied). */
+static ssize_t node_extents(struct tree *t, const struct tree_node *n, uint64_t off, size_t len,
+			    struct arc_extent *ext, size_t max)
+{
+	int rc;
+
+	if (len < TREE_SPLICE_MIN)
+		return -EAGAIN;
+	switch (n->kind) {
+	case TREE_MEMBER:
+		rc = arc_extent_at(t->arc, n->member, n->slice_off + off, len, ext);
+		if (rc < 0)
+			return rc;
+		return ext->len == len ? 1 : -EAGAIN;	/* a short member: the copy says why */
+	case TREE_STREAM:
+		return n->ops->extents ? n->ops->extents(n->obj, off, len, ext, max) : -EAGAIN;
+	default:
+		return -EAGAIN;
+	}
+}
+
+int tree_read_reply(struct tree *t, const struct tree_node *n, uint64_t off, size_t len, struct tree_reply *r)
+{
+	ssize_t k;
+
+	r->n_ext = 0;
+	r->mem = NULL;
+	r->len = 0;
+	if (n->kind == TREE_DIR)
+		return -EISDIR;
+	if (n->kind == TREE_MEMBER) {
+		if (off >= n->slice_len)
+			return 0;
+		len = (size_t) CK_MIN((uint64_t) len, n->slice_len - off);
+	}
+	k = node_extents(t, n, off, len, r->ext, TREE_REPLY_EXTENTS);
+	if (k >= 0) {
+		r->n_ext = (size_t) k;
+		return 0;
+	}
+	if (k != -EAGAIN && k != -ENOBUFS)
+		return (int) k;
+	r->mem = malloc(len ? len : 1);
+	if (!r->mem)
+		return -ENOMEM;
+	k = tree_read(t, n, r->mem, len, off);
+	if (k < 0) {
+		free(r->mem);
+		r->mem = NULL;
+		return (int) k;
+	}
+	r->len = (size_t) k;
+	return 0;
 }

@@ -48,13 +48,20 @@ int tree_open(struct tree *t, const struct tree_node *n);
  * @fill returns non-zero. Returns 0, -ENOTDIR. */
 int tree_readdir(struct tree *t, const struct tree_node *n,
 	       int (*fill)(void *ctx, const char *name, const struct stat *st), void *ctx);
-/* Where [off, off + len) of regular node @n lives, clipped to its size: up to
- * @max extents of files that stay open (fd -1: zeros), so that the reply can
- * be spliced from them. Returns the count (0 at the end), or -EAGAIN when
- * the bytes are not all in files (use tree_read()), -ENOBUFS when @max is too
- * small, another -errno. */
-ssize_t tree_extents(struct tree *t, const struct tree_node *n, uint64_t off, size_t len,
-		   struct arc_extent *ext, size_t max);
+/* The reply to a read of [off, off + len) of regular node @n, clipped to
+ * its size. The node decides where its bytes are: when they all lie in files
+ * that stay open (archive, spill or member files), as up to
+ * TREE_REPLY_EXTENTS extents to splice (fd -1: zeros); otherwise copied into
+ * @r->mem, malloc'ed here and freed by the caller. */
+#define TREE_REPLY_EXTENTS 64
+struct tree_reply {
+	size_t n_ext;			/* > 0: the reply is ext[0 .. n_ext) */
+	struct arc_extent ext[TREE_REPLY_EXTENTS];
+	void *mem;			/* n_ext == 0: the reply is mem[0 .. len) */
+	size_t len;
+};
+/* Returns 0 or -errno (then nothing is allocated). */
+int tree_read_reply(struct tree *t, const struct tree_node *n, uint64_t off, size_t len, struct tree_reply *r);
 /* Copy up to @len bytes at @off of regular node @n. Returns the count or -errno. */
 ssize_t tree_read(struct tree *t, const struct tree_node *n, void *buf, size_t len, uint64_t off);
 /* The target of symlink @n, NUL-terminated and truncated to @size. Returns 0 or -errno. */

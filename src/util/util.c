@@ -113,6 +113,21 @@ char *ck_buf_steal(struct ck_buf *b, size_t *ret_len)
 	return p;
 }
 
+size_t ck_lower_bound(size_t n, bool (*before)(const void *ctx, size_t i), const void *ctx)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (before(ctx, mid))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 char *ck_strdup0(const char *s)
 {
 	return s ? strdup(s) : NULL;

@@ -57,6 +57,10 @@ void ck_buf_done(struct ck_buf *b);
 /* Hand the storage to the caller (NUL-terminated; may be NULL when empty) and reset @b. */
 char *ck_buf_steal(struct ck_buf *b, size_t *ret_len);
 
+/* Binary search over the indexes [0, @n) of a sorted sequence: the first
+ * index for which @before(@ctx, i) is false, where @before is true on a
+ * prefix of the range and false after it; @n when it is never false. */
+size_t ck_lower_bound(size_t n, bool (*before)(const void *ctx, size_t i), const void *ctx);
 /* strdup() that returns NULL for a NULL input. */
 char *ck_strdup0(const char *s);
 /* Parse a decimal unsigned integer that spans the whole string. Returns 0 or -EINVAL. */

@@ -8,17 +8,16 @@
 #include "log.h"
 #include "view-priv.h"
 
-/* Images larger than this are not rendered to JSON (a multi-GiB pagemap would
- * not fit the memory budget); their .json reads fail (EIO at the FUSE boundary). */
-#define VIEW_JSON_MAX_INPUT (256u << 20)
 
+/* images/<name>.json: an image larger than IMG_MAX_SIZE is not rendered, and
+ * its read fails (EIO at the FUSE boundary). */
 static int render_json(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
 	_cleanup_free_ void *owned = NULL;
 	struct ck_blob b;
 	int rc;
 
-	rc = arc_load(t->arc, n->member, VIEW_JSON_MAX_INPUT, &b, &owned);
+	rc = arc_load(t->arc, n->member, IMG_MAX_SIZE, &b, &owned);
 	if (rc < 0)
 		return rc;
 	return img_render_json(strrchr(n->member->path, '/') ? strrchr(n->member->path, '/') + 1 :

@@ -85,13 +85,6 @@ static const char *proc_comm(const struct ckpt_proc *p)
 	return "";
 }
 
-static uint32_t proc_state(const struct ckpt_proc *p)
-{
-	const struct img_core *c = ckpt_leader_core(p);
-
-	return c && c->has_tc ? c->task_state : 0;
-}
-
 /* The arguments of @p joined by spaces (NULL if unreadable), in @buf. */
 static const char *proc_args(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *buf)
 {
@@ -133,8 +126,9 @@ static int render_container(const struct tree *t, const struct tree_node *n, str
 		const struct ckpt_proc *p = &ck->procs[i];
 
 		procs[i] = (struct spec_proc) { .pid = p->pid, .ppid = p->ppid, .comm = proc_comm(p),
-						.task_state = proc_state(p) };
-		if (procs[i].task_state == 1 || procs[i].task_state == 3)
+						.task_state = ckpt_task_state_name(ckpt_task_state(p)),
+						.live = ckpt_is_live(p) };
+		if (procs[i].live)
 			procs[i].cmdline = proc_args(ck, p, &args[i]);
 	}
 	rc = spec_render_container(&info, &sizes, has_stats ? &stats : NULL, procs, ck->n_procs, out);
@@ -161,19 +155,18 @@ static int render_stats(const struct tree *t, const struct tree_node *n, struct 
 static void ps_line(const struct ckpt *ck, const struct ckpt_proc *p, unsigned depth, struct ck_buf *out)
 {
 	struct ck_buf args = { 0 };
-	uint32_t state = proc_state(p);
 	const char *a = NULL;
 
-	if (state == 1 || state == 3)
+	if (ckpt_is_live(p))
 		a = proc_args(ck, p, &args);
 	ck_buf_printf(out, "%*s[%u] %s", (int) depth * 4, "", p->pid, proc_comm(p));
 	if (a && *a)
 		ck_buf_printf(out, "  %s", a);
 	if (p->n_threads > 1)
 		ck_buf_printf(out, "  (%zu threads)", p->n_threads);
-	if (state == 2)
+	if (ckpt_is_zombie(p))
 		ck_buf_puts(out, "  <zombie>");
-	else if (state == 3)
+	else if (ckpt_task_state(p) == IMG_TASK_STOPPED)
 		ck_buf_puts(out, "  <stopped>");
 	ck_buf_putc(out, '\n');
 	ck_buf_done(&args);

@@ -35,6 +35,20 @@ check "inode numbers are unique over the pod" \
 	test -z "$(find "$mnt" -printf '%i\n' | sort | uniq -d)"
 umount_ck "$mnt"
 
+# Containers named by numbers: listed and looked up in the same order
+# (numbers first, numerically), so /10 is found next to /2.
+num=$WORK/num.tar
+python3 "$mkpod" "$num" 10="$FIXTURES/wl-gamma.tar" 2="$FIXTURES/busybox-loop.tar.gz" ||
+	fail "scripts/mkpod, numbered containers"
+mount_ck "$num" "$WORK/num" || { fail "mount a pod with numbered containers"; finish; }
+check "numbered containers are listed numerically" \
+	test "$(ls -f "$WORK/num" | grep -v '^\.' | tr '\n' ' ')" = "2 10 pod.dump pod.options "
+for c in 2 10; do
+	check "/$c is found through the mount" test -d "$WORK/num/$c/1"
+	check "--ls finds /$c" "$CKPTFS" --ls "$num" "/$c/1"
+done
+umount_ck "$WORK/num"
+
 # A single container packed in a directory is not a pod.
 one=$WORK/one.tar
 python3 "$mkpod" "$one" only="$FIXTURES/wl-gamma.tar" || fail "scripts/mkpod, one container"

@@ -15,9 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct spec_stats stats = { 0 };
 	struct spec_sizes sizes = { size, size / 2, 1 };
 	struct spec_proc procs[] = {
-		{ .pid = 1, .ppid = 0, .comm = "init", .cmdline = "/init x", .task_state = 1 },
-		{ .pid = 2, .ppid = 1, .comm = "z", .task_state = 2 },
-		{ .pid = 3, .ppid = 3, .comm = "loop", .task_state = 3 },
+		{ .pid = 1, .ppid = 0, .comm = "init", .cmdline = "/init x", .task_state = "Alive", .live = true },
+		{ .pid = 2, .ppid = 1, .comm = "z", .task_state = "Dead" },
+		{ .pid = 3, .ppid = 3, .comm = "loop", .task_state = "Stopped", .live = true },
 	};
 	struct ck_buf out = { 0 };
 	char ts[64];

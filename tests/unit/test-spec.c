@@ -143,8 +143,8 @@ static void test_container_json(void)
 	struct ck_blob spec = blob("{\"annotations\": {\"io.container.manager\": \"libpod\"}}");
 	struct spec_sizes sz = { 100, 60, 0 };
 	struct spec_proc procs[] = {
-		{ .pid = 7, .ppid = 1, .comm = "child", .cmdline = "a b", .task_state = 2 },
-		{ .pid = 1, .ppid = 0, .comm = "init", .cmdline = "/init", .task_state = 1 },
+		{ .pid = 7, .ppid = 1, .comm = "child", .cmdline = "a b", .task_state = "Dead" },
+		{ .pid = 1, .ppid = 0, .comm = "init", .cmdline = "/init", .task_state = "Alive", .live = true },
 	};
 	struct ck_buf out = { 0 };
 

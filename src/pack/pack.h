@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Writing archives that ckptfs reads at random: a byte stream compressed as
+ * zstd frames that each declare their size, at most a few MiB of input each,
+ * followed by the seek table of zstd's seekable format (a skippable frame, so
+ * stock `zstd -d` still decompresses the file). When the input is a tar,
+ * frames are cut where members start, so that reading one large member
+ * decodes only its own frames (arc/arc-seek.c reads both the table and the
+ * sized frames). Frames are compressed by worker threads and written in
+ * order. Used by --recompress and for the zstd layer of --build-oci. */
+#ifndef CK_PACK_H
+#define CK_PACK_H
+
+#include "util.h"
+
+struct pack_opts {
+	int level;		/* zstd level; 0: 3, zstd's default */
+	unsigned threads;	/* compression threads; 0: one per online CPU */
+	size_t frame_max;	/* input bytes per frame at most; 0: 4 MiB */
+	bool tar;		/* the input is a tar: cut frames at member starts */
+};
+
+struct pack_stats {
+	uint64_t in_bytes;	/* bytes written into the packer */
+	uint64_t out_bytes;	/* compressed bytes written, seek table included */
+	uint64_t frames;
+};
+
+struct pack_zstd;
+
+/* A packer writing to @fd from its current position. Returns 0, -EINVAL for
+ * a bad option, -ENOMEM or the -errno of pthread_create(). */
+int pack_zstd_new(int fd, const struct pack_opts *opts, struct pack_zstd **ret);
+/* Append @len bytes of input. Returns 0, or the -errno of a failed write or
+ * compression (then every later call fails the same way). */
+int pack_zstd_write(struct pack_zstd *w, const void *buf, size_t len);
+/* Compress what is left, write the seek table and fill @st (may be NULL).
+ * Returns 0 or -errno as pack_zstd_write(). */
+int pack_zstd_finish(struct pack_zstd *w, struct pack_stats *st);
+/* Stop the workers and free everything (after finish, or to give up). */
+void pack_zstd_free(struct pack_zstd *w);
+DEFINE_CLEANUP(pack_zstd_freep, struct pack_zstd, pack_zstd_free)
+
+#endif

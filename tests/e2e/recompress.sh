@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# --recompress IN OUT: OUT holds the same tar as IN (zstd -dc of both
+# agree), stock zstd verifies it, its frames start where tar members start,
+# and ckptfs mounts it through the seek table with nothing spilled and every
+# file as the original's mount shows it. Bad input fails with one line and
+# leaves nothing behind.
+. "$(dirname "$0")/lib.sh"
+need zstd gzip python3 sha256sum
+
+# decoded FILE: the tar inside a fixture, whatever its compression
+decoded() {
+	case $(head -c4 "$1" | od -An -tx1 | tr -d ' ') in
+	28b52ffd | 5?2a4d18) zstd -dc "$1" ;;
+	1f8b*) gzip -dc "$1" ;;
+	*) cat "$1" ;;
+	esac
+}
+
+# hashes DIR: sha256 of every regular file but the sparse mem files
+hashes() { (cd "$1" && find . -type f ! -name mem -print0 | sort -z | xargs -0 sha256sum); }
+
+# The frames of OUT's seek table must each begin at a tar header of IN.
+cat >"$WORK/frames.py" <<'EOF'
+import struct, sys, tarfile
+out, tar = sys.argv[1], sys.argv[2]
+data = open(out, "rb").read()
+n, desc, magic = struct.unpack("<IBI", data[-9:])
+assert magic == 0x8F92EAB1, "no seekable footer"
+entry = 12 if desc & 0x80 else 8
+table = data[-9 - n * entry:-9]
+starts, pos = [], 0
+for i in range(n):
+    c, d = struct.unpack_from("<II", table, i * entry)
+    starts.append(pos)
+    pos += d
+heads = set()
+with tarfile.open(tar) as t:
+    for m in t.getmembers():
+        heads.add(m.offset)
+# the first entry of a pax-prefixed member starts at its pax header: accept
+# any block boundary that tarfile reports as an entry or pax header start
+bad = [s for s in starts[1:] if s not in heads and s % 512]
+print("frames", n, "tar bytes", pos)
+sys.exit(1 if bad else 0)
+EOF
+
+for f in wl-alpha.tar.zst wl-beta.tar.gz wl-gamma.tar busybox-loop.tar.gz; do
+	in=$FIXTURES/$f out=$WORK/${f%%.*}.tar.zst
+	decoded "$in" >"$WORK/in.tar"
+	check "$f: --recompress exits 0" "$CKPTFS" --recompress --threads=2 "$in" "$out"
+	check "$f: zstd -dc OUT equals the decoded IN" cmp <(zstd -dc "$out") "$WORK/in.tar"
+	check "$f: zstd -t accepts OUT" zstd -qt "$out"
+	check "$f: every frame starts on a tar block" python3 "$WORK/frames.py" "$out" "$WORK/in.tar"
+	mount_ck "$out" "$WORK/new" -d || { fail "$f: mount OUT"; continue; }
+	mount_ck "$in" "$WORK/old" || { fail "$f: mount IN"; continue; }
+	if [ "$(tail -c 9 "$out" | head -c 4 | od -An -tu4 | tr -d ' ')" -gt 1 ]; then
+		check "$f: OUT is read through its seek table" grep -q 'zstd seekable' "$WORK/new.log"
+		check "$f: nothing is spilled" grep -q 'compressed tar (seekable), 0 bytes spilled' "$WORK/new.log"
+	fi
+	# /stat's btime may come from the archive file's time
+	check "$f: every file reads as the original's mount shows it" \
+		cmp <(hashes "$WORK/new" | grep -v ' \./stat$') <(hashes "$WORK/old" | grep -v ' \./stat$')
+	check "$f: pages of pid 1 are identical" cmp "$WORK/new/1/pages" "$WORK/old/1/pages"
+	umount_ck "$WORK/new"
+	umount_ck "$WORK/old"
+done
+
+# Members larger than a frame start frames of their own: a 9 MiB member
+# between small ones, with 1 MiB frames.
+python3 - "$WORK/big.tar" <<'EOF'
+import io, os, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for name, size in (("a", 1000), ("big", 9 << 20), ("b", 3000), ("c" * 120, 5000)):
+        ti = tarfile.TarInfo(name)
+        ti.size = size
+        t.addfile(ti, io.BytesIO(os.urandom(size)))
+EOF
+check "a tar with a large member recompresses" "$CKPTFS" --recompress --level=1 "$WORK/big.tar" "$WORK/big.tar.zst"
+check "its frames start on tar blocks" python3 "$WORK/frames.py" "$WORK/big.tar.zst" "$WORK/big.tar"
+check "and decode to the same tar" cmp <(zstd -dc "$WORK/big.tar.zst") "$WORK/big.tar"
+check "the large member starts a frame" python3 - "$WORK/big.tar.zst" "$WORK/big.tar" <<'EOF'
+import struct, sys, tarfile
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<I", data[-9:-5])[0]
+table = data[-9 - 8 * n:-9]
+starts, pos = set(), 0
+for i in range(n):
+    starts.add(pos)
+    pos += struct.unpack_from("<II", table, 8 * i)[1]
+with tarfile.open(sys.argv[2]) as t:
+    big = t.getmember("big")
+sys.exit(0 if big.offset in starts else 1)
+EOF
+
+# Bad input: one line naming the file, the documented exit code, no file left.
+mkdir "$WORK/outdir"
+"$CKPTFS" --recompress "$WORK/missing.tar" "$WORK/outdir/x.zst" 2>"$WORK/err"; rc=$?
+check "a missing IN exits 10" test "$rc" -eq 10
+check "with one line naming it" test "$(wc -l <"$WORK/err")" -eq 1 -a -n "$(grep missing.tar "$WORK/err")"
+head -c $(($(stat -c %s "$FIXTURES/wl-alpha.tar.zst") / 2)) "$FIXTURES/wl-alpha.tar.zst" >"$WORK/cut.tar.zst"
+"$CKPTFS" --recompress "$WORK/cut.tar.zst" "$WORK/outdir/x.zst" 2>"$WORK/err"; rc=$?
+check "a truncated IN exits 10" test "$rc" -eq 10
+check "with one line naming it" test "$(wc -l <"$WORK/err")" -eq 1 -a -n "$(grep cut.tar.zst "$WORK/err")"
+check "and leaves nothing in OUT's directory" test -z "$(ls -A "$WORK/outdir")"
+"$CKPTFS" --recompress "$FIXTURES/wl-gamma.tar" "$WORK/nodir/x.zst" 2>"$WORK/err"; rc=$?
+check "an OUT in a missing directory exits 14" test "$rc" -eq 14
+"$CKPTFS" --recompress --level=99 "$FIXTURES/wl-gamma.tar" "$WORK/outdir/x.zst" 2>"$WORK/err"; rc=$?
+check "a bad --level exits 1" test "$rc" -eq 1
+check "and leaves nothing behind" test -z "$(ls -A "$WORK/outdir")"
+finish
