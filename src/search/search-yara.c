@@ -199,19 +199,27 @@ static int on_scan(YR_SCAN_CONTEXT *context, int message, void *data, void *user
 	if (message != CALLBACK_MSG_RULE_MATCHING)
 		return CALLBACK_CONTINUE;
 	yr_rule_strings_foreach(rule, str) {
-		YR_MATCH *m;
+		const YR_MATCH *mp = context->matches[str->idx].head;
 		uint64_t last_addr = 0, last_len = 0;
 		bool have_last = false;
 
-		yr_string_matches_foreach(context, str, m) {
-			struct search_hit h = {
-				.addr = (uint64_t) m->base + (uint64_t) m->offset,
-				.len = (uint64_t) m->match_length,
+		/* libyara 4.2 keeps its matches in a notebook without aligning
+		 * them: copy each one out before reading its fields */
+		while (mp) {
+			YR_MATCH m;
+			struct search_hit h;
+
+			memcpy(&m, mp, sizeof(m));
+			mp = m.next;
+			if (m.is_private)
+				continue;
+			h = (struct search_hit) {
+				.addr = (uint64_t) m.base + (uint64_t) m.offset,
+				.len = (uint64_t) m.match_length,
 				.rule = rule->identifier,
 				.ns = rule->ns ? rule->ns->name : NULL,
 				.ident = str->identifier,
 			};
-
 			/* the same match seen in two overlapping blocks */
 			if (have_last && h.addr == last_addr && h.len == last_len)
 				continue;
