@@ -4,9 +4,8 @@
  * Each segment (contiguous dumped memory) is read SEARCH_CHUNK bytes at a
  * time into one buffer. Every pattern keeps its own resume point; after a
  * step the buffer keeps what the pattern that is furthest behind still
- * needs: the last len-1 bytes for a fixed string, or, for a regex, the start
- * of a partial match (PCRE2_PARTIAL_HARD: the match could go on past the
- * bytes read so far) plus the pattern's longest lookbehind. So a match is
+ * needs: the start of a partial match (PCRE2_PARTIAL_HARD: the match could
+ * go on past the bytes read so far) plus the pattern's longest lookbehind. So a match is
  * found whole wherever the reads cut the segment, as if the segment had been
  * one string. ^ and $ only match at the ends of a segment. */
 #include <errno.h>
@@ -18,18 +17,17 @@
 
 #include "search.h"
 
+/* A fixed string is a PCRE2 pattern too (PCRE2_LITERAL): its JIT looks
+ * for the first byte with memchr and was as fast as memmem() here. */
 struct search_pat {
-	pcre2_code *re;			/* NULL for a fixed string */
+	pcre2_code *re;
 	pcre2_match_data *md;
-	const uint8_t *lit;		/* fixed string (not owned) */
-	size_t lit_len;
-	uint64_t lookbehind;		/* bytes a regex may look at before its start */
+	uint64_t lookbehind;		/* bytes a match may look at before its start */
 };
 
 struct search_pats {
 	struct search_pat *v;
 	size_t n;
-	char **copies;			/* the fixed strings, owned */
 };
 
 void search_pats_free(struct search_pats *p)
@@ -39,9 +37,7 @@ void search_pats_free(struct search_pats *p)
 	for (size_t i = 0; i < p->n; i++) {
 		pcre2_match_data_free(p->v[i].md);
 		pcre2_code_free(p->v[i].re);
-		free(p->copies[i]);
 	}
-	free(p->copies);
 	free(p->v);
 	free(p);
 }
@@ -51,7 +47,7 @@ int search_pats_new(const char *const *pats, size_t n, unsigned flags, struct se
 {
 	_cleanup_(search_pats_freep) struct search_pats *p = calloc(1, sizeof(*p));
 
-	if (!p || !(p->v = calloc(n ? n : 1, sizeof(*p->v))) || !(p->copies = calloc(n ? n : 1, sizeof(char *))))
+	if (!p || !(p->v = calloc(n ? n : 1, sizeof(*p->v))))
 		return -ENOMEM;
 	p->n = n;
 	for (size_t i = 0; i < n; i++) {
@@ -64,13 +60,6 @@ int search_pats_new(const char *const *pats, size_t n, unsigned flags, struct se
 			if (ret_error && asprintf(ret_error, "pattern %zu is empty (it would match everywhere)", i + 1) < 0)
 				*ret_error = NULL;
 			return -EINVAL;
-		}
-		if ((flags & SEARCH_FIXED) && !(flags & SEARCH_ICASE)) {
-			if (!(p->copies[i] = strdup(pats[i])))
-				return -ENOMEM;
-			s->lit = (const uint8_t *) p->copies[i];
-			s->lit_len = strlen(pats[i]);
-			continue;
 		}
 		if (flags & SEARCH_FIXED)
 			opts |= PCRE2_LITERAL;
@@ -128,26 +117,6 @@ static void pat_next(const struct search_pat *s, const struct window *w, struct 
 	st->has = false;
 	st->from = CK_MAX(st->from, w->base);
 	from = (size_t) (st->from - w->base);
-	if (s->lit) {
-		const uint8_t *hit = NULL;
-
-		if (from < w->len && w->len - from >= s->lit_len)
-			hit = memmem(w->buf + from, w->len - from, s->lit, s->lit_len);
-		if (hit) {
-			st->has = true;
-			st->ms = w->base + (uint64_t) (hit - w->buf);
-			st->me = st->ms + s->lit_len;
-			return;
-		}
-		st->done = true;
-		/* the last len-1 bytes may start a match that the next read completes */
-		if (!w->final && w->len >= s->lit_len - 1)
-			st->from = CK_MAX(st->from, end - (s->lit_len - 1));
-		else if (w->final)
-			st->from = end;
-		st->need = st->from;
-		return;
-	}
 	for (;;) {
 		uint32_t mo = PCRE2_NO_UTF_CHECK | PCRE2_NOTEMPTY_ATSTART | PCRE2_NOTEMPTY;
 		PCRE2_SIZE *ov;
