@@ -65,6 +65,15 @@ struct arc_seek {
 	uint8_t *inbufs[16];	/* compressed buffers to reuse, s->in_len bytes each */
 	unsigned ninbufs;
 	uint64_t decodes;
+	/* Read-ahead (arc-seek.c): once reads run sequentially, helper threads
+	 * decode the units [ahead_from, ahead_to) before they are asked for. */
+	pthread_cond_t ahead_cond;	/* wanted units changed, or stop */
+	pthread_t ahead_threads[4];
+	unsigned n_ahead_threads;
+	size_t ahead_from, ahead_to;
+	uint64_t seq_end;	/* where the last read ended */
+	uint64_t ahead_decodes;	/* units the helpers decoded */
+	bool ahead_stop;
 	char kind[48];
 };
 

@@ -11,7 +11,13 @@
  * busy slots count against the budget as well, and at most a few decodes
  * run at once (each also holds its compressed unit), so memory stays
  * within the budget plus a compressed unit per decoder, or one unit per
- * reading thread when that is more. */
+ * reading thread when that is more.
+ *
+ * Read-ahead: a read that starts where the previous one ended asks for the
+ * units after the one it ended in; helper threads (as many as decoders)
+ * decode them into busy slots exactly as a reader would, so that a
+ * sequential reader finds them decoded, or being decoded, and a stream
+ * reads at the speed of the decoders together. Random reads ask for none. */
 #include "arc-seek-priv.h"
 
 #include <endian.h>
@@ -31,6 +37,7 @@
 #define SEEK_SLOTS_MAX 64
 #define SEEK_DECODERS_DEFAULT 2
 #define SEEK_INBUF_KEEP (4u << 20)
+#define SEEK_AHEAD_THREADS 4
 
 int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usize,
 		 char **ret_error)
@@ -104,6 +111,12 @@ int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 		pthread_mutex_destroy(&s->lock);
 		return arc_err(ret_error, -ENOMEM, "out of memory");
 	}
+	if (pthread_cond_init(&s->ahead_cond, NULL) != 0) {
+		pthread_cond_destroy(&s->done);
+		pthread_mutex_destroy(&s->lock);
+		return arc_err(ret_error, -ENOMEM, "out of memory");
+	}
+	s->seq_end = UINT64_MAX;
 	s->lock_ready = true;
 	snprintf(s->kind, sizeof(s->kind), "%s, %zu %s",
 		 s->fmt == SEEK_XZ ? "xz" : s->fmt == SEEK_ZSTD ? "zstd" : "zstd seekable", s->n,
@@ -367,6 +380,65 @@ static int seek_hold(struct arc_seek *s, size_t i, struct seek_slot **ret_slot)
 	return rc;
 }
 
+/* A read-ahead helper: decode the wanted units that are neither cached nor
+ * being decoded, lowest first, into slots that stay in the cache. */
+static void *seek_ahead_main(void *arg)
+{
+	struct arc_seek *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->ahead_stop) {
+		struct seek_slot *slot = NULL;
+		size_t i;
+		int rc;
+
+		for (i = s->ahead_from; i < s->ahead_to; i++) {
+			for (slot = s->head; slot && slot->unit != i; slot = slot->next)
+				;
+			if (!slot)
+				break;
+		}
+		if (i >= s->ahead_to || !(slot = calloc(1, sizeof(*slot)))) {
+			pthread_cond_wait(&s->ahead_cond, &s->lock);
+			continue;
+		}
+		slot->unit = i;
+		slot->refs = 1;
+		slot->busy = true;
+		slot_push(s, slot);
+		seek_trim(s, slot);
+		rc = seek_fill(s, slot);
+		slot->busy = false;
+		s->ahead_decodes++;
+		if (rc < 0) {
+			/* a reader that wants it decodes it again and sees the error */
+			slot->err = rc;
+			slot_unlink(s, slot);
+		}
+		slot_unref(s, slot);
+		pthread_cond_broadcast(&s->done);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* After a read of [off, end) that ended in unit @last: when it started where
+ * the previous one ended, want the next units decoded ahead. */
+static void seek_ahead(struct arc_seek *s, uint64_t off, uint64_t end, size_t last)
+{
+	pthread_mutex_lock(&s->lock);
+	if (off == s->seq_end && last + 1 < s->n && !s->ahead_stop) {
+		s->ahead_from = last + 1;
+		s->ahead_to = CK_MIN(s->n, last + 1 + (size_t) s->decoders);
+		while (s->n_ahead_threads < CK_MIN(s->decoders, (unsigned) SEEK_AHEAD_THREADS) &&
+		       pthread_create(&s->ahead_threads[s->n_ahead_threads], NULL, seek_ahead_main, s) == 0)
+			s->n_ahead_threads++;
+		pthread_cond_broadcast(&s->ahead_cond);
+	}
+	s->seq_end = end;
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* The unit holding @off (< s->size). */
 struct unit_key {
 	const struct arc_seek *s;
@@ -410,6 +482,7 @@ ssize_t arc_seek_pread(struct arc_seek *s, void *buf, size_t len, uint64_t off)
 		pthread_mutex_unlock(&s->lock);
 		done += k;
 	}
+	seek_ahead(s, off, off + done, i - 1);
 	return (ssize_t) done;
 }
 
@@ -419,6 +492,14 @@ void arc_seek_free(struct arc_seek *s)
 
 	if (!s)
 		return;
+	if (s->lock_ready) {
+		pthread_mutex_lock(&s->lock);
+		s->ahead_stop = true;
+		pthread_cond_broadcast(&s->ahead_cond);
+		pthread_mutex_unlock(&s->lock);
+		for (unsigned k = 0; k < s->n_ahead_threads; k++)
+			pthread_join(s->ahead_threads[k], NULL);
+	}
 	for (slot = s->head; slot; slot = next) {
 		next = slot->next;
 		slot_free(s, slot);
@@ -426,6 +507,7 @@ void arc_seek_free(struct arc_seek *s)
 	for (unsigned k = 0; k < s->ninbufs; k++)
 		buf_free(s->inbufs[k], s->in_len);
 	if (s->lock_ready) {
+		pthread_cond_destroy(&s->ahead_cond);
 		pthread_cond_destroy(&s->done);
 		pthread_mutex_destroy(&s->lock);
 	}

@@ -98,8 +98,8 @@ struct ckpt {
 	size_t n_tcpqs;
 	bool has_root_ids;
 	struct img_ids root_ids;	/* inventory.img root_ids */
-	/* ckpt-data.c */
-	struct ckpt_content *contents;	/* data behind fds (ckpt-data.h), sorted by kind and key */
+	/* ckpt-content.c */
+	struct ckpt_content *contents;	/* data behind fds (ckpt-content.h), sorted by kind and key */
 	size_t n_contents;
 };
 
@@ -184,7 +184,7 @@ const struct ckpt_mntns *ckpt_mntns_find(const struct ckpt *ck, uint32_t id);
 const struct img_cg_set *ckpt_cg_set_find(const struct ckpt *ck, uint32_t id);
 const struct ckpt_tcpq *ckpt_tcpq_find(const struct ckpt *ck, uint32_t ino);
 
-/* ---- data behind file descriptors (ckpt-data.c; lookups in ckpt-data.h) ---- */
+/* ---- data behind file descriptors (ckpt-content.c; lookups in ckpt-content.h) ---- */
 
 /* Index every content object into @ck (called by ckpt_load() last). Returns
  * 0 or -ENOMEM; damaged images only mark their contents. */

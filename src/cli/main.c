@@ -19,6 +19,10 @@
 #include "log.h"
 #include "view.h"
 
+/* Read-ahead of the mount in KiB (fs_read_ahead_start()): enough for a
+ * few FS_MAX_READ requests in flight. */
+#define CLI_READ_AHEAD_KB 4096
+
 /* The exit code for a failure @rc (-errno) of a step that otherwise exits
  * with @otherwise: running out of memory is not the input's fault. */
 static int exit_for(int rc, int otherwise)
@@ -38,6 +42,7 @@ struct cli_opts {
 	int raw_symlinks;	/* -o raw_symlinks: archive symlinks keep their stored targets */
 	char *path;		/* second non-option: the mount point, or PATH of --ls/--cat/--readlink */
 	struct cli_pack_opts pack;	/* --level, --threads of --recompress */
+	unsigned read_ahead_kb;	/* -o read_ahead=KiB (CLI_READ_AHEAD_KB); 0: the kernel's 128 */
 	int offline;		/* enum cli_offline */
 };
 
@@ -50,6 +55,7 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("json=%s", json, 0),
 	CLI_OPT("page_size=%s", page_size, 0),
 	CLI_OPT("raw_symlinks", raw_symlinks, 1),
+	CLI_OPT("read_ahead=%u", read_ahead_kb, 0),
 	FUSE_OPT_KEY("parent=", CLI_KEY_PARENT),
 	CLI_OPT("-h", show_help, 1),
 	CLI_OPT("--help", show_help, 1),
@@ -146,6 +152,8 @@ static void cli_usage(const char *prog)
 	       "    -o parent=PATH[:PATH]  parent checkpoints of an incremental dump, the immediate\n"
 	       "                           parent first (repeatable; default: follow `parent` links)\n"
 	       "    -o page_size=BYTES     page size of the dumping kernel (default: inferred)\n"
+	       "    -o read_ahead=KiB      how far the kernel reads ahead in a file (default 4096;\n"
+	       "                           0 keeps FUSE's 128; needs root)\n"
 	       "    -o raw_symlinks        symlinks inside the archive show their stored targets,\n"
 	       "                           which resolve on this host (default: rewritten to stay\n"
 	       "                           inside the mount, \"/\" being the archive's own root)\n"
@@ -361,6 +369,12 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	/* read-only, and named after the archive in /proc/mounts */
 	fuse_opt_add_arg(args, "-oro,default_permissions,subtype=ckptfs");
 	{
+		char max_read[32];
+
+		snprintf(max_read, sizeof(max_read), "-omax_read=%u", (unsigned) FS_MAX_READ);
+		fuse_opt_add_arg(args, max_read);
+	}
+	{
 		char fsname[4200];
 
 		snprintf(fsname, sizeof(fsname), "-ofsname=%s", o->archive);
@@ -380,6 +394,8 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 		goto out_unmount;
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		goto out_unmount;
+	if (o->read_ahead_kb)
+		(void) fs_read_ahead_start(fopts.mountpoint, o->read_ahead_kb);
 	rc = fopts.singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, &lcfg);
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 	ret = rc < 0 ? CLI_EXIT_MOUNT : CLI_EXIT_OK;
@@ -395,7 +411,7 @@ out_free:
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct cli_opts o = { 0 };
+	struct cli_opts o = { .read_ahead_kb = CLI_READ_AHEAD_KB };
 	const char *prog = "ckptfs";
 	int ret;
 

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fs.h"
+#include "log.h"
 #include "tree.h"
 
 /* The content never changes while mounted: let the kernel cache it all. */
@@ -31,6 +36,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->attr_timeout = FS_TIMEOUT;
 	cfg->negative_timeout = FS_TIMEOUT;
 	cfg->nullpath_ok = 1;
+	conn->max_read = FS_MAX_READ;
 	/* Replies of fs_read_buf() go from the archive (or spill) file to
 	 * /dev/fuse through a pipe: the bytes are never copied to user space. */
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
@@ -187,6 +193,58 @@ static int fs_statfs(const char *path, struct statvfs *sv)
 	sv->f_namemax = 255;
 	sv->f_flag = ST_RDONLY;
 	return 0;
+}
+
+struct fs_read_ahead {
+	char *mountpoint;
+	unsigned kib;
+};
+
+static void *fs_read_ahead_main(void *arg)
+{
+	struct fs_read_ahead *ra = arg;
+	char path[64], val[16];
+	struct stat st;
+	int fd, n;
+
+	/* answered only once the kernel's INIT is: the device is live then */
+	if (stat(ra->mountpoint, &st) == 0) {
+		snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", major(st.st_dev),
+			 minor(st.st_dev));
+		n = snprintf(val, sizeof(val), "%u\n", ra->kib);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, val, (size_t) n) != n)
+				ck_log(CK_LOG_DEBUG, "read_ahead_kb: %s", strerror(errno));
+			close(fd);
+		}
+	}
+	free(ra->mountpoint);
+	free(ra);
+	return NULL;
+}
+
+int fs_read_ahead_start(const char *mountpoint, unsigned kib)
+{
+	struct fs_read_ahead *ra = calloc(1, sizeof(*ra));
+	pthread_attr_t attr;
+	pthread_t th;
+	int rc;
+
+	if (!ra || !(ra->mountpoint = strdup(mountpoint))) {
+		free(ra);
+		return -ENOMEM;
+	}
+	ra->kib = kib;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = -pthread_create(&th, &attr, fs_read_ahead_main, ra);
+	pthread_attr_destroy(&attr);
+	if (rc < 0) {
+		free(ra->mountpoint);
+		free(ra);
+	}
+	return rc;
 }
 
 const struct fuse_operations fs_ops = {

@@ -36,7 +36,7 @@ int view_add_container(struct tree *t);	/* view-container.c: /container.json, /p
 /* view-ns.c: net/, ns/, mountinfo, mounts and cgroup of /<pid>/ @d. Returns 0 or -ENOMEM. */
 int view_add_pid_ns_net(struct tree *t, struct tree_node *d, const struct ckpt_proc *p);
 
-/* view-files.c: /files/ (every content object) and /<pid>/fdcontent/ of @d. */
+/* view-content.c: /files/ (every content object) and /<pid>/fdcontent/ of @d. */
 int view_add_files_dir(struct tree *t);
 int view_add_fdcontent(struct tree *t, struct tree_node *d, const struct ckpt_proc *p);
 

@@ -10,7 +10,7 @@
 static int (*const builders[])(struct tree *t) = {
 	view_add_pid_dirs,	/* view-pid.c: /<pid>/ */
 	view_add_images_dir,	/* view-archive.c: /images/ */
-	view_add_files_dir,	/* view-files.c: /files/ */
+	view_add_files_dir,	/* view-content.c: /files/ */
 	view_add_nested,	/* view-nested.c: /rootfs-diff/, /devshm/, /tmpfs/ */
 	view_add_container,	/* view-container.c: /container.json, /ps, ... */
 	view_add_sys,		/* view-sys.c: /self, /stat, /uptime, ... */

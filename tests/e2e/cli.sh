@@ -98,6 +98,28 @@ if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
 	fi
 fi
 
+# read-ahead: the mount's read_ahead_kb is what -o read_ahead= asks (root
+# only), the kernel's 128 with 0; requests stay within max_read, and reads
+# return the archive's bytes either way.
+if [ "$(id -u)" -eq 0 ]; then
+	for ra in 2048 0; do
+		mount_ck "$archive" "$WORK/ra$ra" -o read_ahead=$ra -d || { fail "mount with read_ahead=$ra"; continue; }
+		want=$ra; [ "$ra" -eq 0 ] && want=128
+		got=
+		for _ in $(seq 100); do
+			got=$(cat "/sys/class/bdi/$(mountpoint -d "$WORK/ra$ra")/read_ahead_kb")
+			[ "$got" = "$want" ] && break
+			sleep 0.05
+		done
+		check "read_ahead=$ra: read_ahead_kb is $want ($got)" test "$got" = "$want"
+		check "read_ahead=$ra: 1/pages reads as --cat gives it" \
+			cmp "$WORK/ra$ra/1/pages" <("$CKPTFS" --cat "$archive" /1/pages)
+		check "read_ahead=$ra: no read request over max_read" test -z "$(grep -o 'read\[[0-9]*\] [0-9]* bytes' \
+			"$WORK/ra$ra.log" | awk '$2 > 1032192')"
+		fusermount3 -u "$WORK/ra$ra"
+	done
+fi
+
 # progress: a bar on a terminal while a slow (bzip2, incompressible) archive
 # is indexed, nothing when stderr is not a terminal
 if command -v script >/dev/null && command -v bzip2 >/dev/null && command -v zstd >/dev/null; then

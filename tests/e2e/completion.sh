@@ -38,7 +38,8 @@ expect() { # expect DESC WANTED-LINES -- WORD...
 spec=$(bash -c ". '$CKPTFS_SRC/completion/ckptfs' && complete -p ckptfs")
 if [ "$spec" = "complete -F _ckptfs ckptfs" ]; then ok "complete -p ckptfs: $spec"; else fail "complete -p ckptfs: [$spec]"; fi
 expect "--c completes --cat" "--cat" -- --c
-expect "--re completes --readlink" "--readlink" -- --re
+expect "--rea completes --readlink" "--readlink" -- --rea
+expect "--rec completes --recompress" "--recompress" -- --rec
 expect "-o js completes the json= values" "$(printf 'json=plain\njson=pretty')" -- -o js
 expect "-o ro,allow_o completes after the comma" "ro,allow_other" -- -o ro,allow_o
 expect "first argument: archives and directories only" "$(printf 'a.tar.zst\nextracted')" -- ""

@@ -139,6 +139,10 @@ static void reads_ok(struct arc_seek *s, const char *label)
 	CHECK(arc_seek_decodes(s) - d0 == n,
 	      "%s: sequential reads decode each of %zu units once (%llu)", label, n,
 	      (unsigned long long) (arc_seek_decodes(s) - d0));
+	pthread_mutex_lock(&s->lock);
+	CHECK(n < 3 || s->ahead_decodes > 0, "%s: the read-ahead decoded %llu of them", label,
+	      (unsigned long long) s->ahead_decodes);
+	pthread_mutex_unlock(&s->lock);
 	/* xz decodes some 20 times slower than zstd */
 	int nrand = s->fmt == SEEK_XZ ? 120 : 400;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The data behind file descriptors: the img-data scanners on images built
+/* The data behind file descriptors: the img-content.c scanners on images built
  * here with *__pack() (lengths past EOF, bad magic, oversized records,
- * chunked ghosts), the joins of ckpt-data on a synthetic images directory
+ * chunked ghosts), the joins of ckpt-content.c on a synthetic images directory
  * (including the tree's fdcontent/ and files/ nodes and EIO for damaged
  * ones), then the marker lines of every wl-* fixture. TAP output. */
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ckpt-data.h"
+#include "ckpt-content.h"
 #include "files.pb-c.h"
 #include "imgbuild.h"
 #include "view.h"

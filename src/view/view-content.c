@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The data behind file descriptors (ckpt-data.h): /files/<name>, every
+/* The data behind file descriptors (ckpt-content.h): /files/<name>, every
  * content object once, and /<pid>/fdcontent/<n> (plus <n>.outq for a TCP
  * send queue) for each fd that holds some. A content that is one range of
  * an image is a slice of that member; the others (unix queues of several
@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "ckpt-data.h"
+#include "ckpt-content.h"
 #include "view-priv.h"
 
 static uint64_t content_ops_size(const void *obj)

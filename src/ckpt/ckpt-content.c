@@ -3,7 +3,7 @@
  * fifo-data by pipe_id, sk-queues by id_for (the socket's file id),
  * tcp-stream-<ino hex> by the socket's ino, ghost-file-<id hex> through the
  * GHOST entries of remap-fpath, memfds through memfd.img's shmid. The
- * scanners (img-data.c) only report where the bytes are; reads pread() the
+ * scanners (img-content.c) only report where the bytes are; reads pread() the
  * member, so nothing of the data is ever held in memory. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ckpt-data.h"
+#include "ckpt-content.h"
 #include "ckpt-priv.h"
 
 #define REMAP_GHOST 1

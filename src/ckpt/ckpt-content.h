@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The data held behind file descriptors (ckpt-data.c): deleted-but-open
+/* The data held behind file descriptors (ckpt-content.c): deleted-but-open
  * files, pipe and FIFO buffers, socket queues and memfds, each one content
  * object, joined to files.img (IMAGES.md §2.1). A content never lives in
  * memory: it is a list of byte ranges of one image member, read with
  * arc_pread(), or a memfd's address space. Immutable after ckpt_load(). */
-#ifndef CK_CKPT_DATA_H
-#define CK_CKPT_DATA_H
+#ifndef CK_CKPT_CONTENT_H
+#define CK_CKPT_CONTENT_H
 
 #include "ckpt.h"
 
