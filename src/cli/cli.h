@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Command-line helpers of main.c that need no FUSE session: the offline
- * readers (--ls, --cat, --readlink) and the indexing progress bar. */
+ * readers (--ls, --cat, --readlink), --recompress, --search/--yara/--where
+ * (cli-search.c) and the indexing progress bar. */
 #ifndef CK_CLI_H
 #define CK_CLI_H
 
@@ -22,6 +23,9 @@ enum cli_exit {
 	CLI_EXIT_USAGE = 1,
 	CLI_EXIT_NO_PATH = 2,		/* offline: PATH missing, or the wrong kind for the mode */
 	CLI_EXIT_READ = 3,		/* offline: reading PATH or writing stdout failed */
+	/* --search, --yara, --where: as grep's (found is CLI_EXIT_OK) */
+	CLI_EXIT_NOT_FOUND = 1,		/* nothing found */
+	CLI_EXIT_SEARCH_ERROR = 2,	/* a bad pattern or rules file, an unreadable archive, memory skipped */
 	CLI_EXIT_ARCHIVE = 10,		/* the archive cannot be read */
 	CLI_EXIT_NOT_CHECKPOINT = 11,	/* it holds no CRIU images */
 	CLI_EXIT_BAD_IMAGE = 12,	/* inventory.img or pstree.img is malformed */
@@ -60,5 +64,11 @@ struct cli_progress {
 void cli_progress_draw(void *ctx, uint64_t done, uint64_t total);
 /* Erase the bar, if one was drawn. */
 void cli_progress_end(struct cli_progress *p);
+
+/* --search, --yara, --where (cli-search.c): true when @argv asks for one of
+ * them; then cli_search_main() parses the whole command line itself and
+ * returns the exit status (0 found, 1 nothing found, 2 error). */
+bool cli_search_wanted(int argc, char **argv);
+int cli_search_main(int argc, char **argv);
 
 #endif

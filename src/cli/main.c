@@ -34,7 +34,7 @@ static int exit_for(int rc, int otherwise)
 struct cli_opts {
 	char *archive;		/* first non-option argument */
 	char *cache_dir;	/* heap: fuse_opt_parse may free and replace it */
-	char *spill_limit;	/* -o spill_limit=BYTES; NULL: 90% of the free space */
+	char *spill_limit;	/* -o spill_limit=BYTES; NULL: the default of arc_opts.spill_limit */
 	char *json;		/* "pretty" (default) or "plain" */
 	char *page_size;	/* -o page_size=BYTES; NULL: inferred */
 	char **parents;		/* -o parent=PATH[:PATH...], repeatable: the immediate parent first */
@@ -139,7 +139,10 @@ static void cli_usage(const char *prog)
 {
 	printf("usage: %1$s [options] ARCHIVE MOUNTPOINT\n"
 	       "       %1$s --ls|--cat|--readlink [options] ARCHIVE [PATH]\n"
-	       "       %1$s --recompress [--level=N] [--threads=N] IN OUT\n\n"
+	       "       %1$s --recompress [--level=N] [--threads=N] IN OUT\n"
+	       "       %1$s --search [-F] [-i] [-e PATTERN]... [-f FILE] [options] [PATTERN] ARCHIVE\n"
+	       "       %1$s --yara RULES [options] ARCHIVE\n"
+	       "       %1$s --where PID OFFSET ARCHIVE|MOUNTED-TREE\n\n"
 	       "Mount a CRIU container checkpoint (a tar in any compression, an extracted\n"
 	       "checkpoint directory or a bare CRIU images directory) read-only as a\n"
 	       "/proc-like tree. See ckptfs(1).\n\n"
@@ -148,7 +151,8 @@ static void cli_usage(const char *prog)
 	       "    -o cache_dir=DIR       where large members of compressed archives are spilled\n"
 	       "                           (an unlinked temporary file; default $TMPDIR or /tmp)\n"
 	       "    -o spill_limit=BYTES   the most that file may hold; more fails the mount (exit 10)\n"
-	       "                           as a decompression bomb (default: 90%% of the free space)\n"
+	       "                           as a decompression bomb (default: 200 times the archive,\n"
+	       "                           at least 1 GiB, at most 90%% of the free space)\n"
 	       "    -o parent=PATH[:PATH]  parent checkpoints of an incremental dump, the immediate\n"
 	       "                           parent first (repeatable; default: follow `parent` links)\n"
 	       "    -o page_size=BYTES     page size of the dumping kernel (default: inferred)\n"
@@ -175,10 +179,31 @@ static void cli_usage(const char *prog)
 	       "    --recompress IN OUT    write the tar of archive IN as seekable zstd to OUT, which\n"
 	       "                           then mounts without a pass over it (--level=N, --threads=N)\n"
 	       "\n"
+	       "Search the memory of every process (without mounting):\n"
+	       "    --search PATTERN ARCHIVE  PCRE2 regex; one line per match: pid, comm, address,\n"
+	       "                           offset in <pid>/pages, the VMA as maps prints it, the\n"
+	       "                           match (tab-separated, non-printable bytes as \\xNN)\n"
+	       "    -F, --fixed-strings    PATTERN is a string, not a regex\n"
+	       "    -i, --ignore-case      ignore ASCII case\n"
+	       "    -e, --regexp PATTERN   one more pattern (repeatable)\n"
+	       "    -f, --file FILE        patterns, one a line\n"
+	       "    --yara RULES           match the YARA rules of file RULES per process, memory\n"
+	       "                           blocks at their virtual addresses (adds rule:$string)\n"
+	       "    --pid PID[,PID]        only these processes (CONTAINER/PID in a pod)\n"
+	       "    -C, --context N        N bytes before and after each match (extra fields)\n"
+	       "    -m, --max-count N      stop after N matches per process\n"
+	       "    --json                 one JSON object per match (and --where answer)\n"
+	       "    --where PID OFFSET ARCHIVE  the address and VMA of byte OFFSET of <pid>/pages\n"
+	       "                           (OFFSET - reads offsets from stdin, as grep -boa prints\n"
+	       "                           them; a mounted tree works in place of the archive)\n"
+	       "    -o parent=, page_size=, cache_dir=, spill_limit=  as when mounting\n"
+	       "\n"
 	       "Exit status: 0 success, 1 usage, 10 cannot read the archive, 11 not a\n"
 	       "checkpoint, 12 inventory.img or pstree.img malformed, 13 out of memory,\n"
 	       "14 writing OUT failed, 20 mount failed;\n"
-	       "--ls/--cat/--readlink: 2 no such PATH or the wrong kind, 3 read error.\n\n",
+	       "--ls/--cat/--readlink: 2 no such PATH or the wrong kind, 3 read error;\n"
+	       "--search/--yara/--where: 0 found, 1 nothing found, 2 error (bad pattern or\n"
+	       "rules, unreadable archive, memory skipped).\n\n",
 	       prog);
 }
 
@@ -392,6 +417,15 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 		ret = exit_for(rc, rc == -ENOENT ? CLI_EXIT_NOT_CHECKPOINT : CLI_EXIT_BAD_IMAGE);
 		goto out_free;
 	}
+	if (ck->chain_err && ck->chain_given) {
+		/* -o parent= named something that is no parent checkpoint */
+		fprintf(stderr, "%s: %s\n", prog, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
+		ret = CLI_EXIT_NOT_CHECKPOINT;
+		goto out_free;
+	}
+	if (ck->chain_err)
+		ck_log(CK_LOG_WARNING, "%s: %s; pages kept only in a parent checkpoint read as holes (zeros)",
+		       o->archive, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
 	if (stat(o->archive, &st) == 0)
 		popts.mtime = st.st_mtim.tv_sec;
 	rc = view_tree_new(ck, a, &popts, &tree);
@@ -454,6 +488,8 @@ int main(int argc, char *argv[])
 	const char *prog = "ckptfs";
 	int ret;
 
+	if (cli_search_wanted(argc, argv))
+		return cli_search_main(argc, argv);
 	if (fuse_opt_parse(&args, &o, cli_spec, cli_proc) != 0) {
 		ret = CLI_EXIT_USAGE;
 		goto out;

@@ -227,6 +227,14 @@ int render_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struct ck
 	return render_finish(out, start, put_pages_map(ck, p, out));
 }
 
+int render_maps_line(const struct ckpt *ck, const struct ckpt_proc *p, const struct img_vma *vma,
+		     struct ck_buf *out)
+{
+	size_t start = out->len;
+
+	return render_finish(out, start, put_maps_line(ck, p->mm, vma, vma->start, vma->end, vma->pgoff, out));
+}
+
 int render_maps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
 {
 	size_t start = out->len;

@@ -2,7 +2,7 @@
 /* Per-task text views: status, stat, comm, limits (cmdline, environ and auxv
  * are in render-mem.c).
  * The formats are the kernel's (fs/proc/array.c, fs/proc/base.c); the values
- * come from the model (IMAGES.md §2.2). What a checkpoint does not record is
+ * come from the model (docs/formats.md §2.2). What a checkpoint does not record is
  * left out rather than made up:
  *
  * status: omitted are FDSize, VmPeak, VmPin, VmHWM, VmPTE, VmSwap, HugetlbPages, CoreDumping, THP_enabled,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Text renderers for the /proc-style files, in the kernel's own formats,
- * derived from the model (IMAGES.md §2.2). Each appends to @out and returns 0
+ * derived from the model (docs/formats.md §2.2). Each appends to @out and returns 0
  * or -errno (-EIO when an image the file needs was damaged, -ENOENT when the
  * information does not exist for this process). @t selects a thread for the
  * per-thread views (task/<tid>/...); NULL means the thread-group leader. */
@@ -17,6 +17,9 @@ int render_comm(const struct ckpt *ck, const struct ckpt_proc *p, const struct c
 int render_cmdline(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 int render_environ(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 int render_maps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+/* The one line of maps for @vma of @p (one of p->mm->vmas), newline included. */
+int render_maps_line(const struct ckpt *ck, const struct ckpt_proc *p, const struct img_vma *vma,
+		     struct ck_buf *out);
 /* pages.map: one maps-style line per dumped run (cut at VMA boundaries) whose
  * offset column is the run's position in /<pid>/pages. */
 int render_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);

@@ -6,6 +6,7 @@
 #include "spec.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <json.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,7 +71,10 @@ int spec_parse_stats(const struct ck_blob *b, struct spec_stats *ret)
 	return 0;
 }
 
-static json_object *ps_node(const struct spec_proc *procs, size_t n, size_t i, unsigned depth)
+/* JSON nests no deeper: json-c writes and frees objects recursively. */
+#define PS_JSON_DEPTH_MAX 4096
+
+static json_object *ps_node(const struct spec_proc *procs, const struct ck_forest *f, size_t i, unsigned depth)
 {
 	_cleanup_(spec_out_putp) json_object *o = json_object_new_object();
 	const struct spec_proc *p = &procs[i];
@@ -89,36 +93,40 @@ static json_object *ps_node(const struct spec_proc *procs, size_t n, size_t i, u
 	if (put_str_opt(o, "cmdline", p->cmdline) < 0 ||
 	    put_str(o, "task_state", p->task_state) < 0)
 		return NULL;
-	for (size_t c = 0; c < n && depth < 4096; c++) {
-		json_object *k;
+	for (size_t k = f->kid_start[i]; k < f->kid_start[i + 1] && depth < PS_JSON_DEPTH_MAX; k++) {
+		json_object *c;
 
-		if (c == i || procs[c].ppid != p->pid)
-			continue;
 		if (!kids) {
 			kids = json_object_new_array();
 			if (!kids || put(o, "children", kids) < 0)
 				return NULL;
 		}
-		k = ps_node(procs, n, c, depth + 1);
-		if (!k || json_object_array_add(kids, k) < 0) {
-			json_object_put(k);
+		c = ps_node(procs, f, f->kids[k], depth + 1);
+		if (!c || json_object_array_add(kids, c) < 0) {
+			json_object_put(c);
 			return NULL;
 		}
 	}
 	return TAKE_PTR(o);
 }
 
+/* checkpointctl shows one tree: that of the first root, or, when the ppids
+ * form a cycle and there is no root, of the process where ck_forest_build()
+ * cut the cycle. */
 static int put_ps_tree(json_object *o, const struct spec_proc *procs, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		bool has_parent = false;
+	struct ck_forest f;
+	int rc = 0;
 
-		for (size_t j = 0; j < n && !has_parent; j++)
-			has_parent = j != i && procs[j].pid == procs[i].ppid;
-		if (!has_parent)
-			return put(o, "process_tree", ps_node(procs, n, i, 0));
-	}
-	return 0;
+	if (!n)
+		return 0;
+	if (ck_forest_build(&f, procs, n, sizeof(*procs), offsetof(struct spec_proc, pid),
+			    offsetof(struct spec_proc, ppid)) < 0)
+		return -ENOMEM;
+	if (f.n_roots)
+		rc = put(o, "process_tree", ps_node(procs, &f, f.roots[0], 0));
+	ck_forest_done(&f);
+	return rc;
 }
 
 static int put_networks(json_object *o, const struct spec_info *info)

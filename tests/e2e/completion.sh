@@ -46,5 +46,13 @@ expect "first argument: archives and directories only" "$(printf 'a.tar.zst\next
 expect "second argument when mounting: directories" "extracted" -- a.tar.zst ""
 expect "--ls ARCHIVE 1/st completes inside the tree" "$(printf '1/stat\n1/statm\n1/status')" -- --ls a.tar.zst 1/st
 expect "--cat ARCHIVE ima completes a directory with a slash" "images/" -- --cat a.tar.zst ima
+expect "--sea completes --search" "--search" -- --sea
+expect "--search: its options after a dash" "$(printf -- '--max-count')" -- --search --max
+expect "--search PATTERN: then archives" "$(printf 'a.tar.zst\nextracted')" -- --search secret ""
+expect "--search PATTERN: nothing for the pattern itself" "" -- --search ""
+expect "--search -e P: the first operand is the archive" "$(printf 'a.tar.zst\nextracted')" -- --search -e P ""
+expect "--yara: a file" "$(printf 'a.tar.zst\nextracted\nnotes.txt')" -- --yara ""
+expect "--yara RULES: archives" "$(printf 'a.tar.zst\nextracted')" -- --yara notes.txt ""
+expect "--where PID OFFSET: archives" "$(printf 'a.tar.zst\nextracted')" -- --where 1 4096 ""
 echo "1..$checks"
 [ "$failures" -eq 0 ]

@@ -37,7 +37,7 @@ fi
 [ "$checks" -gt 0 ] || { echo "1..0 # SKIP neither man nor mandoc"; exit 77; }
 
 # every option of the ckptfs section of --help is in the man page
-"$CKPTFS" --help | sed -n '/^ckptfs options:/,/^$/p' |
+"$CKPTFS" --help | sed -n '/^ckptfs options:/,/^$/p; /^Search the memory/,/^$/p' |
 	grep -oE '(^|[ ,])(-o [a-z_]+=?|--?[a-zA-Z-]+)' | sed 's/^[ ,]//; s/^-o //' | sort -u >"$work/opts"
 missing=
 while read -r o; do
