@@ -303,8 +303,11 @@ static void test_decoders(const struct arc *ref)
 		why[0] = '\0';
 		CHECK(a && same_members(ref, a, why, sizeof(why)), "%s: every member as in the plain tar %s",
 		      v->name, why);
-		CHECK(thread_count() == 1, "%s: no thread left after arc_open()", v->name);
+		/* a seekable archive keeps its read-ahead helpers (arc-seek.c) until freed */
+		if (strncmp(v->name, "xz ", 3))
+			CHECK(thread_count() == 1, "%s: no thread left after arc_open()", v->name);
 		arc_free(a);
+		CHECK(thread_count() == 1, "%s: no thread left after arc_free()", v->name);
 		free(err);
 	}
 }
@@ -350,8 +353,8 @@ static void test_nested(const struct arc *ref)
 		CHECK(rc == 0 && same_members(ref, a, why, sizeof(why)),
 		      "nested %s: every member as in the plain tar (%d %s) %s", v->name, rc,
 		      err ? err : "", why);
-		CHECK(thread_count() == 1, "nested %s: no thread left", v->name);
 		arc_free(a);
+		CHECK(thread_count() == 1, "nested %s: no thread left after arc_free()", v->name);
 		free(err);
 	}
 	arc_free(o);
