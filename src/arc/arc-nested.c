@@ -79,9 +79,9 @@ static int nested_copy(const struct arc *outer, const struct arc_entry *e, struc
 	fd = arc_spill_fd(a, ret_error);
 	if (fd < 0)
 		return fd;
-	if (e->size > a->spill_limit)
-		return arc_err(ret_error, -EFBIG, "needs more temporary space than the spill limit (%" PRIu64 " bytes)",
-			       a->spill_limit);
+	rc = arc_spill_check(a, e->path, (e->size + 4095) & ~(uint64_t) 4095, ret_error);
+	if (rc < 0)
+		return rc;
 	buf = malloc(chunk);
 	if (!buf)
 		return -ENOMEM;
@@ -95,6 +95,7 @@ static int nested_copy(const struct arc *outer, const struct arc_entry *e, struc
 			return arc_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
 	}
 	a->spill_len = (e->size + 4095) & ~(uint64_t) 4095;
+	a->budget->spill_used += a->spill_len;
 	*ret = (struct nested_src) { .fd = fd, .off = 0 };
 	return 0;
 }
@@ -143,6 +144,9 @@ int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const st
 	a = arc_new(opts);
 	if (!a)
 		return -ENOMEM;
+	/* The inner tar draws on the budget of the archive that holds it. It
+	 * is indexed before any reader runs, so nothing races on it. */
+	a->budget = ((struct arc *) outer)->budget;
 
 	if (e->type != ARC_REG) {
 		rc = arc_err(&err, e->type == ARC_DIR ? -EISDIR : -EMEDIUMTYPE, "not a regular member");

@@ -10,6 +10,14 @@
 #define ARC_PATH_MAX 4096
 /* Members up to this size stay in memory unless arc_opts says otherwise. */
 #define ARC_MEM_LIMIT_DEFAULT (1024 * 1024)
+/* All the members one archive (nested tars included) keeps in memory
+ * together: past it, small members spill too, so that a hostile archive of
+ * many small members cannot take more RAM than this. */
+#define ARC_MEM_BUDGET (16 * 1024 * 1024)
+/* The default spill limit: this many times the compressed archive's size,
+ * at least ARC_SPILL_FLOOR, and never more than 90% of the free space. */
+#define ARC_SPILL_RATIO 200
+#define ARC_SPILL_FLOOR (1ull << 30)
 
 enum arc_src {
 	ARC_SRC_NONE,		/* no content: empty file, directory, symlink, ... */
@@ -29,6 +37,16 @@ struct arc_item {
 	const uint8_t *data;
 };
 
+/* What an archive and the tars nested in it may hold on our behalf: one
+ * budget, owned by the outermost arc and shared by arc_open_nested(). */
+struct arc_budget {
+	uint64_t mem_used, mem_max;	/* member bytes held in memory */
+	uint64_t spill_used;		/* bytes written to every spill file */
+	uint64_t spill_limit;		/* 0 until the first spill file is made */
+	uint64_t spill_limit_opt;	/* from the options; 0: the default rule */
+	uint64_t archive_size;		/* the compressed input, for the default */
+};
+
 struct arc {
 	struct arc_item *items;
 	size_t n, cap;
@@ -40,13 +58,15 @@ struct arc {
 	 * members are ARC_SRC_SEEK; it reads a->fd */
 	struct arc_seek *seek;
 	uint64_t spill_len;
-	uint64_t spill_limit;	/* bytes the spill file may grow to (set when it is created) */
-	uint64_t spill_limit_opt;	/* from the options; 0: 90% of the free space there */
+	struct arc_budget own_budget;
+	struct arc_budget *budget;	/* &own_budget, or the outer archive's */
 	uint64_t mem_limit;
 	const char *cache_dir;	/* borrowed from the options, during arc_open() only */
 	const struct arc_opts *progress;	/* reports, during arc_open() only; see arc_progress() */
 	uint64_t progress_total, progress_next;	/* archive size; CLOCK_MONOTONIC ns of the next report */
 	bool progress_shown;
+	size_t n_dropped;	/* members left out for their names (arc_item_new()) */
+	char *dropped_first;	/* the first one's name, cut for a message */
 	bool zero_copy;
 	char kind[48];
 };
@@ -66,6 +86,9 @@ int arc_item_new(struct arc *a, const char *raw, struct arc_item **ret_item);
 int arc_blob_keep(struct arc *a, void *p);
 /* Create the spill file if needed. Returns its fd or -errno (message in @ret_error). */
 int arc_spill_fd(struct arc *a, char **ret_error);
+/* Whether @size more bytes fit in the spill budget; if not, set the message
+ * (naming member @name) and return -EFBIG, else 0. */
+int arc_spill_check(struct arc *a, const char *name, uint64_t size, char **ret_error);
 /* Set *@ret_error (if not NULL and unset) to a formatted message; returns @rc. */
 int arc_err(char **ret_error, int rc, const char *fmt, ...) _printf_(3, 4);
 /* Copy @s into @out (@size bytes) for a one-line message: control bytes become '?'. */

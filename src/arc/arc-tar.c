@@ -241,27 +241,36 @@ static int tar_fail(struct archive *ar, const struct tar_src *src, const char *m
 
 /* Decompress one member into memory or the spill file, starting from the
  * block already read (@r, @blk, @len, @off). Only what the stream really
- * holds is written, whatever size the header claims. */
+ * holds is written, whatever size the header claims; but a header that
+ * claims more than the spill budget has left fails at once, before anything
+ * is decoded. Small members stay in memory while the archive's memory
+ * budget lasts, and spill after that. */
 static int tar_copy(struct arc *a, struct archive *ar, const struct tar_src *src, struct arc_item *it,
 		    int r, const void *blk, size_t len, la_int64_t off, char **ret_error)
 {
+	struct arc_budget *b = a->budget;
 	/* Page-aligned, so that member reads map onto whole cache pages. */
-	uint64_t size = it->e.size, base = (a->spill_len + 4095) & ~(uint64_t) 4095;
+	uint64_t size = it->e.size, base = (a->spill_len + 4095) & ~(uint64_t) 4095, grow;
 	char name[256];
 	uint8_t *mem = NULL;
 	int fd = -1, rc;
 
-	if (size <= a->mem_limit) {
+	if (size <= a->mem_limit && size <= b->mem_max - b->mem_used) {
 		mem = calloc(1, (size_t) size);
 		if (!mem)
 			return -ENOMEM;
 		rc = arc_blob_keep(a, mem);
 		if (rc < 0)
 			return rc;
+		b->mem_used += size;
 	} else {
 		fd = arc_spill_fd(a, ret_error);
 		if (fd < 0)
 			return fd;
+		grow = base - a->spill_len + size;
+		rc = arc_spill_check(a, it->e.path, grow, ret_error);
+		if (rc < 0)
+			return rc;
 	}
 	for (; r == ARCHIVE_OK || r == ARCHIVE_WARN; r = archive_read_data_block(ar, &blk, &len, &off)) {
 		if (off < 0 || (uint64_t) off > size || len > size - (uint64_t) off)
@@ -271,11 +280,6 @@ static int tar_copy(struct arc *a, struct archive *ar, const struct tar_src *src
 			memcpy(mem + off, blk, len);
 			continue;
 		}
-		if (base + (uint64_t) off + len > a->spill_limit)
-			return arc_err(ret_error, -EFBIG,
-				       "member '%s' needs more temporary space than the spill limit (%" PRIu64
-				       " bytes; a decompression bomb, or choose -o cache_dir=)",
-				       arc_safe_name(it->e.path, name, sizeof(name)), a->spill_limit);
 		rc = ck_pwrite_full(fd, blk, len, (off_t) (base + (uint64_t) off));
 		if (rc < 0)
 			return arc_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
@@ -288,6 +292,7 @@ static int tar_copy(struct arc *a, struct archive *ar, const struct tar_src *src
 	} else {
 		it->src = ARC_SRC_SPILL;
 		it->off = base;
+		b->spill_used += base + size - a->spill_len;
 		a->spill_len = base + size;
 	}
 	return 0;

@@ -103,6 +103,13 @@ int arc_item_new(struct arc *a, const char *raw, struct arc_item **ret_item)
 	len = raw ? arc_norm_path(raw, buf) : -EINVAL;
 	if (len <= 0) {
 		*ret_item = NULL;
+		/* the archive's root itself ("./") is no loss */
+		if (len < 0 && a->n_dropped++ == 0) {
+			char safe[128];
+
+			arc_safe_name(raw ? raw : "", safe, sizeof(safe));
+			a->dropped_first = strdup(safe);
+		}
 		return 0;
 	}
 	path = strndup(buf, (size_t) len);
@@ -160,17 +167,43 @@ int arc_spill_fd(struct arc *a, char **ret_error)
 		return arc_err(ret_error, -e, "cannot create a spill file in '%s': %s",
 			       dir, strerror(e));
 	}
-	a->spill_limit = a->spill_limit_opt;
-	if (!a->spill_limit) {
+	if (!a->budget->spill_limit) {
+		struct arc_budget *b = a->budget;
 		struct statvfs sv;
 
-		a->spill_limit = UINT64_MAX;
-		if (fstatvfs(fd, &sv) == 0)
-			a->spill_limit = (uint64_t) sv.f_bavail * sv.f_frsize / 10 * 9;
+		b->spill_limit = b->spill_limit_opt;
+		if (!b->spill_limit) {
+			/* A bomb is a small archive that claims a lot: without
+			 * -o spill_limit= the spill may be ARC_SPILL_RATIO times the
+			 * archive (at least ARC_SPILL_FLOOR), and never more than 90%
+			 * of the free space. */
+			b->spill_limit = b->archive_size > ARC_SPILL_FLOOR / ARC_SPILL_RATIO
+					 ? b->archive_size * ARC_SPILL_RATIO : ARC_SPILL_FLOOR;
+			if (fstatvfs(fd, &sv) == 0)
+				b->spill_limit = CK_MIN(b->spill_limit,
+							(uint64_t) sv.f_bavail * sv.f_frsize / 10 * 9);
+			if (!b->spill_limit)
+				b->spill_limit = 1;
+		}
 	}
-	ck_log(CK_LOG_DEBUG, "arc: spill file in '%s', at most %" PRIu64 " bytes", dir, a->spill_limit);
+	ck_log(CK_LOG_DEBUG, "arc: spill file in '%s', at most %" PRIu64 " bytes in all", dir,
+	       a->budget->spill_limit);
 	a->spill_fd = fd;
 	return fd;
+}
+
+int arc_spill_check(struct arc *a, const char *name, uint64_t size, char **ret_error)
+{
+	const struct arc_budget *b = a->budget;
+	char safe[256];
+
+	if (b->spill_used <= b->spill_limit && size <= b->spill_limit - b->spill_used)
+		return 0;
+	return arc_err(ret_error, -EFBIG,
+		       "member '%s' needs more temporary space than the spill limit (%" PRIu64
+		       " bytes%s; a decompression bomb, or choose -o spill_limit= and -o cache_dir=)",
+		       arc_safe_name(name, safe, sizeof(safe)), b->spill_limit,
+		       b->spill_limit_opt ? "" : ", the default");
 }
 
 static void arc_item_done(struct arc_item *it)
@@ -189,6 +222,7 @@ void arc_free(struct arc *a)
 	for (i = 0; i < a->n; i++)
 		arc_item_done(&a->items[i]);
 	free(a->items);
+	free(a->dropped_first);
 	for (i = 0; i < a->nblobs; i++)
 		free(a->blobs[i]);
 	free(a->blobs);
@@ -429,7 +463,9 @@ struct arc *arc_new(const struct arc_opts *opts)
 	a->spill_fd = -1;
 	a->mem_limit = opts && opts->mem_limit ? opts->mem_limit : ARC_MEM_LIMIT_DEFAULT;
 	a->cache_dir = opts ? opts->cache_dir : NULL;
-	a->spill_limit_opt = opts ? opts->spill_limit : 0;
+	a->budget = &a->own_budget;
+	a->own_budget.mem_max = opts && opts->mem_budget ? opts->mem_budget : ARC_MEM_BUDGET;
+	a->own_budget.spill_limit_opt = opts ? opts->spill_limit : 0;
 	return a;
 }
 
@@ -460,6 +496,7 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 			a->progress_total = (uint64_t) st.st_size;
 			a->progress_next = arc_now_ns() + 300 * 1000000ull;
 		}
+		a->budget->archive_size = (uint64_t) st.st_size;
 		rc = arc_tar_index(a, fd, &st, &err);
 		if (rc == 0 && a->progress_shown)
 			a->progress->progress(a->progress->progress_ctx, a->progress_total, a->progress_total);
@@ -600,6 +637,7 @@ int arc_extent_at(const struct arc *a, const struct arc_entry *e, uint64_t off, 
 		  struct arc_extent *ret)
 {
 	const struct arc_item *it = (const struct arc_item *) e;
+	struct stat st;
 
 	if (e->type == ARC_DIR)
 		return -EISDIR;
@@ -619,6 +657,11 @@ int arc_extent_at(const struct arc *a, const struct arc_entry *e, uint64_t off, 
 		return -EAGAIN;
 	}
 	ret->off = it->off + off;
+	/* A splice from a file that shrank under the mount (a plain tar cut
+	 * or rewritten in place) would end early and read as a short, clean
+	 * reply: say EIO instead, as arc_pread() does. */
+	if (fstat(ret->fd, &st) < 0 || (uint64_t) st.st_size < ret->off + ret->len)
+		return -EIO;
 	return 0;
 }
 
@@ -654,6 +697,13 @@ int arc_load(const struct arc *a, const struct arc_entry *e, size_t max, struct 
 const char *arc_kind(const struct arc *a)
 {
 	return a->kind;
+}
+
+size_t arc_dropped(const struct arc *a, const char **ret_first)
+{
+	if (ret_first)
+		*ret_first = a->dropped_first ? a->dropped_first : "";
+	return a->n_dropped;
 }
 
 bool arc_is_zero_copy(const struct arc *a)

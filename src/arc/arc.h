@@ -35,9 +35,14 @@ struct arc_entry {
 struct arc_opts {
 	const char *cache_dir;	/* where large members of compressed archives spill; NULL: $TMPDIR or /tmp */
 	uint64_t mem_limit;	/* members up to this size stay in memory; 0: default (1 MiB) */
-	/* the most the spill file may hold: a compressed archive that claims
-	 * more (a decompression bomb) fails with -EFBIG; 0: 90% of the free
-	 * space of the spill directory when the first member spills */
+	/* the most those members may take together (nested tars included);
+	 * the rest spills; 0: default (16 MiB) */
+	uint64_t mem_budget;
+	/* the most the spill files may hold together (nested tars included): a
+	 * compressed archive that claims more (a decompression bomb) fails
+	 * with -EFBIG, before anything is written when a member's header
+	 * already claims too much; 0: 200 times the archive's size, at least
+	 * 1 GiB, at most 90% of the free space of the spill directory */
 	uint64_t spill_limit;
 	/* While arc_open() indexes a tar file: @done of its @total bytes are read,
 	 * at most about 10 times a second, and once more with @done == @total at
@@ -107,6 +112,11 @@ DEFINE_CLEANUP(arc_stream_freep, struct arc_stream, arc_stream_free)
 /* "plain tar", "zstd-compressed tar", "gzip-compressed tar", "directory", ...:
  * for messages and the summary. */
 const char *arc_kind(const struct arc *a);
+/* Members left out of the index for their names: a path of ARC_PATH_MAX
+ * (4096) bytes or more once normalised, or a ".." component. Sets
+ * @ret_first (if not NULL) to the first one's name, cut to 127 bytes, with
+ * control bytes as '?'. */
+size_t arc_dropped(const struct arc *a, const char **ret_first);
 /* True when no member was copied: every read is a pread() on the original
  * archive file (plain tar) or on the member's own file (directory). */
 bool arc_is_zero_copy(const struct arc *a);

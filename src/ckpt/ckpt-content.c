@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Joins the data images to files.img (IMAGES.md §2.1): pipes-data and
+/* Joins the data images to files.img (docs/formats.md §8): pipes-data and
  * fifo-data by pipe_id, sk-queues by id_for (the socket's file id),
  * tcp-stream-<ino hex> by the socket's ino, ghost-file-<id hex> through the
  * GHOST entries of remap-fpath, memfds through memfd.img's shmid. The

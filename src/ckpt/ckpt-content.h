@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The data held behind file descriptors (ckpt-content.c): deleted-but-open
  * files, pipe and FIFO buffers, socket queues and memfds, each one content
- * object, joined to files.img (IMAGES.md §2.1). A content never lives in
+ * object, joined to files.img (docs/formats.md §8). A content never lives in
  * memory: it is a list of byte ranges of one image member, read with
  * arc_pread(), or a memfd's address space. Immutable after ckpt_load(). */
 #ifndef CK_CKPT_CONTENT_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Memory of the model: the pre-dump chain (a `parent` link next to the
- * images, or parents given on the command line, IMAGES.md §3.5), the shared
+ * images, or parents given on the command line, docs/formats.md §3.5), the shared
  * objects of pagemap-shmem-<shmid>.img (§3.3), the page size (§3.1, not
  * stored by CRIU) and one address space per process (§3.4). */
 #include <errno.h>
@@ -205,6 +205,39 @@ static bool seen_level(const struct ckpt_level *levels, size_t n, const struct c
 	return false;
 }
 
+/* Say in ck->chain_why why level @n of the chain could not be opened. */
+static void chain_explain(struct ckpt *ck, const struct ckpt_opts *opts, size_t n, int rc)
+{
+	const struct ckpt_level *prev = &ck->levels[n - 1];
+	_cleanup_free_ char *link = NULL;
+	const struct arc_entry *e;
+	int r;
+
+	if (ck->chain_given) {
+		r = asprintf(&ck->chain_why, "parent %s: %s",
+			     opts->parents[n - 1].path ? opts->parents[n - 1].path : "?",
+			     rc == -ELOOP ? "it is already in the chain (a loop)" :
+			     rc == -ENOENT ? "no CRIU images there (no inventory.img, no pagemap-*.img)" :
+			     strerror(-rc));
+	} else {
+		if (asprintf(&link, "%s%sparent", prev->img_dir, prev->img_dir[0] ? "/" : "") < 0)
+			return;
+		e = arc_find(prev->arc, link);
+		r = asprintf(&ck->chain_why, "the link '%s'%s%s%s is not followed: %s", link,
+			     e && e->link ? " -> '" : "", e && e->link ? e->link : "", e && e->link ? "'" : "",
+			     rc == -ELOOP ? "it leads back into the chain (a loop)" :
+			     rc == -ENOENT ? "no checkpoint there (missing, empty, or out of the archive: "
+					     "give it with -o parent=)" : strerror(-rc));
+	}
+	if (r < 0) {
+		ck->chain_why = NULL;
+		return;
+	}
+	for (char *c = ck->chain_why; *c; c++)	/* names from the archive, for one line */
+		if ((unsigned char) *c < 0x20 || *c == 0x7f)
+			*c = '?';
+}
+
 static int chain_open(struct ckpt *ck, const struct ckpt_opts *opts)
 {
 	struct ckpt_level *lv;
@@ -254,6 +287,8 @@ static int chain_open(struct ckpt *ck, const struct ckpt_opts *opts)
 			if (rc == -ENOMEM)
 				return rc;
 			ck->chain_err = rc;
+			ck->chain_given = opts && n - 1 < opts->n_parents;
+			chain_explain(ck, opts, n, rc);
 			ck_log(CK_LOG_DEBUG, "ckpt: pre-dump chain stops after %zu levels: %s", n, strerror(-rc));
 			return 0;
 		}
@@ -580,4 +615,5 @@ void ckpt_memory_done(struct ckpt *ck)
 	for (size_t i = 0; ck->levels && i < ck->n_levels; i++)
 		level_done(&ck->levels[i]);
 	free(ck->levels);
+	free(ck->chain_why);
 }

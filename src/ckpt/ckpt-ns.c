@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The namespace side of the model (IMAGES.md §1.4, §2.2): the mount table of
+/* The namespace side of the model (docs/formats.md §1.4, §2.2): the mount table of
  * every mount namespace a task lives in (mountpoints-<ns>.img), the cgroup
  * sets (cgroup.img), the queue lengths of every TCP socket
  * (tcp-stream-<ino hex>.img) and inventory.img's root_ids, which says which
@@ -33,7 +33,7 @@ static int tcpq_cmp(const void *a, const void *b)
 }
 
 /* Namespace images are named by ns id when inventory.ns_per_id says so,
- * else by the pid of the first task in the namespace (IMAGES.md §5). */
+ * else by the pid of the first task in the namespace (docs/formats.md §5). */
 static uint32_t mntns_image_key(const struct ckpt *ck, uint32_t ns_id)
 {
 	if (ck->inv.ns_per_id)

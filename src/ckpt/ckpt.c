@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Joins the per-image decoders into one model (IMAGES.md §2.1): pstree gives
+/* Joins the per-image decoders into one model (docs/formats.md §2.1): pstree gives
  * the processes; core-<tid> every thread; ids-<pid> the files_id that names
  * fdinfo-<files_id>; pagemap-<pid> the pages_id that names pages-<pages_id>. */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The checkpoint model: processes, threads, files and memory, joined from the
- * images of an indexed archive (see IMAGES.md §2.1). Built once by
+ * images of an indexed archive (see docs/formats.md §2.1). Built once by
  * ckpt_load() and immutable afterwards, so FUSE threads read it without
  * locks. A damaged per-process image (core, mm, fs, ids, fdinfo, pagemap)
  * does not fail the load: its pointer stays NULL and the matching *_err
@@ -38,7 +38,7 @@ struct ckpt_proc {
 	uint64_t page_size;		/* of this process's pages, see ckpt_opts.page_size */
 };
 
-/* One checkpoint of the pre-dump chain (IMAGES.md §3.5): levels[0] is the
+/* One checkpoint of the pre-dump chain (docs/formats.md §3.5): levels[0] is the
  * mounted one, levels[1] its parent, and so on. */
 struct ckpt_level {
 	const struct arc *arc;
@@ -86,6 +86,8 @@ struct ckpt {
 	struct ckpt_level *levels;	/* the pre-dump chain; levels[0] is @arc and @img_dir */
 	size_t n_levels;
 	int chain_err;			/* why the chain stops early (a `parent` not followed), or 0 */
+	char *chain_why;		/* ... in one line for the user, naming the parent; or NULL */
+	bool chain_given;		/* ... and the parent that failed was given in ckpt_opts.parents */
 	struct ckpt_shm *shms;		/* sorted by shmid */
 	size_t n_shms;
 	/* ckpt-ns.c */
@@ -105,7 +107,7 @@ struct ckpt {
 
 struct ckpt_opts {
 	/* 0: per process, Σ PRESENT nr_pages against the pages file size
-	 * (IMAGES.md §3.1); when that does not give a power of two >= 4096,
+	 * (docs/formats.md §3.1); when that does not give a power of two >= 4096,
 	 * the checkpoint's first inferred size, else 4096. */
 	uint64_t page_size;
 	const char *path;		/* the archive's own path, to follow a directory's `parent` link; may be NULL */

@@ -41,7 +41,7 @@ int cli_recompress_run(const char *in, const char *out, const struct cli_pack_op
 		fprintf(stderr, "%s: %s: %s\n", prog, out, strerror(errno));
 		return CLI_EXIT_WRITE;
 	}
-	rc = pack_zstd_new(fd, &opts, &w);
+	rc = pack_zstd_new(&opts, pack_sink_fd, &fd, &w);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, out, rc == -EINVAL ? "bad --level" : strerror(-rc));
 		unlink(tmp);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,13 +34,14 @@ static int exit_for(int rc, int otherwise)
 struct cli_opts {
 	char *archive;		/* first non-option argument */
 	char *cache_dir;	/* heap: fuse_opt_parse may free and replace it */
-	char *spill_limit;	/* -o spill_limit=BYTES; NULL: 90% of the free space */
+	char *spill_limit;	/* -o spill_limit=BYTES; NULL: the default of arc_opts.spill_limit */
 	char *json;		/* "pretty" (default) or "plain" */
 	char *page_size;	/* -o page_size=BYTES; NULL: inferred */
 	char **parents;		/* -o parent=PATH[:PATH...], repeatable: the immediate parent first */
 	size_t n_parents;
 	int show_help, show_version, debug;
 	int raw_symlinks;	/* -o raw_symlinks: archive symlinks keep their stored targets */
+	int contain_links;	/* -o contain_links: cwd/root/exe/fd links point into rootfs-diff/ */
 	char *path;		/* second non-option: the mount point, or PATH of --ls/--cat/--readlink */
 	struct cli_pack_opts pack;	/* --level, --threads of --recompress */
 	unsigned read_ahead_kb;	/* -o read_ahead=KiB (CLI_READ_AHEAD_KB); 0: the kernel's 128 */
@@ -55,6 +57,7 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("json=%s", json, 0),
 	CLI_OPT("page_size=%s", page_size, 0),
 	CLI_OPT("raw_symlinks", raw_symlinks, 1),
+	CLI_OPT("contain_links", contain_links, 1),
 	CLI_OPT("read_ahead=%u", read_ahead_kb, 0),
 	FUSE_OPT_KEY("parent=", CLI_KEY_PARENT),
 	CLI_OPT("-h", show_help, 1),
@@ -148,7 +151,8 @@ static void cli_usage(const char *prog)
 	       "    -o cache_dir=DIR       where large members of compressed archives are spilled\n"
 	       "                           (an unlinked temporary file; default $TMPDIR or /tmp)\n"
 	       "    -o spill_limit=BYTES   the most that file may hold; more fails the mount (exit 10)\n"
-	       "                           as a decompression bomb (default: 90%% of the free space)\n"
+	       "                           as a decompression bomb (default: 200 times the archive,\n"
+	       "                           at least 1 GiB, at most 90%% of the free space)\n"
 	       "    -o parent=PATH[:PATH]  parent checkpoints of an incremental dump, the immediate\n"
 	       "                           parent first (repeatable; default: follow `parent` links)\n"
 	       "    -o page_size=BYTES     page size of the dumping kernel (default: inferred)\n"
@@ -157,6 +161,10 @@ static void cli_usage(const char *prog)
 	       "    -o raw_symlinks        symlinks inside the archive show their stored targets,\n"
 	       "                           which resolve on this host (default: rewritten to stay\n"
 	       "                           inside the mount, \"/\" being the archive's own root)\n"
+	       "    -o contain_links       cwd, root, exe and fd/N links whose /proc text is an\n"
+	       "                           absolute path point into rootfs-diff/ instead (dangling\n"
+	       "                           inside the mount when the file is not there), for\n"
+	       "                           scanners that follow links (see ckptfs(1))\n"
 	       "    -f                     stay in the foreground\n"
 	       "    -d, -o debug           debug output (implies -f)\n"
 	       "    -s                     serve requests from a single thread\n"
@@ -272,6 +280,50 @@ static void cli_warn(void *ctx, const char *msg)
 	ck_log(CK_LOG_WARNING, "%s", msg);
 }
 
+static void cli_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+/* Whether @dir (an absolute, resolved path) is the mount point of a ckptfs
+ * mount already, by /proc/self/mountinfo (whose paths escape space, tab,
+ * newline and backslash as \ooo). Mounting again would stack a second tree
+ * over the first. */
+static bool cli_is_ckptfs_mount(const char *dir)
+{
+	_cleanup_(cli_fclosep) FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0) {
+		char *mp = line, *sep = strstr(line, " - "), *d, *q;
+
+		for (int i = 0; i < 4 && mp; i++) {	/* field 5: the mount point */
+			mp = strchr(mp, ' ');
+			if (mp)
+				mp++;
+		}
+		if (!mp || !sep || strncmp(sep + 3, "fuse.ckptfs ", 12))
+			continue;
+		for (d = q = mp; *q && *q != ' '; q++) {
+			if (q[0] == '\\' && q[1] >= '0' && q[1] <= '3' && q[2] >= '0' && q[2] <= '7' &&
+			    q[3] >= '0' && q[3] <= '7') {
+				*d++ = (char) (((q[1] - '0') << 6) | ((q[2] - '0') << 3) | (q[3] - '0'));
+				q += 3;
+			} else {
+				*d++ = *q;
+			}
+		}
+		*d = '\0';
+		if (!strcmp(mp, dir))
+			return true;
+	}
+	return false;
+}
+
 static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 {
 	_cleanup_(arc_freep) struct arc *a = NULL;
@@ -289,11 +341,22 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	struct stat st;
 	int rc, ret = CLI_EXIT_MOUNT;
 
+	/* a missing archive is the first thing to say, before the mount point */
+	if (stat(o->archive, &st) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, o->archive, strerror(errno));
+		return CLI_EXIT_ARCHIVE;
+	}
 	if (fuse_parse_cmdline(args, &fopts) != 0)
 		return CLI_EXIT_USAGE;
 	if (!fopts.mountpoint && !o->offline) {
 		fprintf(stderr, "%s: no mount point given (see --help)\n", prog);
 		return CLI_EXIT_USAGE;
+	}
+	if (!o->offline && cli_is_ckptfs_mount(fopts.mountpoint)) {
+		fprintf(stderr, "%s: %s: already holds a ckptfs mount; unmount it first (fusermount3 -u %s)\n",
+			prog, fopts.mountpoint, fopts.mountpoint);
+		ret = CLI_EXIT_MOUNT;
+		goto out_free;
 	}
 	if (o->json && strcmp(o->json, "pretty") && strcmp(o->json, "plain")) {
 		fprintf(stderr, "%s: -o json= takes 'pretty' or 'plain', not '%s'\n", prog, o->json);
@@ -303,6 +366,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	popts.json_plain = o->json && !strcmp(o->json, "plain");
 	popts.cache_dir = o->cache_dir;
 	popts.raw_symlinks = o->raw_symlinks;
+	popts.contain_links = o->contain_links;
 	popts.shared = cli_has_fuse_opt(args, "allow_other") || cli_has_fuse_opt(args, "allow_root");
 	if (o->spill_limit && (ck_parse_u64(o->spill_limit, &aopts.spill_limit) < 0 || !aopts.spill_limit)) {
 		fprintf(stderr, "%s: -o spill_limit= takes a positive number of bytes, not '%s'\n",
@@ -353,6 +417,15 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 		ret = exit_for(rc, rc == -ENOENT ? CLI_EXIT_NOT_CHECKPOINT : CLI_EXIT_BAD_IMAGE);
 		goto out_free;
 	}
+	if (ck->chain_err && ck->chain_given) {
+		/* -o parent= named something that is no parent checkpoint */
+		fprintf(stderr, "%s: %s\n", prog, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
+		ret = CLI_EXIT_NOT_CHECKPOINT;
+		goto out_free;
+	}
+	if (ck->chain_err)
+		ck_log(CK_LOG_WARNING, "%s: %s; pages kept only in a parent checkpoint read as holes (zeros)",
+		       o->archive, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
 	if (stat(o->archive, &st) == 0)
 		popts.mtime = st.st_mtim.tv_sec;
 	rc = view_tree_new(ck, a, &popts, &tree);

@@ -92,7 +92,7 @@ static int seg_push(struct elf_core *c, size_t first, uint64_t vaddr, uint64_t l
 	return 0;
 }
 
-/* Anonymous private memory that was never dumped is zero (IMAGES.md §3.4),
+/* Anonymous private memory that was never dumped is zero (docs/formats.md §3.4),
  * so the whole VMA is known, but for pages a missing parent checkpoint holds.
  * Not so for files, [vvar], [vsyscall] or PROT_NONE. Shared memory is known
  * only where its object's pages were dumped: those are runs of the space. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* An ELF core file of one checkpointed process, as the kernel would have
- * written it at dump time (IMAGES.md §4): ELF header, program headers, one
+ * written it at dump time (docs/formats.md §4): ELF header, program headers, one
  * PT_NOTE (NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_FILE, NT_FPREGSET,
  * NT_X86_XSTATE, ...) and PT_LOADs covering every VMA. Only the header and
  * notes are kept in memory; segment bytes are read from the process memory

@@ -75,7 +75,13 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	if (rc < 0)
 		return rc;
 	fi->fh = (uint64_t) (uintptr_t) n;
-	fi->keep_cache = 1;
+	if (tree_direct_io(n)) {
+		/* mem: size 0 like /proc/<pid>/mem, read at any address */
+		fi->direct_io = 1;
+		fi->keep_cache = 0;
+	} else {
+		fi->keep_cache = 1;
+	}
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Where the data behind file descriptors lies inside its image (IMAGES.md
+/* Where the data behind file descriptors lies inside its image (docs/formats.md
  * §1.3). Records are read one at a time through a pread-like callback and
  * each extra payload is skipped by its length, so a multi-GiB ghost file or
  * socket queue is never loaded: only its offset and length are kept. */

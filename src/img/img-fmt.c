@@ -205,7 +205,7 @@ int img_fmt_flags(struct ck_buf *out, const char *map, uint64_t v)
 }
 
 /* crit 4.2's task_state labels (they do not match CRIU's own codes: 2 is a
- * zombie and 3 a stopped task, see IMAGES.md §6). */
+ * zombie and 3 a stopped task, see docs/formats.md §6). */
 static const struct fmt_name dict_task_state[] = {
 	{ 1, "Alive" }, { 3, "Zombie" }, { 6, "Stopped" }, { 0, NULL },
 };
@@ -491,7 +491,7 @@ void img_fmt_json_str(struct ck_buf *out, const char *str, size_t len)
 #define TL(n, m, d, l) { n, m, &d##__descriptor, IMG_LAYOUT_##l }
 
 /* Every type crit 4.2 can decode, with the magic and entry message of
- * IMAGES.md §1.4, plus those it names but has no handler for. */
+ * docs/formats.md §1.4, plus those it names but has no handler for. */
 static const struct img_type types[] = {
 	T("INVENTORY", 0x58313116u, inventory_entry),
 	T("PSTREE", 0x50273030u, pstree_entry),

@@ -47,6 +47,7 @@ static void jw_newline(struct jw *w)
 /* Start the next item of the open container. */
 static void jw_item(struct jw *w)
 {
+	ck_buf_drain(w->b);	/* what came before this item is final */
 	if (!w->empty)
 		ck_buf_putc(w->b, ',');
 	if (w->pretty)
@@ -619,6 +620,10 @@ int img_render_json(const char *name, const struct ck_blob *b, bool pretty, stru
 
 	if (img_name_is_raw(name))
 		return -EMEDIUMTYPE;
+	/* a large image's JSON goes to @out's sink as it is written, in order */
+	ck_buf_drain_at(out, true);
+	tmp.sink = out->sink;
+	tmp.sink_ctx = out->sink_ctx;
 	rc = img_reader_init(&r, b, 0);
 	if (rc < 0)
 		return rc;
@@ -637,7 +642,10 @@ int img_render_json(const char *name, const struct ck_blob *b, bool pretty, stru
 	jw_close(&w, ']');
 	jw_close(&w, '}');
 	ck_buf_putc(&tmp, '\n');
+	if (tmp.sink_err)
+		return tmp.sink_err;
 	if (tmp.oom)
 		return -ENOMEM;
+	out->sunk += tmp.sunk;
 	return ck_buf_add(out, tmp.data, tmp.len);
 }

@@ -11,7 +11,7 @@
 #define IMG_COMMON_MAGIC 0x54564319u
 #define IMG_SERVICE_MAGIC 0x55105940u
 
-/* Type magics of the images the model reads (IMAGES.md §1.4). */
+/* Type magics of the images the model reads (docs/formats.md §1.4). */
 #define IMG_MAGIC_INVENTORY 0x58313116u
 #define IMG_MAGIC_PSTREE 0x50273030u
 #define IMG_MAGIC_CORE 0x55053847u

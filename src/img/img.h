@@ -400,7 +400,7 @@ int img_read_tcp_stream(const struct ck_blob *b, struct img_tcp_stream *ret);
  * Returns 0, -ENOENT when the field is absent, -EBADMSG. */
 int img_read_root_ids(const struct ck_blob *b, struct img_ids *ret);
 
-/* Data behind file descriptors (IMAGES.md §1.3), img-content.c. The scanners
+/* Data behind file descriptors (docs/formats.md §8), img-content.c. The scanners
  * read pipes-data.img, fifo-data.img, sk-queues.img, tcp-stream-*.img and
  * ghost-file-*.img record by record through @src and report where each extra
  * payload lies in the image; they never read the payload itself. */

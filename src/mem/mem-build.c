@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Building address spaces (IMAGES.md §3.4): the process pagemap first, with
+/* Building address spaces (docs/formats.md §3.4): the process pagemap first, with
  * PARENT entries looked up through the pre-dump chain (§3.5), then the
  * shared objects the VMAs map (§3.3) wherever the process pagemap is silent.
  * Everything is done on sorted lists of disjoint runs, so each step is an
@@ -175,7 +175,7 @@ static int append(struct run_vec *to, const struct run_vec *from)
 	return 0;
 }
 
-/* The PRESENT runs (with their pages offsets, IMAGES.md §3.1: the counter
+/* The PRESENT runs (with their pages offsets, docs/formats.md §3.1: the counter
  * advances over PRESENT entries only) and the PARENT ranges of one level,
  * each sorted and merged. Entries that overlap, overflow or run past the
  * pages member give -EBADMSG. */

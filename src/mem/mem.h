@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Address spaces rebuilt from pagemap and pages images (IMAGES.md §3): sorted
+/* Address spaces rebuilt from pagemap and pages images (docs/formats.md §3): sorted
  * runs of dumped pages, each pointing at an offset of some pages member of
  * some archive, found by binary search. One space can combine the process's
  * own pages, the pages of shared-memory objects it maps (pagemap-shmem) and

@@ -48,7 +48,8 @@ struct tar_walk {
 };
 
 struct pack_zstd {
-	int fd;
+	pack_sink_fn sink;
+	void *sink_ctx;
 	int level;
 	size_t frame_max, frame_min;
 	unsigned n_threads;
@@ -113,12 +114,13 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int write_all(struct pack_zstd *w, const void *buf, size_t len)
+int pack_sink_fd(void *ctx, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	int fd = *(const int *) ctx;
 
 	while (len) {
-		ssize_t n = write(w->fd, p, len);
+		ssize_t n = write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -126,9 +128,17 @@ static int write_all(struct pack_zstd *w, const void *buf, size_t len)
 			return n < 0 ? -errno : -EIO;
 		p += n;
 		len -= (size_t) n;
-		w->out_bytes += (uint64_t) n;
 	}
 	return 0;
+}
+
+static int write_all(struct pack_zstd *w, const void *buf, size_t len)
+{
+	int rc = w->sink(w->sink_ctx, buf, len);
+
+	if (rc == 0)
+		w->out_bytes += len;
+	return rc;
 }
 
 /* Wait for the oldest job in flight, write its frame and free its slot. */
@@ -439,7 +449,7 @@ void pack_zstd_free(struct pack_zstd *w)
 	free(w);
 }
 
-int pack_zstd_new(int fd, const struct pack_opts *opts, struct pack_zstd **ret)
+int pack_zstd_new(const struct pack_opts *opts, pack_sink_fn sink, void *ctx, struct pack_zstd **ret)
 {
 	struct pack_zstd *w;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -454,7 +464,8 @@ int pack_zstd_new(int fd, const struct pack_opts *opts, struct pack_zstd **ret)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	pthread_cond_init(&w->done, NULL);
-	w->fd = fd;
+	w->sink = sink;
+	w->sink_ctx = ctx;
 	w->level = opts->level ? opts->level : ZSTD_CLEVEL_DEFAULT;
 	w->frame_max = opts->frame_max ? opts->frame_max : PACK_FRAME_DEFAULT;
 	w->frame_min = w->frame_max / 4;

@@ -27,9 +27,14 @@ struct pack_stats {
 
 struct pack_zstd;
 
-/* A packer writing to @fd from its current position. Returns 0, -EINVAL for
- * a bad option, -ENOMEM or the -errno of pthread_create(). */
-int pack_zstd_new(int fd, const struct pack_opts *opts, struct pack_zstd **ret);
+/* Where the compressed bytes go, in order: returns 0 or -errno. */
+typedef int (*pack_sink_fn)(void *ctx, const void *buf, size_t len);
+
+/* A packer handing its output to @sink(@ctx, ...). Returns 0, -EINVAL for a
+ * bad option, -ENOMEM or the -errno of pthread_create(). */
+int pack_zstd_new(const struct pack_opts *opts, pack_sink_fn sink, void *ctx, struct pack_zstd **ret);
+/* A sink that writes to the file descriptor (int) @ctx points to. */
+int pack_sink_fd(void *ctx, const void *buf, size_t len);
 /* Append @len bytes of input. Returns 0, or the -errno of a failed write or
  * compression (then every later call fails the same way). */
 int pack_zstd_write(struct pack_zstd *w, const void *buf, size_t len);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* /<pid>/net/{tcp,tcp6,udp,udp6,unix} in the kernel's /proc/net formats,
- * from the INETSK and UNIXSK entries of files.img (IMAGES.md §2.2).
+ * from the INETSK and UNIXSK entries of files.img (docs/formats.md §2.2).
  *
  * Which sockets: like /proc/net, every socket of the task's network
  * namespace, which here means every socket files.img holds with that ns_id

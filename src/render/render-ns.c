@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* /<pid>/mountinfo, /<pid>/mounts, /<pid>/cgroup and the /<pid>/ns/<kind> link targets
- * in the kernel's formats (IMAGES.md §2.2), from mountpoints-<ns>.img,
+ * in the kernel's formats (docs/formats.md §2.2), from mountpoints-<ns>.img,
  * cgroup.img and ids-<pid>.img.
  *
  * What the images do not keep:

@@ -8,6 +8,9 @@
 
 /* The dumping kernel's page size (4096 when the model does not say). */
 uint64_t render_page_size(const struct ckpt *ck);
+/* The dumped bytes of @p's private areas and of its shared ones
+ * (render-smaps.c): status's RssAnon and RssShmem, VmRSS their sum. */
+void render_rss(const struct ckpt_proc *p, const struct img_mm *mm, uint64_t *ret_anon, uint64_t *ret_shmem);
 /* Finish a renderer that started appending at @start: turn an allocation
  * failure into -ENOMEM and, on any error, drop what it appended, so @out is
  * all or nothing. Returns @rc (or -ENOMEM), 0 on success. */

@@ -2,11 +2,10 @@
 /* Per-task text views: status, stat, comm, limits (cmdline, environ and auxv
  * are in render-mem.c).
  * The formats are the kernel's (fs/proc/array.c, fs/proc/base.c); the values
- * come from the model (IMAGES.md §2.2). What a checkpoint does not record is
+ * come from the model (docs/formats.md §2.2). What a checkpoint does not record is
  * left out rather than made up:
  *
- * status: omitted are FDSize, VmPeak, VmPin, VmHWM, VmRSS, RssAnon, RssFile,
- *   RssShmem, VmPTE, VmSwap, HugetlbPages, CoreDumping, THP_enabled,
+ * status: omitted are FDSize, VmPeak, VmPin, VmHWM, VmPTE, VmSwap, HugetlbPages, CoreDumping, THP_enabled,
  *   untag_mask, SigQ, Speculation_*, Cpus_allowed*, Mems_allowed*, the
  *   context-switch counters and x86_Thread_features. Uid/Gid/Groups/Cap* need
  *   thread_core.creds, CapAmb needs cap_amb, NoNewPrivs needs no_new_privs,
@@ -17,11 +16,13 @@
  *   tc.task_state for every thread and cannot tell R from S: alive tasks
  *   show "S (sleeping)".
  * stat: not recorded, printed as 0: tty_nr, the fault and time counters,
- *   starttime, rss, kstkesp/kstkeip (the kernel prints 0 for live tasks too),
+ *   starttime, kstkesp/kstkeip (the kernel prints 0 for live tasks too),
  *   wchan (it says whether the task was running, which is unknown),
  *   exit_signal, processor, the delay/guest times, and flags and exit_code
  *   for non-leader threads (they live in the leader's tc). tpgid prints -1,
  *   the kernel's value for "no controlling terminal", to match tty_nr 0.
+ *   rss (and status's VmRSS, RssAnon, RssShmem) count the dumped pages, as
+ *   statm's resident does (render-smaps.c); RssFile prints 0.
  * limits: rows beyond the stored tc.rlimits are omitted. */
 #include <errno.h>
 #include <string.h>
@@ -292,10 +293,16 @@ static int put_status(const struct ckpt *ck, const struct ckpt_proc *p, const st
 		      p->pid, th->tid, p->pgid, p->sid);
 	if (mm) {
 		struct vm_totals v;
+		uint64_t anon, shmem;
 
 		vm_totals(ck, mm, &v);
 		put_kb(out, "VmSize", v.size);
 		put_kb(out, "VmLck", v.lck);
+		render_rss(p, mm, &anon, &shmem);
+		put_kb(out, "VmRSS", anon + shmem);
+		put_kb(out, "RssAnon", anon);
+		put_kb(out, "RssFile", 0);
+		put_kb(out, "RssShmem", shmem);
 		put_kb(out, "VmData", v.data);
 		put_kb(out, "VmStk", v.stk);
 		put_kb(out, "VmExe", v.exe);
@@ -396,7 +403,8 @@ static int put_stat(const struct ckpt *ck, const struct ckpt_proc *p, const stru
 	ck_buf_printf(out, " 0 0 0 0 0 0 0 0 %lld %lld %zu 0 0", (long long)prio, (long long)nice,
 		      p->n_threads);
 	/* 23-30: vsize rss rsslim startcode endcode startstack kstkesp kstkeip */
-	ck_buf_printf(out, " %llu 0 %llu %llu %llu %llu 0 0", (unsigned long long)vsize,
+	ck_buf_printf(out, " %llu %llu %llu %llu %llu %llu 0 0", (unsigned long long)vsize,
+		      (unsigned long long)(mm && p->mem ? mem_dumped_bytes(p->mem) / render_page_size(ck) : 0),
 		      (unsigned long long)rsslim,
 		      (unsigned long long)(mm ? mm->mm_start_code : 0),
 		      (unsigned long long)(mm ? mm->mm_end_code : 0),

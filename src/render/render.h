@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Text renderers for the /proc-style files, in the kernel's own formats,
- * derived from the model (IMAGES.md §2.2). Each appends to @out and returns 0
+ * derived from the model (docs/formats.md §2.2). Each appends to @out and returns 0
  * or -errno (-EIO when an image the file needs was damaged, -ENOENT when the
  * information does not exist for this process). @t selects a thread for the
  * per-thread views (task/<tid>/...); NULL means the thread-group leader. */
@@ -23,6 +23,11 @@ int render_maps_line(const struct ckpt *ck, const struct ckpt_proc *p, const str
 /* pages.map: one maps-style line per dumped run (cut at VMA boundaries) whose
  * offset column is the run's position in /<pid>/pages. */
 int render_pages_map(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+/* statm, smaps, smaps_rollup (render-smaps.c): the kernel's formats, with
+ * the dumped pages of each area as its resident set. */
+int render_statm(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+int render_smaps(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
+int render_smaps_rollup(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 int render_limits(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 /* Binary: u64 (type, value) pairs ending with AT_NULL, as /proc/PID/auxv. */
 int render_auxv(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);

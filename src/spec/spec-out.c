@@ -6,9 +6,11 @@
 #include "spec.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <json.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 DEFINE_CLEANUP(spec_out_putp, json_object, json_object_put)
 
@@ -69,7 +71,10 @@ int spec_parse_stats(const struct ck_blob *b, struct spec_stats *ret)
 	return 0;
 }
 
-static json_object *ps_node(const struct spec_proc *procs, size_t n, size_t i, unsigned depth)
+/* JSON nests no deeper: json-c writes and frees objects recursively. */
+#define PS_JSON_DEPTH_MAX 4096
+
+static json_object *ps_node(const struct spec_proc *procs, const struct ck_forest *f, size_t i, unsigned depth)
 {
 	_cleanup_(spec_out_putp) json_object *o = json_object_new_object();
 	const struct spec_proc *p = &procs[i];
@@ -88,36 +93,40 @@ static json_object *ps_node(const struct spec_proc *procs, size_t n, size_t i, u
 	if (put_str_opt(o, "cmdline", p->cmdline) < 0 ||
 	    put_str(o, "task_state", p->task_state) < 0)
 		return NULL;
-	for (size_t c = 0; c < n && depth < 4096; c++) {
-		json_object *k;
+	for (size_t k = f->kid_start[i]; k < f->kid_start[i + 1] && depth < PS_JSON_DEPTH_MAX; k++) {
+		json_object *c;
 
-		if (c == i || procs[c].ppid != p->pid)
-			continue;
 		if (!kids) {
 			kids = json_object_new_array();
 			if (!kids || put(o, "children", kids) < 0)
 				return NULL;
 		}
-		k = ps_node(procs, n, c, depth + 1);
-		if (!k || json_object_array_add(kids, k) < 0) {
-			json_object_put(k);
+		c = ps_node(procs, f, f->kids[k], depth + 1);
+		if (!c || json_object_array_add(kids, c) < 0) {
+			json_object_put(c);
 			return NULL;
 		}
 	}
 	return TAKE_PTR(o);
 }
 
+/* checkpointctl shows one tree: that of the first root, or, when the ppids
+ * form a cycle and there is no root, of the process where ck_forest_build()
+ * cut the cycle. */
 static int put_ps_tree(json_object *o, const struct spec_proc *procs, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		bool has_parent = false;
+	struct ck_forest f;
+	int rc = 0;
 
-		for (size_t j = 0; j < n && !has_parent; j++)
-			has_parent = j != i && procs[j].pid == procs[i].ppid;
-		if (!has_parent)
-			return put(o, "process_tree", ps_node(procs, n, i, 0));
-	}
-	return 0;
+	if (!n)
+		return 0;
+	if (ck_forest_build(&f, procs, n, sizeof(*procs), offsetof(struct spec_proc, pid),
+			    offsetof(struct spec_proc, ppid)) < 0)
+		return -ENOMEM;
+	if (f.n_roots)
+		rc = put(o, "process_tree", ps_node(procs, &f, f.roots[0], 0));
+	ck_forest_done(&f);
+	return rc;
 }
 
 static int put_networks(json_object *o, const struct spec_info *info)
@@ -217,7 +226,7 @@ int spec_render_container(const struct spec_info *info, const struct spec_sizes 
 	_cleanup_(spec_out_putp) json_object *o = json_object_new_object();
 	_cleanup_free_ char *name = NULL;
 	char created[64] = "", ckpt[64] = "";
-	const struct spec_iface *first = NULL;
+	_cleanup_(ck_buf_done) struct ck_buf ips = { 0 }, macs = { 0 };
 	json_object *sz;
 	int rc;
 
@@ -230,24 +239,41 @@ int spec_render_container(const struct spec_info *info, const struct spec_sizes 
 	if (spec_created(info) && (!strcmp(spec_engine(info), "CRI-O") ||
 				   spec_rfc3339(spec_created(info), created, sizeof(created)) < 0))
 		snprintf(created, sizeof(created), "%s", spec_created(info));
-	if (info->checkpointed_time)
+	/* checkpointedTime as checkpointctl prints it (CRI-O's as written,
+	 * fraction kept); without one, the time the archive records */
+	if (info->checkpointed_time && !strcmp(spec_engine(info), "CRI-O"))
+		snprintf(ckpt, sizeof(ckpt), "%s", info->checkpointed_time);
+	else if (info->checkpointed_time)
 		spec_rfc3339(info->checkpointed_time, ckpt, sizeof(ckpt));
-	for (size_t i = 0; i < info->n_ifaces && !first; i++)
-		if (info->ifaces[i].ip)
-			first = &info->ifaces[i];
-	rc = put_str(o, "container_name", name);
-	rc = rc ?: put_str(o, "image", info->image);
-	rc = rc ?: put_str(o, "id", info->id);
-	rc = rc ?: put_str(o, "runtime", info->runtime);
-	rc = rc ?: put_str(o, "created", created);
+	if (!*ckpt && info->archive_time > 0) {
+		time_t when = (time_t) info->archive_time;
+		struct tm tm;
+
+		if (gmtime_r(&when, &tm))
+			strftime(ckpt, sizeof(ckpt), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	/* every interface's addresses and MACs, joined as checkpointctl joins them */
+	for (size_t i = 0; i < info->n_ifaces; i++) {
+		if (info->ifaces[i].addrs)
+			ck_buf_printf(&ips, "%s%s", ips.len ? ", " : "", info->ifaces[i].addrs);
+		if (info->ifaces[i].mac && *info->ifaces[i].mac)
+			ck_buf_printf(&macs, "%s%s", macs.len ? ", " : "", info->ifaces[i].mac);
+	}
+	if (ips.oom || macs.oom)
+		return -ENOMEM;
+	rc = put_str_opt(o, "container_name", name);
+	rc = rc ?: put_str_opt(o, "image", info->image);
+	rc = rc ?: put_str_opt(o, "id", info->id);
+	rc = rc ?: put_str_opt(o, "runtime", info->runtime);
+	rc = rc ?: put_str_opt(o, "created", created);
 	rc = rc ?: put_str_opt(o, "checkpointed", ckpt);
-	rc = rc ?: put_str(o, "engine", spec_engine(info));
-	if (!strcmp(spec_engine(info), "CRI-O"))
+	rc = rc ?: put_str_opt(o, "engine", spec_engine(info));
+	if (!strcmp(spec_engine(info), "CRI-O")) {
 		rc = rc ?: put_str_opt(o, "ip", spec_annotation(info, "io.kubernetes.cri-o.IP.0"));
-	else if (first)
-		rc = rc ?: put_str_opt(o, "ip", first->ip);
-	if (first)
-		rc = rc ?: put_str_opt(o, "mac", first->mac);
+	} else {
+		rc = rc ?: put_str_opt(o, "ip", ips.data);
+		rc = rc ?: put_str_opt(o, "mac", macs.data);
+	}
 	rc = rc ?: put_networks(o, info);
 	if (rc < 0)
 		return rc;

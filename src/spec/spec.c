@@ -11,6 +11,7 @@
 #include <json.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 DEFINE_CLEANUP(spec_json_putp, json_object, json_object_put)
 
@@ -120,6 +121,7 @@ static void spec_ifaces_free(struct spec_iface *v, size_t n)
 		free(v[i].network);
 		free(v[i].name);
 		free(v[i].ip);
+		free(v[i].addrs);
 		free(v[i].gateway);
 		free(v[i].mac);
 	}
@@ -215,21 +217,51 @@ int spec_parse_spec(const struct ck_blob *b, struct spec_info *info)
 static int spec_iface(const char *net, const char *name, json_object *o, struct spec_iface *ret)
 {
 	json_object *subnets, *s;
+	struct ck_buf addrs = { 0 };
 	int rc = 0;
 
 	*ret = (struct spec_iface) { 0 };
 	rc = rc ?: spec_set(&ret->network, net);
 	rc = rc ?: spec_set(&ret->name, name);
 	rc = rc ?: spec_set(&ret->mac, spec_str(o, "mac_address"));
-	if (json_object_object_get_ex(o, "subnets", &subnets) &&
-	    json_object_is_type(subnets, json_type_array) && json_object_array_length(subnets) > 0) {
-		s = json_object_array_get_idx(subnets, 0);
-		if (json_object_is_type(s, json_type_object)) {
-			rc = rc ?: spec_set(&ret->ip, spec_str(s, "ipnet"));
-			rc = rc ?: spec_set(&ret->gateway, spec_str(s, "gateway"));
+	if (json_object_object_get_ex(o, "subnets", &subnets) && json_object_is_type(subnets, json_type_array)) {
+		for (size_t i = 0; rc == 0 && i < json_object_array_length(subnets); i++) {
+			const char *ipnet, *gw;
+
+			s = json_object_array_get_idx(subnets, i);
+			if (!json_object_is_type(s, json_type_object))
+				continue;
+			ipnet = spec_str(s, "ipnet");
+			gw = spec_str(s, "gateway");
+			if (ipnet && *ipnet) {
+				free(ret->ip);
+				ret->ip = NULL;
+				rc = spec_set(&ret->ip, ipnet);
+				if (strcspn(ipnet, "/"))
+					ck_buf_printf(&addrs, "%s%.*s", addrs.len ? ", " : "",
+						      (int) strcspn(ipnet, "/"), ipnet);
+			}
+			if (rc == 0 && gw && *gw) {
+				free(ret->gateway);
+				ret->gateway = NULL;
+				rc = spec_set(&ret->gateway, gw);
+			}
 		}
 	}
+	if (addrs.oom)
+		rc = -ENOMEM;
+	if (rc == 0)
+		ret->addrs = ck_buf_steal(&addrs, NULL);
+	ck_buf_done(&addrs);
 	return rc;
+}
+
+static int spec_iface_cmp(const void *a, const void *b)
+{
+	const struct spec_iface *x = a, *y = b;
+	int c = strcmp(x->network ? x->network : "", y->network ? y->network : "");
+
+	return c ? c : strcmp(x->name ? x->name : "", y->name ? y->name : "");
 }
 
 int spec_parse_network(const struct ck_blob *b, struct spec_info *info)
@@ -264,6 +296,8 @@ int spec_parse_network(const struct ck_blob *b, struct spec_info *info)
 			}
 		}
 	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), spec_iface_cmp);
 	spec_ifaces_free(info->ifaces, info->n_ifaces);
 	info->ifaces = v;
 	info->n_ifaces = n;
@@ -400,6 +434,31 @@ int spec_rfc3339(const char *ts, char *out, size_t size)
 	}
 	if (snprintf(out, size, "%.10sT%.8s%s", ts, ts + 11, p) >= (int) size)
 		return -EINVAL;
+	return 0;
+}
+
+int spec_epoch(const char *ts, int64_t *ret)
+{
+	char norm[64];
+	struct tm tm = { 0 };
+	int64_t t;
+
+	if (spec_rfc3339(ts, norm, sizeof(norm)) < 0)
+		return -EINVAL;
+	/* norm: YYYY-MM-DDTHH:MM:SS followed by Z or +hh:mm / -hh:mm */
+	if (sscanf(norm, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		   &tm.tm_min, &tm.tm_sec) != 6)
+		return -EINVAL;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = (int64_t) timegm(&tm);
+	if (norm[19] == '+' || norm[19] == '-') {
+		int64_t off = ((norm[20] - '0') * 10 + (norm[21] - '0')) * 3600 +
+			      ((norm[23] - '0') * 10 + (norm[24] - '0')) * 60;
+
+		t += norm[19] == '+' ? -off : off;
+	}
+	*ret = t;
 	return 0;
 }
 

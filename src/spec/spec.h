@@ -20,7 +20,10 @@ struct spec_mount {
 struct spec_iface {
 	char *network;		/* "podman" */
 	char *name;		/* "eth0" */
-	char *ip;		/* first subnet's ipnet, "10.88.0.8/16"; NULL if none */
+	char *ip;		/* the last subnet's ipnet, "10.88.0.8/16", as
+				 * checkpointctl shows it per interface; NULL if none */
+	char *addrs;		/* every subnet's address without its prefix
+				 * length, ", "-joined: "10.88.0.8"; NULL if none */
 	char *gateway;
 	char *mac;
 };
@@ -38,7 +41,10 @@ struct spec_info {
 	size_t n_annotations;
 	struct spec_mount *mounts;
 	size_t n_mounts;
-	/* network.status */
+	/* set by the caller: when the archive says the checkpoint was taken
+	 * (seconds; 0 unknown), for "checkpointed" without a checkpointedTime */
+	int64_t archive_time;
+	/* network.status, sorted by network, then interface name */
 	struct spec_iface *ifaces;
 	size_t n_ifaces;
 };
@@ -76,6 +82,10 @@ const char *spec_created(const struct spec_info *info);
  * and returns 0, or -EINVAL when @ts is not such a time or is Go's zero time
  * (year 1). */
 int spec_rfc3339(const char *ts, char *out, size_t size);
+
+/* @ts (RFC 3339, as spec_rfc3339() accepts it) as seconds since the epoch
+ * into *@ret. Returns 0 or -EINVAL. */
+int spec_epoch(const char *ts, int64_t *ret);
 
 /* deleted.files (a JSON array of strings) as text, one path a line.
  * Returns 0, -EBADMSG or -ENOMEM. */

@@ -57,11 +57,24 @@ struct tree_node {
 	tree_render_fn render;		/* TREE_TEXT, rendered TREE_LINK */
 	const struct tree_stream_ops *ops;	/* TREE_STREAM */
 	void *obj;
-	/* lazily rendered content, guarded by tree.lock */
+	/* found by lookup but not listed by readdir: the objects that relative
+	 * fd link texts (socket:[N], pipe:[N], anon_inode:[...]) resolve to */
+	bool hidden;
+	/* opened with direct I/O: reads are passed through whatever st_size
+	 * says (mem reports 0, as /proc/<pid>/mem does) */
+	bool direct_io;
+	/* st_ino to report instead of the node's own number (0: its own) */
+	uint64_t shown_ino;
+	/* lazily rendered content, guarded by tree.lock: in @data, in the
+	 * tree's render file at @spill_off (@spilled), or evicted (rendered,
+	 * @data NULL, @len kept: rendered again when read) */
 	bool rendered;
+	bool spilled;
 	int render_err;
 	char *data;
 	size_t len;
+	uint64_t spill_off;
+	struct tree_node *lru_prev, *lru_next;	/* TREE_TEXT held in @data */
 };
 
 struct tree {
@@ -81,7 +94,19 @@ struct tree {
 	size_t n_subs;
 	struct ckpt **pod_cks;	/* their models, except the one view_tree_new() was given */
 	size_t n_pod_cks;
+	/* the render cache, under @lock: small texts in memory, most recently
+	 * used first, up to TREE_CACHE_BUDGET bytes; large ones in an unlinked
+	 * file (opts.cache_dir), appended to and never rewritten */
+	struct tree_node *lru_head, *lru_tail;
+	size_t cache_used;
+	int render_fd;		/* -1 until a large text is rendered */
+	uint64_t render_len;
 };
+
+/* Rendered texts held in memory by one tree, together. */
+#define TREE_CACHE_BUDGET (16u << 20)
+/* A text at least this large goes to the render file instead. */
+#define TREE_TEXT_SPILL_MIN (1u << 20)
 
 /* Make archive symlink @n (n->member set) point inside @root, an ancestor
  * directory of @n, unless opts.raw_symlinks: its stored target is resolved

@@ -2,8 +2,10 @@
 /* The tree itself: nodes, lookup, attributes, reads and the render cache.
  * What the tree holds is added by the view files (view-pid.c, view-archive.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -251,6 +253,7 @@ struct tree *tree_new_empty(const struct ckpt *ck, const struct arc *a, const st
 	t->prefix_len = prefix ? strlen(prefix) : 0;
 	t->opts = *opts;
 	t->next_ino = 1;
+	t->render_fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
 	t->root = tree_node_add(t, NULL, "", TREE_DIR, S_IFDIR | 0555);
 	if (!t->root || (prefix && !t->prefix)) {
@@ -268,6 +271,8 @@ void tree_free(struct tree *t)
 		t->on_free(t);
 	node_free(t->root);
 	free(t->prefix);
+	if (t->render_fd >= 0)
+		close(t->render_fd);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -315,42 +320,195 @@ const struct tree_node *tree_lookup(const struct tree *t, const char *path)
 	return n;
 }
 
-/* Render @n once; later calls return the cached result. */
-static int node_content(struct tree *t, const struct tree_node *cn)
+static void lru_unlink(struct tree *t, struct tree_node *n)
 {
-	struct tree_node *n = (struct tree_node *) cn;	/* only the cache fields change */
+	if (n->lru_prev)
+		n->lru_prev->lru_next = n->lru_next;
+	else if (t->lru_head == n)
+		t->lru_head = n->lru_next;
+	if (n->lru_next)
+		n->lru_next->lru_prev = n->lru_prev;
+	else if (t->lru_tail == n)
+		t->lru_tail = n->lru_prev;
+	n->lru_prev = n->lru_next = NULL;
+}
+
+static void lru_push(struct tree *t, struct tree_node *n)
+{
+	n->lru_next = t->lru_head;
+	if (t->lru_head)
+		t->lru_head->lru_prev = n;
+	t->lru_head = n;
+	if (!t->lru_tail)
+		t->lru_tail = n;
+}
+
+/* Drop the least recently used texts until the cache fits its budget;
+ * their sizes stay known, their content is rendered again when read. */
+static void lru_trim(struct tree *t, const struct tree_node *keep)
+{
+	while (t->cache_used > TREE_CACHE_BUDGET && t->lru_tail && t->lru_tail != keep) {
+		struct tree_node *v = t->lru_tail;
+
+		lru_unlink(t, v);
+		t->cache_used -= v->len;
+		free(v->data);
+		v->data = NULL;
+	}
+}
+
+/* The render file: an unlinked temporary file in opts.cache_dir. */
+static int render_file(struct tree *t)
+{
+	const char *dir = t->opts.cache_dir;
+	char *tmpl = NULL;
+	int fd;
+
+	if (t->render_fd >= 0)
+		return t->render_fd;
+	if (!dir || !*dir)
+		dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		if (asprintf(&tmpl, "%s/.ckptfs-render-XXXXXX", dir) < 0)
+			return -ENOMEM;
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmpl);
+		free(tmpl);
+	}
+	if (fd < 0)
+		return -errno;
+	t->render_fd = fd;
+	return fd;
+}
+
+static int render_sink(void *ctx, const char *p, size_t len)
+{
+	struct tree *t = ctx;
+	int fd = render_file(t), rc;
+
+	if (fd < 0) {
+		ck_log(CK_LOG_WARNING, "cannot create a file for large rendered texts: %s", strerror(-fd));
+		return fd;
+	}
+	rc = ck_pwrite_full(fd, p, len, (off_t) t->render_len);
+	if (rc < 0)
+		return rc;
+	t->render_len += len;
+	return 0;
+}
+
+/* Under t->lock: make @n's content available (in n->data or the render
+ * file), rendering it on first use or again after it was evicted. */
+static int node_content_locked(struct tree *t, struct tree_node *n)
+{
 	struct ck_buf out = { 0 };
+	uint64_t start = t->render_len;
+	bool text = n->kind == TREE_TEXT;
 	int rc;
 
-	if (n->tree)
-		t = n->tree;	/* a pod container's node renders with that container's model */
-
-	pthread_mutex_lock(&t->lock);
-	if (n->rendered) {
-		rc = n->render_err;
-		pthread_mutex_unlock(&t->lock);
-		return rc;
+	if (n->rendered && (n->render_err || n->spilled || n->data || !n->len)) {
+		if (n->data && text) {
+			lru_unlink(t, n);
+			lru_push(t, n);
+		}
+		return n->render_err;
+	}
+	if (text) {
+		out.sink = render_sink;
+		out.sink_ctx = t;
 	}
 	rc = n->render ? n->render(t, n, &out) : -EIO;
+	if (rc == 0 && out.sink_err)
+		rc = out.sink_err;
 	if (rc == 0 && out.oom)
 		rc = -ENOMEM;
+	if (rc == 0 && text && (out.sunk || out.len >= TREE_TEXT_SPILL_MIN))
+		ck_buf_drain_at(&out, true);
+	if (rc == 0 && out.sink_err)
+		rc = out.sink_err;
 	if (rc < 0) {
 		ck_buf_done(&out);
 		if (n->member)
 			tree_warn(t, "cannot render '%s': %s", n->member->path, strerror(-rc));
+	} else if (out.sunk) {
+		n->spilled = true;
+		n->spill_off = start;
+		n->len = (size_t) out.sunk;
+		ck_buf_done(&out);
 	} else {
-		n->data = ck_buf_steal(&out, &n->len);
+		size_t len;
+
+		n->data = ck_buf_steal(&out, &len);
+		if (n->rendered && len != n->len)
+			ck_log(CK_LOG_WARNING, "'%s' rendered again with another size", n->name);
+		n->len = len;
+		if (text && n->data) {
+			lru_push(t, n);
+			t->cache_used += n->len;
+			lru_trim(t, n);
+		}
 	}
 	n->render_err = rc;
 	n->rendered = rc != -ENOMEM;	/* retry after a transient allocation failure */
+	return rc;
+}
+
+static struct tree *node_tree(struct tree *t, const struct tree_node *n)
+{
+	return n->tree ? n->tree : t;	/* a pod container's node renders with that container's model */
+}
+
+/* Render @n once; later calls return the cached result. */
+static int node_content(struct tree *t, const struct tree_node *cn)
+{
+	struct tree_node *n = (struct tree_node *) cn;	/* only the cache fields change */
+	int rc;
+
+	t = node_tree(t, n);
+	pthread_mutex_lock(&t->lock);
+	rc = node_content_locked(t, n);
 	pthread_mutex_unlock(&t->lock);
 	return rc;
+}
+
+/* Copy [off, off + len) of text node @n, which an eviction may free at any
+ * time it is not locked. */
+static ssize_t node_read(struct tree *t, const struct tree_node *cn, void *buf, size_t len, uint64_t off)
+{
+	struct tree_node *n = (struct tree_node *) cn;
+	uint64_t at;
+	ssize_t got;
+	int rc, fd;
+
+	t = node_tree(t, n);
+	pthread_mutex_lock(&t->lock);
+	rc = node_content_locked(t, n);
+	if (rc < 0 || off >= n->len) {
+		pthread_mutex_unlock(&t->lock);
+		return rc < 0 ? -EIO : 0;
+	}
+	len = CK_MIN(len, n->len - off);
+	if (!n->spilled) {
+		memcpy(buf, n->data + off, len);
+		pthread_mutex_unlock(&t->lock);
+		return (ssize_t) len;
+	}
+	/* the render file only grows: no lock needed to read it */
+	fd = t->render_fd;
+	at = n->spill_off + off;
+	pthread_mutex_unlock(&t->lock);
+	got = ck_pread_full(fd, buf, len, (off_t) at);
+	return got >= 0 && (size_t) got < len ? -EIO : got;
 }
 
 int tree_getattr(struct tree *t, const struct tree_node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
+	st->st_ino = n->shown_ino ? n->shown_ino : n->ino;
 	st->st_mode = n->mode;
 	st->st_nlink = n->kind == TREE_DIR ? 2 : 1;
 	st->st_uid = t->opts.uid;
@@ -412,6 +570,8 @@ int tree_readdir(struct tree *t, const struct tree_node *n,
 		const struct tree_node *c = n->children[i];
 		struct stat st = { .st_ino = c->ino, .st_mode = c->mode };
 
+		if (c->hidden)
+			continue;
 		if (fill(ctx, c->name, &st))
 			break;
 	}
@@ -420,8 +580,6 @@ int tree_readdir(struct tree *t, const struct tree_node *n,
 
 ssize_t tree_read(struct tree *t, const struct tree_node *n, void *buf, size_t len, uint64_t off)
 {
-	int rc;
-
 	switch (n->kind) {
 	case TREE_MEMBER:
 		if (off >= n->slice_len)
@@ -431,14 +589,7 @@ ssize_t tree_read(struct tree *t, const struct tree_node *n, void *buf, size_t l
 	case TREE_STREAM:
 		return n->ops->read(n->obj, buf, len, off);
 	case TREE_TEXT:
-		rc = node_content(t, n);
-		if (rc < 0)
-			return -EIO;
-		if (off >= n->len)
-			return 0;
-		len = CK_MIN(len, n->len - off);
-		memcpy(buf, n->data + off, len);
-		return (ssize_t) len;
+		return node_read(t, n, buf, len, off);
 	case TREE_DIR:
 		return -EISDIR;
 	default:
@@ -471,6 +622,11 @@ int tree_readlink(struct tree *t, const struct tree_node *n, char *buf, size_t s
 	memcpy(buf, target, len);
 	buf[len] = '\0';
 	return 0;
+}
+
+bool tree_direct_io(const struct tree_node *n)
+{
+	return n->direct_io;
 }
 
 int64_t tree_lseek(struct tree *t, const struct tree_node *n, int64_t off, int whence)
@@ -509,6 +665,23 @@ static ssize_t node_extents(struct tree *t, const struct tree_node *n, uint64_t 
 		return ext->len == len ? 1 : -EAGAIN;	/* a short member: the copy says why */
 	case TREE_STREAM:
 		return n->ops->extents ? n->ops->extents(n->obj, off, len, ext, max) : -EAGAIN;
+	case TREE_TEXT: {
+		struct tree *nt = node_tree(t, n);
+		ssize_t k = -EAGAIN;
+
+		/* a large text lies in the render file, which only grows */
+		pthread_mutex_lock(&nt->lock);
+		if (n->rendered && n->spilled && !n->render_err) {
+			k = 0;
+			if (off < n->len) {
+				*ext = (struct arc_extent) { nt->render_fd, n->spill_off + off,
+							     CK_MIN((uint64_t) len, n->len - off) };
+				k = max ? 1 : -ENOBUFS;
+			}
+		}
+		pthread_mutex_unlock(&nt->lock);
+		return k;
+	}
 	default:
 		return -EAGAIN;
 	}

@@ -24,6 +24,10 @@ struct tree_opts {
 				 * no mode from the checkpoint is shown, only 0400/0500 */
 	bool raw_symlinks;	/* archive symlinks show their stored targets, which
 				 * may point anywhere on the host; default: kept inside */
+	bool contain_links;	/* cwd, root, exe, fd/N: an absolute target is
+				 * rewritten to its path under rootfs-diff/,
+				 * relative to the link, so that following it never
+				 * leaves the mount; default: the text /proc shows */
 	/* Told about what the tree leaves out or cannot show (a hidden archive
 	 * member, a nested tar or pod container that cannot be indexed, an image
 	 * that fails to render), one line each, without a trailing newline; the
@@ -66,6 +70,8 @@ int tree_read_reply(struct tree *t, const struct tree_node *n, uint64_t off, siz
 ssize_t tree_read(struct tree *t, const struct tree_node *n, void *buf, size_t len, uint64_t off);
 /* The target of symlink @n, NUL-terminated and truncated to @size. Returns 0 or -errno. */
 int tree_readlink(struct tree *t, const struct tree_node *n, char *buf, size_t size);
+/* Whether @n must be opened with direct I/O (its reads go past its st_size). */
+bool tree_direct_io(const struct tree_node *n);
 /* SEEK_DATA / SEEK_HOLE on @n: the offset, or -ENXIO. */
 int64_t tree_lseek(struct tree *t, const struct tree_node *n, int64_t off, int whence);
 

@@ -95,6 +95,23 @@ int ck_buf_printf(struct ck_buf *b, const char *fmt, ...)
 	return rc;
 }
 
+void ck_buf_drain_at(struct ck_buf *b, bool force)
+{
+	int rc;
+
+	if (!b->sink || b->oom || !b->len || (!force && b->len < CK_BUF_DRAIN_MIN))
+		return;
+	rc = b->sink(b->sink_ctx, b->data, b->len);
+	if (rc < 0) {
+		b->sink_err = rc;
+		b->oom = true;
+		return;
+	}
+	b->sunk += b->len;
+	b->len = 0;
+	b->data[0] = '\0';
+}
+
 void ck_buf_done(struct ck_buf *b)
 {
 	if (!b)
@@ -183,4 +200,145 @@ ssize_t ck_pread_full(int fd, void *buf, size_t len, off_t off)
 		done += (size_t) n;
 	}
 	return (ssize_t) done;
+}
+
+struct forest_key {
+	uint32_t pid;
+	size_t i;
+};
+
+static int forest_key_cmp(const void *x, const void *y)
+{
+	const struct forest_key *a = x, *b = y;
+
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+struct forest_find {
+	const struct forest_key *keys;
+	uint32_t pid;
+};
+
+static bool forest_before(const void *ctx, size_t i)
+{
+	const struct forest_find *q = ctx;
+
+	return q->keys[i].pid < q->pid;
+}
+
+static uint32_t forest_u32(const void *base, size_t i, size_t size, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *) base + i * size + off, sizeof(v));
+	return v;
+}
+
+/* Children grouped by parent, in array order (a counting sort). */
+static void forest_kids(struct ck_forest *f, const size_t *parent, size_t *fill, size_t n)
+{
+	size_t i;
+
+	memset(f->kid_start, 0, (n + 2) * sizeof(*f->kid_start));
+	for (i = 0; i < n; i++)
+		if (parent[i] != SIZE_MAX)
+			f->kid_start[parent[i] + 1]++;
+	for (i = 0; i < n; i++)
+		f->kid_start[i + 1] += f->kid_start[i];
+	for (i = 0; i < n; i++)
+		fill[i] = f->kid_start[i];
+	for (i = 0; i < n; i++)
+		if (parent[i] != SIZE_MAX)
+			f->kids[fill[parent[i]]++] = i;
+}
+
+void ck_forest_done(struct ck_forest *f)
+{
+	free(f->roots);
+	free(f->kids);
+	free(f->kid_start);
+	*f = (struct ck_forest) { 0 };
+}
+
+int ck_forest_build(struct ck_forest *f, const void *base, size_t n, size_t size, size_t pid_off,
+		    size_t ppid_off)
+{
+	_cleanup_free_ struct forest_key *keys = NULL;
+	_cleanup_free_ size_t *parent = NULL, *fill = NULL, *stack = NULL;
+	_cleanup_free_ bool *seen = NULL, *cut = NULL;
+	const size_t none = SIZE_MAX;
+	size_t i, top;
+
+	*f = (struct ck_forest) { 0 };
+	keys = calloc(n + 1, sizeof(*keys));
+	parent = calloc(n + 1, sizeof(*parent));
+	fill = calloc(n + 1, sizeof(*fill));
+	stack = calloc(n + 1, sizeof(*stack));
+	seen = calloc(n + 1, sizeof(*seen));
+	cut = calloc(n + 1, sizeof(*cut));
+	f->roots = calloc(n + 1, sizeof(*f->roots));
+	f->kids = calloc(n + 1, sizeof(*f->kids));
+	f->kid_start = calloc(n + 2, sizeof(*f->kid_start));
+	if (!keys || !parent || !fill || !stack || !seen || !cut || !f->roots || !f->kids || !f->kid_start) {
+		ck_forest_done(f);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		keys[i] = (struct forest_key) { forest_u32(base, i, size, pid_off), i };
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), forest_key_cmp);
+	/* parent links, by binary search over the pids (the first of equal ones) */
+	for (i = 0; i < n; i++) {
+		uint32_t pid = forest_u32(base, i, size, pid_off), ppid = forest_u32(base, i, size, ppid_off);
+		struct forest_find q = { keys, ppid };
+		size_t lo;
+
+		parent[i] = none;
+		if (ppid == pid)
+			continue;
+		lo = ck_lower_bound(n, forest_before, &q);
+		if (lo < n && keys[lo].pid == ppid)
+			parent[i] = keys[lo].i;
+	}
+	forest_kids(f, parent, fill, n);
+	/* roots, then whatever they do not reach (cycles) */
+	for (i = 0; i < n; i++)
+		if (parent[i] == none)
+			f->roots[f->n_roots++] = i;
+	for (size_t pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			if (pass == 0 ? parent[i] != none : seen[i])
+				continue;
+			if (pass == 1) {
+				if (!f->n_cut)
+					for (size_t j = 0; j < n; j++)
+						f->n_unreached += !seen[j];
+				f->roots[f->n_roots++] = i;
+				f->n_cut++;
+				cut[i] = true;
+			}
+			seen[i] = true;
+			stack[0] = i;
+			top = 1;
+			while (top) {
+				size_t p = stack[--top];
+
+				for (size_t k = f->kid_start[p]; k < f->kid_start[p + 1]; k++)
+					if (!seen[f->kids[k]]) {
+						seen[f->kids[k]] = true;
+						stack[top++] = f->kids[k];
+					}
+			}
+		}
+	}
+	/* a cycle's new root is no longer its parent's child */
+	if (f->n_cut) {
+		for (i = 0; i < n; i++)
+			if (cut[i])
+				parent[i] = none;
+		forest_kids(f, parent, fill, n);
+	}
+	return 0;
 }

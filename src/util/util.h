@@ -40,7 +40,27 @@ struct ck_buf {
 	size_t len;
 	size_t cap;
 	bool oom;	/* set once an append failed; later appends are no-ops */
+	/* Optional: where ck_buf_drain() moves what the buffer holds, so that
+	 * a large text need not stay in memory while it is written. @sink
+	 * returns 0 or -errno; @sunk counts what it took. */
+	int (*sink)(void *ctx, const char *p, size_t len);
+	void *sink_ctx;
+	uint64_t sunk;
+	int sink_err;	/* the sink's failure (then @oom is set too) */
 };
+
+/* Bytes a buffer with a sink holds before ck_buf_drain() empties it. */
+#define CK_BUF_DRAIN_MIN (256 * 1024)
+
+/* At a point where nothing written so far will be looked at or changed
+ * again: hand the content to @b->sink, if there is one and the buffer holds
+ * at least CK_BUF_DRAIN_MIN bytes (@force: any), and empty it. */
+void ck_buf_drain_at(struct ck_buf *b, bool force);
+static inline void ck_buf_drain(struct ck_buf *b)
+{
+	if (b->sink && b->len >= CK_BUF_DRAIN_MIN)
+		ck_buf_drain_at(b, false);
+}
 
 /* Append @len bytes; on allocation failure sets @b->oom and returns -ENOMEM. */
 int ck_buf_add(struct ck_buf *b, const void *p, size_t len);
@@ -57,10 +77,32 @@ void ck_buf_done(struct ck_buf *b);
 /* Hand the storage to the caller (NUL-terminated; may be NULL when empty) and reset @b. */
 char *ck_buf_steal(struct ck_buf *b, size_t *ret_len);
 
+/* A process tree given as (pid, ppid) pairs, with each process's children
+ * found in linear time. Every process is reached exactly once: those that
+ * no root reaches (a ppid cycle, or a process under one) become roots of
+ * their own, after the real roots, and are counted in @n_cut. */
+struct ck_forest {
+	size_t *roots;		/* indexes into the caller's array, in its order */
+	size_t n_roots;
+	size_t n_cut;		/* roots that had a parent in the list (a cycle) */
+	size_t n_unreached;	/* processes under those: not reached from a real root */
+	size_t *kids;		/* children of i: kids[kid_start[i] .. kid_start[i + 1]) */
+	size_t *kid_start;
+};
+/* Build the forest of the @n elements of @size bytes at @base, whose
+ * uint32_t pid and ppid are at @pid_off and @ppid_off. A process whose ppid
+ * is its own pid or names no listed pid is a root. Children keep the array's
+ * order; a cycle's new root is nobody's child, so that a walk from the
+ * roots meets every process once. Returns 0 or -ENOMEM. */
+int ck_forest_build(struct ck_forest *f, const void *base, size_t n, size_t size, size_t pid_off,
+		    size_t ppid_off);
+void ck_forest_done(struct ck_forest *f);
+
 /* Binary search over the indexes [0, @n) of a sorted sequence: the first
  * index for which @before(@ctx, i) is false, where @before is true on a
  * prefix of the range and false after it; @n when it is never false. */
 size_t ck_lower_bound(size_t n, bool (*before)(const void *ctx, size_t i), const void *ctx);
+
 /* strdup() that returns NULL for a NULL input. */
 char *ck_strdup0(const char *s);
 /* Parse a decimal unsigned integer that spans the whole string. Returns 0 or -EINVAL. */

@@ -2,6 +2,7 @@
 /* The archive as it is (every member at its own path, read in place) and
  * images/<name>.json, each protobuf image as crit decode prints it. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -130,9 +131,32 @@ int view_add_images_dir(struct tree *t)
 	return 0;
 }
 
+/* A path component longer than NAME_MAX: the kernel refuses to look it up. */
+static bool name_too_long(const char *path)
+{
+	size_t run = 0;
+
+	for (; *path; path++) {
+		run = *path == '/' ? 0 : run + 1;
+		if (run > NAME_MAX)
+			return true;
+	}
+	return false;
+}
+
+#define VIEW_DROP_WARN_MAX 10	/* named one by one; the rest are counted */
+
 int view_add_archive(struct tree *t)
 {
 	size_t n_views = t->root->n_children;	/* added before: pid dirs, images/ */
+	size_t n_long = 0;
+	const char *first;
+	size_t dropped = arc_dropped(t->arc, &first);
+
+	if (dropped && !t->prefix_len)
+		tree_warn(t, "%zu archive member%s left out: a path of 4096 bytes or more, or a '..' in it "
+			  "(the first: '%.80s%s')", dropped, dropped == 1 ? "" : "s", first,
+			  strlen(first) > 80 ? "..." : "");
 
 	for (size_t i = 0; i < arc_count(t->arc); i++) {
 		const struct arc_entry *e = arc_entry_at(t->arc, i);
@@ -153,9 +177,18 @@ int view_add_archive(struct tree *t)
 			tree_warn(t, "archive member '%s' hidden by a ckptfs view", e->path);
 			continue;
 		}
+		if (name_too_long(path)) {
+			if (n_long++ < VIEW_DROP_WARN_MAX)
+				tree_warn(t, "archive member '%.80s...' left out: a name in its path is longer than "
+					  "%d bytes", e->path, NAME_MAX);
+			continue;
+		}
 		rc = add_member(t, e, path);
 		if (rc < 0)
 			return rc;
 	}
+	if (n_long > VIEW_DROP_WARN_MAX)
+		tree_warn(t, "%zu more archive members left out: a name in the path longer than %d bytes",
+			  n_long - VIEW_DROP_WARN_MAX, NAME_MAX);
 	return 0;
 }

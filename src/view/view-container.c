@@ -3,6 +3,7 @@
  * --format json --all` reports, see spec.h), /stats-dump.json (CRIU's dump
  * statistics as crit decodes them) and /ps (the process tree as text). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -110,6 +111,7 @@ static int render_container(const struct tree *t, const struct tree_node *n, str
 	bool has_stats;
 	int rc;
 
+	info.archive_time = view_checkpoint_time(t);
 	rc = load_spec(t, "config.dump", spec_parse_config, &info);
 	rc = rc ?: load_spec(t, "spec.dump", spec_parse_spec, &info);
 	rc = rc ?: load_spec(t, "network.status", spec_parse_network, &info);
@@ -151,15 +153,21 @@ static int render_stats(const struct tree *t, const struct tree_node *n, struct 
 	return img_render_json("stats-dump", &b, !t->opts.json_plain, out);
 }
 
-/* One line of /ps for @p at @depth, then its children. */
-static void ps_line(const struct ckpt *ck, const struct ckpt_proc *p, unsigned depth, struct ck_buf *out)
+/* Levels of /ps indented four spaces each; deeper lines say their depth. */
+#define PS_INDENT_MAX 64
+
+/* One line of /ps for @p at @depth. */
+static void ps_line(const struct ckpt *ck, const struct ckpt_proc *p, size_t depth, struct ck_buf *out)
 {
 	struct ck_buf args = { 0 };
 	const char *a = NULL;
 
 	if (ckpt_is_live(p))
 		a = proc_args(ck, p, &args);
-	ck_buf_printf(out, "%*s[%u] %s", (int) depth * 4, "", p->pid, proc_comm(p));
+	ck_buf_printf(out, "%*s", (int) CK_MIN(depth, (size_t) PS_INDENT_MAX) * 4, "");
+	if (depth > PS_INDENT_MAX)
+		ck_buf_printf(out, "(depth %zu) ", depth);
+	ck_buf_printf(out, "[%u] %s", p->pid, proc_comm(p));
 	if (a && *a)
 		ck_buf_printf(out, "  %s", a);
 	if (p->n_threads > 1)
@@ -170,18 +178,44 @@ static void ps_line(const struct ckpt *ck, const struct ckpt_proc *p, unsigned d
 		ck_buf_puts(out, "  <stopped>");
 	ck_buf_putc(out, '\n');
 	ck_buf_done(&args);
-	for (size_t i = 0; i < ck->n_procs && depth < 4096; i++)
-		if (ck->procs[i].ppid == p->pid && ck->procs[i].pid != p->pid)
-			ps_line(ck, &ck->procs[i], depth + 1, out);
 }
 
+struct ps_item {
+	size_t i, depth;
+};
+
+/* The process tree, depth first, each process once: linear in the number
+ * of processes, however deep or cyclic pstree.img is. */
 static int render_ps(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
 	const struct ckpt *ck = t->ck;
+	_cleanup_free_ struct ps_item *stack = NULL;
+	struct ck_forest f;
+	size_t top = 0;
 
-	for (size_t i = 0; i < ck->n_procs; i++)
-		if (!ckpt_proc_find(ck, ck->procs[i].ppid) || ck->procs[i].ppid == ck->procs[i].pid)
-			ps_line(ck, &ck->procs[i], 0, out);
+	if (ck_forest_build(&f, ck->procs, ck->n_procs, sizeof(*ck->procs), offsetof(struct ckpt_proc, pid),
+			    offsetof(struct ckpt_proc, ppid)) < 0)
+		return -ENOMEM;
+	stack = calloc(ck->n_procs + 1, sizeof(*stack));
+	if (!stack) {
+		ck_forest_done(&f);
+		return -ENOMEM;
+	}
+	for (size_t r = 0; r < f.n_roots; r++) {
+		if (r == f.n_roots - f.n_cut)
+			ck_buf_printf(out, "# %zu processes below are not reachable from a root "
+				      "(their ppids form a cycle): shown as roots\n", f.n_unreached);
+		stack[top++] = (struct ps_item) { f.roots[r], 0 };
+		while (top) {
+			struct ps_item it = stack[--top];
+
+			ps_line(ck, &ck->procs[it.i], it.depth, out);
+			ck_buf_drain(out);
+			for (size_t k = f.kid_start[it.i + 1]; k-- > f.kid_start[it.i];)
+				stack[top++] = (struct ps_item) { f.kids[k], it.depth + 1 };
+		}
+	}
+	ck_forest_done(&f);
 	return out->oom ? -ENOMEM : 0;
 }
 
@@ -190,8 +224,17 @@ int view_add_container(struct tree *t)
 	const struct arc_entry *e;
 	struct tree_node *n;
 
+	struct ck_forest f;
+
 	if (!tree_text_add(t, t->root, "ps", S_IFREG | 0444, render_ps, NULL))
 		return -ENOMEM;
+	if (ck_forest_build(&f, t->ck->procs, t->ck->n_procs, sizeof(*t->ck->procs),
+			    offsetof(struct ckpt_proc, pid), offsetof(struct ckpt_proc, ppid)) < 0)
+		return -ENOMEM;
+	if (f.n_cut)
+		tree_warn(t, "pstree.img: %zu processes are not reachable from a root (their ppids form a cycle); "
+			  "/ps shows them as roots", f.n_unreached);
+	ck_forest_done(&f);
 	/* An engine checkpoint has spec.dump; a bare CRIU dump has no container. */
 	if (view_container_member(t, "spec.dump") || view_container_member(t, "config.dump")) {
 		if (!tree_text_add(t, t->root, "container.json", S_IFREG | 0444, render_container, NULL))

@@ -176,6 +176,15 @@ static int add_tar(struct tree *t, struct tree_node *parent, const char *name, c
 	rc = keep_nested(t, a);
 	if (rc < 0)
 		return rc;
+	{
+		const char *first;
+		size_t dropped = arc_dropped(a, &first);
+
+		if (dropped)
+			tree_warn(t, "'%s': %zu member%s left out: a path of 4096 bytes or more, or a '..' in it "
+				  "(the first: '%.80s%s')", e->path, dropped, dropped == 1 ? "" : "s", first,
+				  strlen(first) > 80 ? "..." : "");
+	}
 	top = tree_node_add(t, parent, name, TREE_DIR, S_IFDIR | 0555);
 	if (!top)
 		return -ENOMEM;

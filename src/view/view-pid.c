@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "elf.h"
@@ -47,6 +48,21 @@ static int r_maps(const struct tree *t, const struct tree_node *n, struct ck_buf
 	return render_maps(t->ck, n->proc, out);
 }
 
+static int r_statm(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	return render_statm(t->ck, n->proc, out);
+}
+
+static int r_smaps(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	return render_smaps(t->ck, n->proc, out);
+}
+
+static int r_smaps_rollup(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	return render_smaps_rollup(t->ck, n->proc, out);
+}
+
 static int r_limits(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
 	return render_limits(t->ck, n->proc, out);
@@ -67,64 +83,134 @@ static int r_fdinfo(const struct tree *t, const struct tree_node *n, struct ck_b
 	return render_fdinfo(t->ck, n->proc, n->fd, out);
 }
 
+/* With opts.contain_links, an absolute target of link @n becomes the same
+ * path under the container's rootfs-diff/ (which may not hold it: then the
+ * link dangles inside the mount), relative to @n's directory. Other texts
+ * (socket:[N], pipe:[N], ...) already resolve inside fd/. */
+static int contain(const struct tree *t, const struct tree_node *n, int rc, struct ck_buf *out, size_t start)
+{
+	_cleanup_free_ char *target = NULL;
+	const struct tree_node *d;
+
+	if (rc < 0 || !t->opts.contain_links || out->len <= start || out->data[start] != '/')
+		return rc;
+	target = strdup(out->data + start);
+	if (!target)
+		return -ENOMEM;
+	out->len = start;
+	out->data[start] = '\0';
+	for (d = n->parent; d && d != t->root; d = d->parent)
+		ck_buf_puts(out, "../");
+	ck_buf_puts(out, "rootfs-diff");
+	if (strcmp(target, "/"))
+		ck_buf_puts(out, target);
+	return out->oom ? -ENOMEM : 0;
+}
+
 static int r_fd(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
 	const struct img_file *f = ckpt_file_find(t->ck, n->fd->id);
+	size_t start = out->len;
 
 	if (!f)
 		return -EIO;
-	return render_fd_target(t->ck, f, out);
+	return contain(t, n, render_fd_target(t->ck, f, out), out, start);
 }
 
 static int r_cwd(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
+	size_t start = out->len;
+
 	if (!n->proc->has_fs)
 		return n->proc->fs_err ? -EIO : -ENOENT;
-	return render_reg_path(t->ck, n->proc->fs.cwd_id, out);
+	return contain(t, n, render_reg_path(t->ck, n->proc->fs.cwd_id, out), out, start);
 }
 
 static int r_root(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
+	size_t start = out->len;
+
 	if (!n->proc->has_fs)
 		return n->proc->fs_err ? -EIO : -ENOENT;
-	return render_reg_path(t->ck, n->proc->fs.root_id, out);
+	return contain(t, n, render_reg_path(t->ck, n->proc->fs.root_id, out), out, start);
 }
 
 static int r_exe(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
+	size_t start = out->len;
+
 	if (!n->proc->mm)
 		return n->proc->mm_err ? -EIO : -ENOENT;
-	return render_reg_path(t->ck, n->proc->mm->exe_file_id, out);
+	return contain(t, n, render_reg_path(t->ck, n->proc->mm->exe_file_id, out), out, start);
+}
+
+/* mem reports size 0, as /proc/<pid>/mem does, so that whole-tree tools
+ * (cp -a, tar, rsync, grep -r, sha256sum) see an empty file instead of a
+ * 128 TiB sparse one; it is opened with direct I/O (tree_direct_io()), so
+ * pread at any address, SEEK_DATA/SEEK_HOLE and dd skip= keep working. A
+ * read outside every VMA ends the file there (0 bytes: where /proc says EIO),
+ * which is what a reader starting at offset 0 sees; inside a VMA, pages
+ * that were not dumped read as zeros. The object is the process. */
+struct vma_key {
+	const struct img_vma *vmas;
+	uint64_t off;
+};
+
+static bool vma_ends_before(const void *ctx, size_t i)
+{
+	const struct vma_key *k = ctx;
+
+	return k->vmas[i].end <= k->off;
+}
+
+static uint64_t mem_mapped_len(const struct ckpt_proc *p, uint64_t off, size_t len)
+{
+	const struct img_mm *mm = p->mm;
+	struct vma_key key;
+	uint64_t end;
+	size_t i;
+
+	if (!mm)
+		return len;	/* mem_read() clips to mem_size() */
+	key = (struct vma_key) { mm->vmas, off };
+	i = ck_lower_bound(mm->n_vmas, vma_ends_before, &key);	/* the first VMA ending after @off */
+	if (i == mm->n_vmas || mm->vmas[i].start > off)
+		return 0;
+	end = mm->vmas[i].end;
+	while (++i < mm->n_vmas && mm->vmas[i].start == end && end - off < len)
+		end = mm->vmas[i].end;
+	return CK_MIN((uint64_t) len, end - off);
 }
 
 static uint64_t mem_ops_size(const void *obj)
 {
-	return mem_size(obj);
+	return 0;
 }
 
 static ssize_t mem_ops_read(const void *obj, void *buf, size_t len, uint64_t off)
 {
-	return mem_read(obj, off, buf, len);
+	const struct ckpt_proc *p = obj;
+	uint64_t n = mem_mapped_len(p, off, len);
+
+	return n ? mem_read(p->mem, off, buf, (size_t) n) : 0;
 }
 
 static int64_t mem_ops_seek_data(const void *obj, uint64_t off)
 {
-	return mem_seek_data(obj, off);
+	return mem_seek_data(((const struct ckpt_proc *) obj)->mem, off);
 }
 
 static int64_t mem_ops_seek_hole(const void *obj, uint64_t off)
 {
-	return mem_seek_hole(obj, off);
-}
-
-static uint64_t mem_ops_allocated(const void *obj)
-{
-	return mem_dumped_bytes(obj);
+	return mem_seek_hole(((const struct ckpt_proc *) obj)->mem, off);
 }
 
 static ssize_t mem_ops_extents(const void *obj, uint64_t off, size_t len, struct arc_extent *ext, size_t max)
 {
-	return mem_space_extents(obj, off, len, ext, max);
+	const struct ckpt_proc *p = obj;
+	uint64_t n = mem_mapped_len(p, off, len);
+
+	return n ? mem_space_extents(p->mem, off, (size_t) n, ext, max) : 0;
 }
 
 static const struct tree_stream_ops mem_ops = {
@@ -132,7 +218,6 @@ static const struct tree_stream_ops mem_ops = {
 	.read = mem_ops_read,
 	.seek_data = mem_ops_seek_data,
 	.seek_hole = mem_ops_seek_hole,
-	.allocated = mem_ops_allocated,
 	.extents = mem_ops_extents,
 };
 
@@ -259,6 +344,7 @@ static int add_core(struct tree *t, struct tree_node *d, const struct ckpt_proc 
 static int add_memory(struct tree *t, struct tree_node *d, const struct ckpt_proc *p)
 {
 	struct mem_dense *dense;
+	struct tree_node *n;
 
 	if (!p->mem && p->mem_err < 0 && p->mem_err != -ENOENT) {
 		/* damaged pagemap or pages: the files exist and fail with EIO */
@@ -270,8 +356,10 @@ static int add_memory(struct tree *t, struct tree_node *d, const struct ckpt_pro
 	}
 	if (!p->mem)
 		return 0;
-	if (!tree_stream_add(t, d, "mem", S_IFREG | 0400, &mem_ops, p->mem))
+	n = tree_stream_add(t, d, "mem", S_IFREG | 0400, &mem_ops, (void *) p);
+	if (!n)
 		return -ENOMEM;
+	n->direct_io = true;
 	if (mem_dense_new(p->mem, &dense) < 0)
 		return -ENOMEM;
 	if (!tree_stream_add(t, d, "pages", S_IFREG | 0400, &dense_ops, dense))
@@ -279,6 +367,70 @@ static int add_memory(struct tree *t, struct tree_node *d, const struct ckpt_pro
 	if (!tree_text_add(t, d, "pages.map", S_IFREG | 0444, r_pages_map, NULL))
 		return -ENOMEM;
 	return 0;
+}
+
+static int r_empty(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
+{
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* An fd link whose text is relative (socket:[N], pipe:[N], anon_inode:[...])
+ * resolves next to it, in fd/: give each such text a hidden entry there
+ * (lookups find it, readdir does not list it) whose stat carries the type
+ * and inode number a live system shows, so that `stat -L fd/N`, lsof and
+ * `lsof -i` learn the socket and pipe inodes that net/ and fd/ print.
+ * Anonymous inodes show as empty regular files, mode 0600. */
+static int add_fd_targets(struct tree *t, struct tree_node *fd, const struct ckpt_proc *p)
+{
+	_cleanup_free_ char **names = calloc(p->n_fds ? p->n_fds : 1, sizeof(*names));
+	size_t n_names = 0;
+	int rc = 0;
+
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_fds; i++) {
+		const struct img_file *f = ckpt_file_find(t->ck, p->fds[i].id);
+		struct ck_buf b = { 0 };
+
+		if (!f || render_fd_target(t->ck, f, &b) < 0 || b.oom || !b.data || strchr(b.data, '/') ||
+		    b.data[0] == '.' || (strncmp(b.data, "socket:[", 8) && strncmp(b.data, "pipe:[", 6) &&
+					 strncmp(b.data, "anon_inode:", 11))) {
+			if (b.oom)
+				rc = -ENOMEM;
+			ck_buf_done(&b);
+			continue;
+		}
+		names[n_names++] = ck_buf_steal(&b, NULL);
+	}
+	qsort(names, n_names, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n_names && rc == 0; i++) {
+		const char *nm = names[i], *num = strchr(nm, '[');
+		struct tree_node *n;
+		mode_t mode = S_IFREG | 0600;
+
+		if (i && !strcmp(nm, names[i - 1]))
+			continue;
+		if (!strncmp(nm, "socket:", 7))
+			mode = S_IFSOCK | 0777;
+		else if (!strncmp(nm, "pipe:", 5))
+			mode = S_IFIFO | 0600;
+		n = tree_text_add(t, fd, nm, mode, r_empty, NULL);
+		if (!n) {
+			rc = -ENOMEM;
+			break;
+		}
+		n->hidden = true;
+		if (mode != (S_IFREG | 0600) && num && num[1] >= '0' && num[1] <= '9')
+			n->shown_ino = strtoull(num + 1, NULL, 10);
+	}
+	for (size_t i = 0; i < n_names; i++)
+		free(names[i]);
+	return rc;
 }
 
 static int add_fds(struct tree *t, struct tree_node *d, const struct ckpt_proc *p)
@@ -301,7 +453,7 @@ static int add_fds(struct tree *t, struct tree_node *d, const struct ckpt_proc *
 			return -ENOMEM;
 		n->fd = &p->fds[i];
 	}
-	return 0;
+	return add_fd_targets(t, fd, p);
 }
 
 static int add_pid_dir(struct tree *t, const struct ckpt_proc *p)
@@ -317,6 +469,9 @@ static int add_pid_dir(struct tree *t, const struct ckpt_proc *p)
 		{ "cmdline", r_cmdline, S_IFREG | 0444 },
 		{ "environ", r_environ, S_IFREG | 0400 },
 		{ "maps", r_maps, S_IFREG | 0444 },
+		{ "statm", r_statm, S_IFREG | 0444 },
+		{ "smaps", r_smaps, S_IFREG | 0444 },
+		{ "smaps_rollup", r_smaps_rollup, S_IFREG | 0444 },
 		{ "limits", r_limits, S_IFREG | 0444 },
 		{ "auxv", r_auxv, S_IFREG | 0400 },
 		{ "cwd", r_cwd, S_IFLNK | 0777 },

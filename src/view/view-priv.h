@@ -12,6 +12,10 @@ int view_add_pid_dirs(struct tree *t);		/* view-pid.c: /<pid>/ */
 int view_add_images_dir(struct tree *t);	/* view-archive.c: /images/ */
 int view_add_archive(struct tree *t);		/* view-archive.c: every member, last */
 int view_add_sys(struct tree *t);		/* view-sys.c: /self, /stat, /uptime, ... for ps, lsof */
+/* view-sys.c: when the checkpoint was taken, in seconds since the epoch: the
+ * mtime of stats-dump, else config.dump's checkpointedTime, else the newest
+ * archive member's mtime, else the archive's (opts.mtime). */
+int64_t view_checkpoint_time(const struct tree *t);
 /* view-nested.c: the container's own directory in the archive ("" or
  * "<ctr>/") into @out; and its member @name, or NULL. */
 int view_container_prefix(const struct ckpt *ck, char *out, size_t size);

@@ -11,8 +11,12 @@
  *                (lsof refuses to run without /proc/mounts).
  *   net       -> self/net when a view provides it (as the kernel links it).
  *   uptime    synthetic: "0.00 0.00" (CRIU records no start times either).
- *   stat      btime is the archive's mtime; the process count is derived;
- *             CPU times, interrupts and context switches are 0.
+ *   stat      btime is the checkpoint's own time (view_checkpoint_time()),
+ *             so that every process starts then (starttime is 0); the
+ *             process count is derived; CPU times, interrupts and context
+ *             switches are 0.
+ *   cpuinfo   synthetic: one processor, no model (procps needs the file;
+ *             the dump does not say how many CPUs the host had).
  *   meminfo   MemTotal is the dumped memory of all processes; the rest is 0.
  *   sys/kernel/pid_max  synthetic: the kernel's default maximum, 4194304. */
 #include <errno.h>
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "spec.h"
 #include "view-priv.h"
 
 /* The process ps and friends see as "themselves": the root of the tree. */
@@ -45,6 +50,45 @@ static int r_string(const struct tree *t, const struct tree_node *n, struct ck_b
 	return ck_buf_puts(out, n->arg) < 0 ? -ENOMEM : 0;
 }
 
+/* Engine files are small; anything larger is not one. */
+#define SYS_CONFIG_MAX (16u << 20)
+
+/* checkpointedTime of config.dump as seconds, or -1. */
+static int64_t config_time(const struct tree *t)
+{
+	const struct arc_entry *e = view_container_member(t, "config.dump");
+	_cleanup_free_ void *owned = NULL;
+	struct spec_info info = { 0 };
+	struct ck_blob b;
+	int64_t when = -1;
+
+	if (!e || e->type != ARC_REG || arc_load(t->arc, e, SYS_CONFIG_MAX, &b, &owned) < 0)
+		return -1;
+	if (spec_parse_config(&b, &info) == 0 && info.checkpointed_time &&
+	    spec_epoch(info.checkpointed_time, &when) < 0)
+		when = -1;
+	spec_info_done(&info);
+	return when;
+}
+
+int64_t view_checkpoint_time(const struct tree *t)
+{
+	const struct arc_entry *e = view_container_member(t, "stats-dump");
+	int64_t when = -1;
+
+	if (e && e->mtime > 0)
+		return e->mtime;	/* CRIU writes stats-dump as the dump ends */
+	when = config_time(t);
+	if (when > 0)
+		return when;
+	for (size_t i = 0; i < arc_count(t->arc); i++) {
+		e = arc_entry_at(t->arc, i);
+		if (e->mtime > when)
+			when = e->mtime;
+	}
+	return when > 0 ? when : t->opts.mtime;
+}
+
 static int r_stat(const struct tree *t, const struct tree_node *n, struct ck_buf *out)
 {
 	static const char zeros[] = " 0 0 0 0 0 0 0 0 0 0";
@@ -54,7 +98,7 @@ static int r_stat(const struct tree *t, const struct tree_node *n, struct ck_buf
 		threads += t->ck->procs[i].n_threads;
 	ck_buf_printf(out, "cpu %s\ncpu0%s\nintr 0\nctxt 0\nbtime %" PRId64 "\n"
 		      "processes %zu\nprocs_running 0\nprocs_blocked 0\nsoftirq%s 0\n",
-		      zeros, zeros, t->opts.mtime, threads, zeros);
+		      zeros, zeros, view_checkpoint_time(t), threads, zeros);
 	return out->oom ? -ENOMEM : 0;
 }
 
@@ -108,7 +152,10 @@ int view_add_sys(struct tree *t)
 		return -ENOMEM;
 	if (!tree_text_add(t, t->root, "uptime", S_IFREG | 0444, r_string, "0.00 0.00\n") ||
 	    !tree_text_add(t, t->root, "stat", S_IFREG | 0444, r_stat, NULL) ||
-	    !tree_text_add(t, t->root, "meminfo", S_IFREG | 0444, r_meminfo, NULL))
+	    !tree_text_add(t, t->root, "meminfo", S_IFREG | 0444, r_meminfo, NULL) ||
+	    !tree_text_add(t, t->root, "cpuinfo", S_IFREG | 0444, r_string,
+			   "processor\t: 0\nvendor_id\t: unknown\nmodel name\t: unknown (not in the checkpoint)\n"
+			   "cpu cores\t: 1\n\n"))
 		return -ENOMEM;
 	sys = tree_node_add(t, t->root, "sys", TREE_DIR, S_IFDIR | 0555);
 	kernel = sys ? tree_node_add(t, sys, "kernel", TREE_DIR, S_IFDIR | 0555) : NULL;

@@ -44,7 +44,7 @@ expect "-o js completes the json= values" "$(printf 'json=plain\njson=pretty')" 
 expect "-o ro,allow_o completes after the comma" "ro,allow_other" -- -o ro,allow_o
 expect "first argument: archives and directories only" "$(printf 'a.tar.zst\nextracted')" -- ""
 expect "second argument when mounting: directories" "extracted" -- a.tar.zst ""
-expect "--ls ARCHIVE 1/st completes inside the tree" "$(printf '1/stat\n1/status')" -- --ls a.tar.zst 1/st
+expect "--ls ARCHIVE 1/st completes inside the tree" "$(printf '1/stat\n1/statm\n1/status')" -- --ls a.tar.zst 1/st
 expect "--cat ARCHIVE ima completes a directory with a slash" "images/" -- --cat a.tar.zst ima
 expect "--sea completes --search" "--search" -- --sea
 expect "--search: its options after a dash" "$(printf -- '--max-count')" -- --search --max

@@ -30,9 +30,13 @@ for f in wl-alpha.tar.zst wl-beta.tar.gz wl-gamma.tar busybox-loop.tar.gz; do
 		 and .id == $c[0].id and .runtime == $c[0].runtime' "$j"
 	check "$name: created is createdTime in RFC 3339 seconds" jqe --slurpfile c "$mnt/config.dump" \
 		'.created == ($c[0].createdTime | sub("\\.[0-9]+"; ""))' "$j"
-	check "$name: ip and mac from network.status" jqe --slurpfile n "$mnt/network.status" \
-		'.ip == $n[0].podman.interfaces.eth0.subnets[0].ipnet and .mac == $n[0].podman.interfaces.eth0.mac_address
+	check "$name: ip (without its prefix length) and mac from network.status" jqe --slurpfile n "$mnt/network.status" \
+		'.ip == ($n[0].podman.interfaces.eth0.subnets[0].ipnet | sub("/.*"; "")) and .mac == $n[0].podman.interfaces.eth0.mac_address
 		 and .networks[0].name == "podman" and .networks[0].interfaces.eth0.gateway == $n[0].podman.interfaces.eth0.subnets[0].gateway' "$j"
+	when=$(tar --full-time -tvf "$FIXTURES/$f" | awk '$6 == "stats-dump" || $6 == "./stats-dump" { print $4 "T" $5 "Z" }')
+	check "$name: checkpointed is the time stats-dump was written ($when; config.dump has no checkpointedTime)" \
+		jqe --arg w "$when" '.checkpointed == $w' "$j"
+	check "$name: no empty string values" jqe '[.. | strings | select(. == "")] | length == 0' "$j"
 	pages=$(stat -c %s "$mnt"/checkpoint/pages-*.img | awk '{ s += $1 } END { print s }')
 	total=$(find "$mnt/checkpoint/" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
 	diffsz=$(stat -c %s "$mnt/rootfs-diff.tar")
@@ -76,10 +80,50 @@ check "crio: pod name and namespace" jqe '.metadata.pod_name == "web-7d9c5" and 
 check "crio: container name from io.kubernetes.cri-o.Metadata" jqe '.container_name == "ctr-gamma"' "$j"
 check "crio: image is rootfsImageName" jqe '.image == "registry.example/shop/gamma:1.2"' "$j"
 check "crio: created from io.kubernetes.cri-o.Created" jqe '.created == "2026-11-23T12:46:20.500000000Z"' "$j"
-check "crio: checkpointed from checkpointedTime" jqe '.checkpointed == "2026-11-23T12:47:03Z"' "$j"
+check "crio: checkpointed is checkpointedTime as written, fraction kept" \
+	jqe '.checkpointed == "2026-11-23T12:47:03.250000000Z"' "$j"
 check "crio: ip is the pod IP" jqe '.ip == "10.244.1.17"' "$j"
 check "crio: kubernetes annotations kept" jqe '.metadata.annotations["io.kubernetes.pod.uid"] | length > 0' "$j"
 check "crio: rootfs-diff.deleted lists deleted.files" cmp <(printf '/etc/motd\n/tmp/work/old.log\n') "$mnt/rootfs-diff.deleted"
 check "crio: rootfs-diff/tmp/addrs.txt" cmp "$GOLDEN/wl-gamma/addrs.txt" "$mnt/rootfs-diff/tmp/addrs.txt"
+umount_ck "$mnt"
+
+# Podman with two networks and an empty container name: ip and mac carry
+# every interface's values, ", "-joined in network then interface order
+# (as checkpointctl joins them), each network keeps its own ipnet; empty
+# values are left out.
+multi=$WORK/multi.tar
+python3 - "$FIXTURES/wl-gamma.tar" "$multi" <<'PY' || fail "make the two-network archive"
+import io, json, sys, tarfile
+net = {"zeta": {"interfaces": {"eth1": {"subnets": [{"ipnet": "10.90.7.3/24", "gateway": "10.90.7.1"}],
+                                        "mac_address": "02:00:00:00:07:03"}}},
+       "alpha": {"interfaces": {"eth0": {"subnets": [{"ipnet": "10.90.1.5/24", "gateway": "10.90.1.1"},
+                                                     {"ipnet": "fd00:90::5/64", "gateway": "fd00:90::1"}],
+                                         "mac_address": "02:00:00:00:01:05"}}}}
+with tarfile.open(sys.argv[1]) as tin, tarfile.open(sys.argv[2], "w", format=tarfile.PAX_FORMAT) as tout:
+    for ti in tin.getmembers():
+        data = tin.extractfile(ti).read() if ti.isfile() else None
+        if ti.name.lstrip("./") == "network.status":
+            data = json.dumps(net).encode()
+        elif ti.name.lstrip("./") == "config.dump":
+            cfg = json.loads(data)
+            cfg["name"] = ""
+            data = json.dumps(cfg).encode()
+        if data is not None:
+            ti.size = len(data)
+            tout.addfile(ti, io.BytesIO(data))
+        else:
+            tout.addfile(ti)
+PY
+mnt=$WORK/multi
+mount_ck "$multi" "$mnt" || { fail "mount the two-network archive"; finish; }
+j=$mnt/container.json
+check "two networks: ip joins every address without its prefix length" \
+	jqe '.ip == "10.90.1.5, fd00:90::5, 10.90.7.3"' "$j"
+check "two networks: mac joins every interface's" jqe '.mac == "02:00:00:00:01:05, 02:00:00:00:07:03"' "$j"
+check "two networks: networks sorted by name, each interface with its last ipnet and gateway" \
+	jqe '[.networks[].name] == ["alpha", "zeta"] and .networks[0].interfaces.eth0.ip == "fd00:90::5/64"
+	     and .networks[1].interfaces.eth1 == {ip: "10.90.7.3/24", mac: "02:00:00:00:07:03", gateway: "10.90.7.1"}' "$j"
+check "an empty container name is left out" jqe 'has("container_name") | not' "$j"
 umount_ck "$mnt"
 finish

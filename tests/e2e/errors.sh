@@ -74,4 +74,25 @@ check "no arguments: exit 1" test "$rc" -eq 1
 check "bad -o json value: exit 1" test "$rc" -eq 1
 check "--version prints the version" sh -c "'$CKPTFS' --version | grep -q '^ckptfs [0-9]'"
 check "--help mentions json=" sh -c "'$CKPTFS' --help 2>&1 | grep -q 'json=pretty|plain'"
+
+# A missing archive is named before a bad mount point is.
+"$CKPTFS" "$WORK/no-such.tar" "$WORK/no-such-dir" >/dev/null 2>"$WORK/err"; rc=$?
+check "missing archive and mount point: exit 10, one line naming the archive" \
+	sh -c 'test "$1" -eq 10 && test "$(wc -l <"$2")" -eq 1 && grep -q "no-such.tar: No such file" "$2"' _ "$rc" "$WORK/err"
+
+# Mounting on a mount point that holds a ckptfs mount fails instead of stacking.
+mnt="$WORK/twice mnt"
+if mount_ck "$FIXTURES/wl-gamma.tar" "$mnt"; then
+	"$CKPTFS" "$FIXTURES/wl-alpha.tar.zst" "$mnt" >/dev/null 2>"$WORK/err"; rc=$?
+	check "a second mount on the same mount point: exit 20 with a clear line" \
+		sh -c 'test "$1" -eq 20 && grep -q "already holds a ckptfs mount" "$2"' _ "$rc" "$WORK/err"
+	check "the first mount is still the one shown" sh -c 'tr "\0" "\n" <"$1/1/cmdline" | grep -qx gamma' _ "$mnt"
+	n=$(python3 -c 'import sys
+print(sum(1 for l in open("/proc/self/mountinfo")
+          if l.split()[4].replace("\\040", " ") == sys.argv[1]))' "$mnt")
+	check "exactly one mount on the mount point ($n)" test "$n" -eq 1
+	umount_ck "$mnt"
+else
+	fail "mount for the stacking test"
+fi
 finish

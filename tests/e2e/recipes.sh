@@ -32,7 +32,7 @@ check "README.md has recipes ($n)" test "$n" -ge 5
 cat >"$WORK/run.sh" <<'RUN'
 cd "$CKPTFS_SRC" || exit 1
 export PATH=$(dirname "$CKPTFS"):$PATH
-trap 'for m in /tmp/ck /tmp/ck-beta; do mountpoint -q $m && fusermount3 -u $m; done' EXIT
+trap 'for m in /tmp/ck /tmp/ck-beta /tmp/ck-contained; do mountpoint -q $m && fusermount3 -u $m; done' EXIT
 for r in "$RECIPES"/*.sh; do
 	expect= needs=
 	. "${r%.sh}.meta"
@@ -53,7 +53,7 @@ RUN
 mkdir -p /tmp/ck /tmp/ck-beta
 CKPTFS_SRC=$CKPTFS_SRC CKPTFS=$CKPTFS RECIPES=$WORK/recipes \
 	unshare -m --propagation private bash "$WORK/run.sh" >"$WORK/results" 2>&1
-rmdir /tmp/ck /tmp/ck-beta 2>/dev/null
+rmdir /tmp/ck /tmp/ck-beta /tmp/ck-contained 2>/dev/null
 while IFS= read -r line; do
 	case $line in
 	pass\ *) ok "recipe ${line#pass }" ;;

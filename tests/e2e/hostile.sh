@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Hostile checkpoints that are small on disk but ask a lot (issue 14), made
+# at test time by mkhostile.py from busybox-loop, at sizes CI can afford
+# (scripts/stress-bounds runs the large ones): many 1 MiB members of a
+# compressed archive must not stay in memory (peak RSS of the daemon, from
+# /proc/PID/status), a header claiming more than the spill limit fails at
+# once, /ps is checked against a tree built here from the generated pids
+# (random tree, deep chain, ppid cycle), a large images/*.json is exact
+# JSON and reads the same twice; and the gaps that used to be silent give a
+# message or EIO: a bad -o parent=, a dangling `parent` link, over-long
+# member names, a plain tar cut under the mount.
+. "$(dirname "$0")/lib.sh"
+need python3 tar zstd truncate
+
+gen=$(dirname "$0")/mkhostile.py
+src=$WORK/src
+mkdir -p "$src"
+tar -xf "$FIXTURES/busybox-loop.tar.gz" -C "$src" || { fail "extract busybox-loop"; finish; }
+asan=false
+ldd "$CKPTFS" 2>/dev/null | grep -q libasan && asan=true
+
+# daemon_pid DIR: the pid mount_ck started for DIR
+daemon_pid() { local var="DAEMON_$(basename "$1" | tr -c 'A-Za-z0-9_\n' _)"; echo "${!var}"; }
+hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# --- 1. 200 members of 1 MiB in a zstd tar: they spill past the 16 MiB budget
+python3 "$gen" "$src" "$WORK/members.tar.zst" members 200 || fail "mkhostile members"
+mount_ck "$WORK/members.tar.zst" "$WORK/m1" -o "cache_dir=$WORK,spill_limit=1000000000" || finish
+pid=$(daemon_pid "$WORK/m1")
+n=$(find "$WORK/m1/junk" -type f -size 1024k | wc -l)
+check "members: 200 members of 1 MiB listed ($n)" test "$n" -eq 200
+check "members: every member reads as 1 MiB of zeros" python3 - "$WORK/m1/junk" <<'EOF'
+import os, sys
+d = sys.argv[1]
+sys.exit(any(open(os.path.join(d, f), 'rb').read() != bytes(1 << 20) for f in os.listdir(d)))
+EOF
+hwm=$(hwm_kib "$pid")
+if $asan; then
+	ok "members: peak RSS $((hwm / 1024)) MiB (not checked under ASan)"
+else
+	# 200 MiB of members; before the budget they all stayed in memory
+	check "members: peak RSS $((hwm / 1024)) MiB stays under 64 MiB" test "$hwm" -lt 65536
+fi
+umount_ck "$WORK/m1"
+
+# --- 2. a header claiming 64 GiB: fails on the claim, before decoding
+python3 "$gen" "$src" "$WORK/claim.tar.zst" claim 64 || fail "mkhostile claim"
+mkdir -p "$WORK/m2"
+"$CKPTFS" -f -o "cache_dir=$WORK" "$WORK/claim.tar.zst" "$WORK/m2" 2>"$WORK/claim.log"; rc=$?
+check "claim: exit 10 ($rc)" test "$rc" -eq 10
+check "claim: one line naming the member and the spill limit" \
+	grep -q "member 'junk/claim' needs more temporary space than the spill limit (.*the default" "$WORK/claim.log"
+check "claim: nothing left in the cache dir" test -z "$(find "$WORK" -maxdepth 1 -name '.ckptfs-*')"
+
+# expected_ps TAR: "depth pid" of each line of /ps, from pstree.img of TAR,
+# computed here: roots in pid order, then what no root reaches (cycles),
+# each process once, children in pid order, depth first.
+expected_ps() {
+	python3 - "$1" <<'EOF'
+import struct, sys, tarfile
+t = tarfile.open(sys.argv[1])
+b = t.extractfile('checkpoint/pstree.img').read()
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1; v |= (c & 0x7f) << s; s += 7
+        if not c & 0x80: return v, i
+procs, i = [], 8
+while i < len(b):
+    n = struct.unpack('<I', b[i:i + 4])[0]; r = b[i + 4:i + 4 + n]; i += 4 + n
+    f, j = {}, 0
+    while j < len(r):
+        k, j = varint(r, j)
+        if k & 7 == 0:
+            v, j = varint(r, j); f.setdefault(k >> 3, v)
+        else:
+            ln, j = varint(r, j); j += ln
+    procs.append((f[1], f[2]))
+procs.sort()
+pids = {p for p, _ in procs}
+kids = {}
+for p, pp in procs:
+    kids.setdefault(pp, []).append(p)
+roots = [p for p, pp in procs if pp == p or pp not in pids]
+seen, out = set(), []
+def walk(r):
+    st = [(r, 0)]
+    while st:
+        p, d = st.pop()
+        seen.add(p); out.append('%d %d' % (d, p))
+        st.extend((k, d + 1) for k in reversed(kids.get(p, [])) if k not in seen and k not in roots)
+for r in roots:
+    walk(r)
+for p, _ in procs:
+    if p not in seen:
+        roots.append(p); walk(p)
+print('\n'.join(out))
+EOF
+}
+# shown_ps FILE: "depth pid" of each process line of a /ps
+shown_ps() {
+	python3 - "$1" <<'EOF'
+import re, sys
+for line in open(sys.argv[1], errors='replace'):
+    m = re.match(r'( *)(?:\(depth (\d+)\) )?\[(\d+)\]', line)
+    if m:
+        print('%s %s' % (m.group(2) or len(m.group(1)) // 4, m.group(3)))
+EOF
+}
+
+# --- 3. /ps of a random tree of 20000, a chain of 3000, a cycle through
+# the init process (5 new processes and init: 6, none of them a root)
+for c in "procs 20000" "chain 3000" "cycle 5"; do
+	set -- $c
+	python3 "$gen" "$src" "$WORK/$1.tar" "$1" "$2" || fail "mkhostile $1"
+	mount_ck "$WORK/$1.tar" "$WORK/m-$1" || continue
+	cat "$WORK/m-$1/ps" >"$WORK/$1.ps" || fail "$1: read /ps"
+	expected_ps "$WORK/$1.tar" >"$WORK/$1.want"
+	shown_ps "$WORK/$1.ps" >"$WORK/$1.got"
+	check "$1 $2: /ps shows every process once, in tree order ($(wc -l <"$WORK/$1.got") lines)" \
+		cmp -s "$WORK/$1.want" "$WORK/$1.got"
+	check "$1 $2: container.json has a process_tree" \
+		python3 -c "import json,sys; sys.exit('process_tree' not in json.load(open('$WORK/m-$1/container.json')))"
+	if [ "$1" = cycle ]; then
+		check "cycle: /ps says why the cycle is shown as roots" \
+			grep -q '^# 6 processes below are not reachable from a root (their ppids form a cycle)' "$WORK/$1.ps"
+		check "cycle: the daemon warns about the cycle" \
+			grep -q 'pstree.img: 6 processes are not reachable from a root' "$WORK/m-$1.log"
+	fi
+	umount_ck "$WORK/m-$1"
+done
+
+# --- 4. 50000 VMAs and 50000 pagemap entries: large JSON, exact and stable
+for c in "vmas 50000 mm-1 vmas" "pagemap 50000 pagemap-1 -"; do
+	set -- $c
+	python3 "$gen" "$src" "$WORK/$1.tar" "$1" "$2" || fail "mkhostile $1"
+	mount_ck "$WORK/$1.tar" "$WORK/j-$1" || continue
+	f=$WORK/j-$1/images/$3.json
+	cat "$f" >"$WORK/$1.json1" && cat "$f" >"$WORK/$1.json2" || fail "$1: read $3.json"
+	check "$1: $3.json ($(stat -c %s "$WORK/$1.json1") bytes) reads the same twice" cmp -s "$WORK/$1.json1" "$WORK/$1.json2"
+	check "$1: $3.json size matches what it reads" test "$(stat -c %s "$f")" -eq "$(stat -c %s "$WORK/$1.json1")"
+	check "$1: $3.json holds the $2 generated entries" python3 - "$WORK/$1.json1" "$1" "$2" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+if sys.argv[2] == 'vmas':
+    v = j['entries'][0]['vmas']
+    ok = len(v) == int(sys.argv[3]) and all(int(x['start'], 16) == 0x100000000 + i * 0x2000 for i, x in enumerate(v))
+else:
+    v = j['entries'][1:]
+    ok = len(v) == int(sys.argv[3]) and all(int(x['vaddr'], 16) == 0x10000000 + 8192 * i for i, x in enumerate(v))
+sys.exit(not ok)
+EOF
+	umount_ck "$WORK/j-$1"
+done
+
+# --- 5. 40 JSON files of ~600 KB: more than the 16 MiB text cache, so the
+# first ones are evicted while the others are read, and rendered again
+python3 "$gen" "$src" "$WORK/jsons.tar" jsons 40 || fail "mkhostile jsons"
+mount_ck "$WORK/jsons.tar" "$WORK/j-jsons" && {
+	for pass in 1 2; do
+		for k in $(seq 5000 5039); do sha256sum <"$WORK/j-jsons/images/mm-$k.json"; done >"$WORK/jsons.$pass"
+	done
+	check "jsons: 40 texts read the same after eviction" cmp -s "$WORK/jsons.1" "$WORK/jsons.2"
+	check "jsons: each holds its own 1500 VMAs" python3 - "$WORK/j-jsons/images" <<'EOF'
+import json, os, sys
+for k in range(40):
+    v = json.load(open(os.path.join(sys.argv[1], 'mm-%d.json' % (5000 + k))))['entries'][0]['vmas']
+    if len(v) != 1500 or int(v[0]['start'], 16) != 0x100000000 + k * 1500 * 0x2000:
+        sys.exit(1)
+EOF
+	umount_ck "$WORK/j-jsons"
+}
+
+# --- 6. silent gaps
+mkdir -p "$WORK/g"
+for p in /etc /dev/zero; do
+	"$CKPTFS" -f -o "parent=$p" "$FIXTURES/busybox-loop.tar.gz" "$WORK/g" 2>"$WORK/parent.log"; rc=$?
+	check "parent=$p: exit 11 ($rc)" test "$rc" -eq 11
+	check "parent=$p: one line naming it" grep -qx "ckptfs: parent $p: no CRIU images there.*" "$WORK/parent.log"
+done
+cp -a "$src" "$WORK/dangling"
+ln -s /nonexistent-ckptfs-parent "$WORK/dangling/checkpoint/parent"
+mount_ck "$WORK/dangling" "$WORK/g-dangling" && {
+	check "dangling parent link: a warning naming the link" \
+		grep -q "the link 'checkpoint/parent' -> '/nonexistent-ckptfs-parent' is not followed" "$WORK/g-dangling.log"
+	umount_ck "$WORK/g-dangling"
+}
+python3 - "$src" "$WORK/long.tar" <<'EOF'
+import io, sys, tarfile
+with tarfile.open(sys.argv[2], 'w', format=tarfile.PAX_FORMAT) as o:
+    o.add(sys.argv[1], arcname='.')
+    for name in ['long/' + 'a' * 300, '/'.join(['d' * 10] * 420) + '/f', 'long/short']:
+        ti = tarfile.TarInfo(name); ti.size = 3; o.addfile(ti, io.BytesIO(b'hi\n'))
+EOF
+mount_ck "$WORK/long.tar" "$WORK/g-long" && {
+	check "long names: the short one is there" test -f "$WORK/g-long/long/short"
+	check "long names: a warning for the 300-byte name" \
+		grep -q "archive member 'long/aaaa.*' left out: a name in its path is longer than 255 bytes" "$WORK/g-long.log"
+	check "long names: a warning for the 4600-byte path" \
+		grep -q "1 archive member left out: a path of 4096 bytes or more" "$WORK/g-long.log"
+	umount_ck "$WORK/g-long"
+}
+tar -cf "$WORK/cut.tar" -C "$src" . || fail "tar cut.tar"
+mount_ck "$WORK/cut.tar" "$WORK/g-cut" && {
+	addr=$(head -1 "$WORK/g-cut/1/pages.map" | cut -d- -f1)
+	size=$(stat -c %s "$WORK/g-cut/checkpoint/pages-1.img")
+	cut=$(python3 -c "import tarfile,sys; print(tarfile.open(sys.argv[1]).getmember('./checkpoint/pages-1.img').offset_data + 100)" "$WORK/cut.tar")
+	truncate -s "$cut" "$WORK/cut.tar"
+	check "cut tar: pages-1.img keeps its size ($size)" test "$(stat -c %s "$WORK/g-cut/checkpoint/pages-1.img")" -eq "$size"
+	check "cut tar: reading pages-1.img fails (no short success)" sh -c "! cat '$WORK/g-cut/checkpoint/pages-1.img' >/dev/null 2>&1"
+	check "cut tar: 1/mem at SEEK_DATA's address gives EIO" python3 - "$WORK/g-cut/1/mem" "$addr" <<'EOF'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+at = os.lseek(fd, int(sys.argv[2], 16), os.SEEK_DATA)
+try:
+    os.pread(fd, 4096, at)
+except OSError as e:
+    sys.exit(e.errno != errno.EIO)
+sys.exit(1)
+EOF
+	umount_ck "$WORK/g-cut"
+}
+finish
