@@ -329,6 +329,33 @@ static int seek_fill(struct arc_seek *s, struct seek_slot *slot)
 	return rc;
 }
 
+/* With s->lock held: a new slot for unit @i, decoded here (the lock is
+ * dropped meanwhile) while others needing it wait. Returns it with one
+ * reference; when the decode failed, *@rc says how and the slot is off the
+ * list, its error left for its waiters. NULL when out of memory. */
+static struct seek_slot *slot_decode(struct arc_seek *s, size_t i, int *rc)
+{
+	struct seek_slot *slot = calloc(1, sizeof(*slot));
+
+	if (!slot) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	slot->unit = i;
+	slot->refs = 1;
+	slot->busy = true;
+	slot_push(s, slot);
+	seek_trim(s, slot);
+	*rc = seek_fill(s, slot);
+	slot->busy = false;
+	if (*rc < 0) {
+		slot->err = *rc;
+		slot_unlink(s, slot);
+	}
+	pthread_cond_broadcast(&s->done);
+	return slot;
+}
+
 /* A referenced slot holding unit @i decoded: from the cache, from another
  * thread's decode, or decoded here. Returns 0 or -errno. */
 static int seek_hold(struct arc_seek *s, size_t i, struct seek_slot **ret_slot)
@@ -355,25 +382,9 @@ static int seek_hold(struct arc_seek *s, size_t i, struct seek_slot **ret_slot)
 			*ret_slot = slot;
 		return rc;
 	}
-	slot = calloc(1, sizeof(*slot));
-	if (!slot) {
-		pthread_mutex_unlock(&s->lock);
-		return -ENOMEM;
-	}
-	slot->unit = i;
-	slot->refs = 1;
-	slot->busy = true;
-	slot_push(s, slot);
-	seek_trim(s, slot);
-	rc = seek_fill(s, slot);
-	slot->busy = false;
-	if (rc < 0) {
-		/* Waiters see the error; the next reader tries again. */
-		slot->err = rc;
-		slot_unlink(s, slot);
-		slot_unref(s, slot);
-	}
-	pthread_cond_broadcast(&s->done);
+	slot = slot_decode(s, i, &rc);
+	if (slot && rc < 0)
+		slot_unref(s, slot);	/* waiters see the error; the next reader tries again */
 	pthread_mutex_unlock(&s->lock);
 	if (rc == 0)
 		*ret_slot = slot;
@@ -398,25 +409,14 @@ static void *seek_ahead_main(void *arg)
 			if (!slot)
 				break;
 		}
-		if (i >= s->ahead_to || !(slot = calloc(1, sizeof(*slot)))) {
-			pthread_cond_wait(&s->ahead_cond, &s->lock);
+		/* a failed decode is left to the reader that wants it: it
+		 * decodes it again and sees the error */
+		if (i < s->ahead_to && (slot = slot_decode(s, i, &rc))) {
+			s->ahead_decodes++;
+			slot_unref(s, slot);
 			continue;
 		}
-		slot->unit = i;
-		slot->refs = 1;
-		slot->busy = true;
-		slot_push(s, slot);
-		seek_trim(s, slot);
-		rc = seek_fill(s, slot);
-		slot->busy = false;
-		s->ahead_decodes++;
-		if (rc < 0) {
-			/* a reader that wants it decodes it again and sees the error */
-			slot->err = rc;
-			slot_unlink(s, slot);
-		}
-		slot_unref(s, slot);
-		pthread_cond_broadcast(&s->done);
+		pthread_cond_wait(&s->ahead_cond, &s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;

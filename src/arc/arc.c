@@ -137,36 +137,14 @@ int arc_blob_keep(struct arc *a, void *p)
 
 int arc_spill_fd(struct arc *a, char **ret_error)
 {
-	_cleanup_free_ char *tmpl = NULL;
-	const char *dir = a->cache_dir;
+	const char *dir;
 	int fd;
 
 	if (a->spill_fd >= 0)
 		return a->spill_fd;
-	if (!dir || !*dir)
-		dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	/* An O_TMPFILE file has no name, so it can't be seen or left behind. */
-	fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		if (asprintf(&tmpl, "%s/.ckptfs-spill-XXXXXX", dir) < 0)
-			return -ENOMEM;
-		fd = mkostemp(tmpl, O_CLOEXEC);
-		if (fd >= 0 && unlink(tmpl) < 0) {
-			int e = errno;
-
-			close(fd);
-			errno = e;
-			fd = -1;
-		}
-	}
-	if (fd < 0) {
-		int e = errno;
-
-		return arc_err(ret_error, -e, "cannot create a spill file in '%s': %s",
-			       dir, strerror(e));
-	}
+	fd = ck_tmpfile(a->cache_dir, "ckptfs-spill", &dir);
+	if (fd < 0)
+		return arc_err(ret_error, fd, "cannot create a spill file in '%s': %s", dir, strerror(-fd));
 	if (!a->budget->spill_limit) {
 		struct arc_budget *b = a->budget;
 		struct statvfs sv;

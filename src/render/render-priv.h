@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Helpers shared by render.c and render-fd.c; not part of the module API. */
+/* Helpers shared by the render*.c files; not part of the module API. */
 #ifndef CK_RENDER_PRIV_H
 #define CK_RENDER_PRIV_H
 
@@ -18,6 +18,9 @@ int render_finish(struct ck_buf *out, size_t start, int rc);
 /* The mm a view of @p should use: 0 with *@ret_mm set (NULL for zombies and
  * tasks without an mm), or -EIO when mm-<pid>.img was damaged or missing. */
 int render_proc_mm(const struct ckpt_proc *p, const struct img_mm **ret_mm);
+/* The files.img entry @id, which must exist: -EIO when files.img was
+ * damaged, -ENOENT when it simply has no such id (render-fd.c). */
+int render_need_file(const struct ckpt *ck, uint32_t id, const struct img_file **ret);
 /* True when remap-fpath.img marks file @id as GHOST or LINKED (unlinked). */
 bool render_file_deleted(const struct ckpt *ck, uint32_t id);
 /* Append the name of memfd inode @inode_id as the kernel shows a deleted

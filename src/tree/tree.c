@@ -360,28 +360,13 @@ static void lru_trim(struct tree *t, const struct tree_node *keep)
 /* The render file: an unlinked temporary file in opts.cache_dir. */
 static int render_file(struct tree *t)
 {
-	const char *dir = t->opts.cache_dir;
-	char *tmpl = NULL;
 	int fd;
 
 	if (t->render_fd >= 0)
 		return t->render_fd;
-	if (!dir || !*dir)
-		dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		if (asprintf(&tmpl, "%s/.ckptfs-render-XXXXXX", dir) < 0)
-			return -ENOMEM;
-		fd = mkostemp(tmpl, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(tmpl);
-		free(tmpl);
-	}
-	if (fd < 0)
-		return -errno;
-	t->render_fd = fd;
+	fd = ck_tmpfile(t->opts.cache_dir, "ckptfs-render", NULL);
+	if (fd >= 0)
+		t->render_fd = fd;
 	return fd;
 }
 

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -143,6 +144,37 @@ size_t ck_lower_bound(size_t n, bool (*before)(const void *ctx, size_t i), const
 			hi = mid;
 	}
 	return lo;
+}
+
+int ck_tmpfile(const char *dir, const char *prefix, const char **ret_dir)
+{
+	char *tmpl = NULL;
+	int fd, e;
+
+	if (!dir || !*dir)
+		dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (ret_dir)
+		*ret_dir = dir;
+	/* An O_TMPFILE file has no name, so it can't be seen or left behind. */
+	fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -errno;
+	if (asprintf(&tmpl, "%s/.%s-XXXXXX", dir, prefix) < 0)
+		return -ENOMEM;
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd >= 0 && unlink(tmpl) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+	e = errno;
+	free(tmpl);
+	return fd >= 0 ? fd : -e;
 }
 
 char *ck_strdup0(const char *s)

@@ -103,6 +103,11 @@ void ck_forest_done(struct ck_forest *f);
  * prefix of the range and false after it; @n when it is never false. */
 size_t ck_lower_bound(size_t n, bool (*before)(const void *ctx, size_t i), const void *ctx);
 
+/* An unlinked temporary file for reading and writing in @dir (NULL or "":
+ * $TMPDIR, else /tmp), named @prefix-XXXXXX while it has a name at all (an
+ * O_TMPFILE file never has one). Returns the fd or -errno; *@ret_dir (may
+ * be NULL) is the directory used, for messages. */
+int ck_tmpfile(const char *dir, const char *prefix, const char **ret_dir);
 /* strdup() that returns NULL for a NULL input. */
 char *ck_strdup0(const char *s);
 /* Parse a decimal unsigned integer that spans the whole string. Returns 0 or -EINVAL. */
