@@ -2,8 +2,9 @@
 /* The checkpoint image writer (oci.h). The archive is indexed by arc_open()
  * and its members are streamed once into a tar (libarchive's writer, no
  * compression filter): the tar bytes are hashed for the config's diff_id and
- * fed to zlib (gzip) or libzstd (frames of 4 MiB of tar that declare their
- * size, which src/arc/arc-seek.c reads at random), whose output is hashed
+ * fed to zlib (gzip) or to the seekable zstd writer of --recompress
+ * (src/pack/pack.h: frames cut where members start, each declaring its size,
+ * and a seek table, which src/arc/arc-seek.c reads at random), whose output is hashed
  * for the layer's digest as it is written to the layer blob. The config, manifest and
  * index.json are then small JSON documents (json-c). A layout directory is
  * built under "<dest>.partial-XXXXXX" and renamed; an oci-archive is built
@@ -25,15 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-#include <zstd.h>
 
 #include "log.h"
+#include "pack.h"
 #include "spec.h"
 
 #define OCI_CHUNK (1024 * 1024)
-/* zstd layers are cut into frames of this much tar, each declaring its
- * size: a reader (src/arc/arc-seek.h) can then decode any part alone */
-#define OCI_ZSTD_FRAME (4u << 20)
 #define OCI_SPEC_MAX (16u << 20)
 #define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 #define MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
@@ -77,17 +75,16 @@ struct oci_layer {
 	EVP_MD_CTX *blob_md;	/* of the compressed blob */
 	z_stream z;
 	bool z_init;
-	ZSTD_CCtx *zc;
-	uint8_t *frame;		/* zstd: tar bytes of the current frame */
-	size_t frame_len;
+	struct pack_zstd *zw;	/* zstd */
 	uint8_t *out;
 	size_t out_cap;
 	uint64_t size;		/* compressed bytes written */
 	int err;		/* first failure, -errno */
 };
 
-static int layer_emit(struct oci_layer *l, const void *p, size_t n)
+static int layer_emit(void *ctx, const void *p, size_t n)
 {
+	struct oci_layer *l = ctx;
 	int rc;
 
 	if (!n)
@@ -125,25 +122,10 @@ static int layer_feed(struct oci_layer *l, const void *p, size_t n, bool end)
 		} while (l->z.avail_in || l->z.avail_out == 0 || end);
 		return 0;
 	}
-	while (n || (end && l->frame_len)) {
-		size_t take = CK_MIN(n, OCI_ZSTD_FRAME - l->frame_len), z;
-
-		memcpy(l->frame + l->frame_len, p, take);
-		l->frame_len += take;
-		p = (const uint8_t *) p + take;
-		n -= take;
-		if (l->frame_len < OCI_ZSTD_FRAME && !(end && !n))
-			break;
-		/* one-shot: the frame header records the content size */
-		z = ZSTD_compress2(l->zc, l->out, l->out_cap, l->frame, l->frame_len);
-		if (ZSTD_isError(z))
-			return -EIO;
-		rc = layer_emit(l, l->out, z);
-		if (rc < 0)
-			return rc;
-		l->frame_len = 0;
-	}
-	return 0;
+	rc = n ? pack_zstd_write(l->zw, p, n) : 0;
+	if (rc == 0 && end)
+		rc = pack_zstd_finish(l->zw, NULL);
+	return rc;
 }
 
 static la_ssize_t layer_write_cb(struct archive *ar, void *data, const void *buf, size_t n)
@@ -249,7 +231,7 @@ static int layer_init(struct oci_layer *l, int fd, enum oci_compress comp)
 	*l = (struct oci_layer) { .fd = fd, .comp = comp };
 	l->diff_md = EVP_MD_CTX_new();
 	l->blob_md = EVP_MD_CTX_new();
-	l->out_cap = comp == OCI_ZSTD ? ZSTD_compressBound(OCI_ZSTD_FRAME) : OCI_CHUNK;
+	l->out_cap = OCI_CHUNK;
 	l->out = malloc(l->out_cap);
 	if (!l->diff_md || !l->blob_md || !l->out || EVP_DigestInit_ex(l->diff_md, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestInit_ex(l->blob_md, EVP_sha256(), NULL) != 1)
@@ -261,13 +243,7 @@ static int layer_init(struct oci_layer *l, int fd, enum oci_compress comp)
 		l->z_init = true;
 		return 0;
 	}
-	l->zc = ZSTD_createCCtx();
-	l->frame = malloc(OCI_ZSTD_FRAME);
-	if (!l->zc || !l->frame)
-		return -ENOMEM;
-	ZSTD_CCtx_setParameter(l->zc, ZSTD_c_compressionLevel, 3);
-	ZSTD_CCtx_setParameter(l->zc, ZSTD_c_checksumFlag, 1);
-	return 0;
+	return pack_zstd_new(&(struct pack_opts) { .tar = true }, layer_emit, l, &l->zw);
 }
 
 static void layer_done(struct oci_layer *l)
@@ -276,8 +252,7 @@ static void layer_done(struct oci_layer *l)
 	EVP_MD_CTX_free(l->blob_md);
 	if (l->z_init)
 		deflateEnd(&l->z);
-	ZSTD_freeCCtx(l->zc);
-	free(l->frame);
+	pack_zstd_free(l->zw);
 	free(l->out);
 }
 
