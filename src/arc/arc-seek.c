@@ -409,10 +409,15 @@ static void *seek_ahead_main(void *arg)
 			if (!slot)
 				break;
 		}
-		/* a failed decode is left to the reader that wants it: it
-		 * decodes it again and sees the error */
+		/* Each wanted unit is decoded once: when the cache cannot keep
+		 * it (readers hold the rest), it is not decoded again and again
+		 * while readers wait for a decoder. A failed decode is left to
+		 * the reader that wants it, which decodes it again and sees
+		 * the error. */
 		if (i < s->ahead_to && (slot = slot_decode(s, i, &rc))) {
 			s->ahead_decodes++;
+			if (s->ahead_from <= i)
+				s->ahead_from = i + 1;
 			slot_unref(s, slot);
 			continue;
 		}
@@ -422,12 +427,20 @@ static void *seek_ahead_main(void *arg)
 	return NULL;
 }
 
+static bool seek_ahead_on;
+
+void arc_read_ahead_enable(bool on)
+{
+	__atomic_store_n(&seek_ahead_on, on, __ATOMIC_RELEASE);
+}
+
 /* After a read of [off, end) that ended in unit @last: when it started where
  * the previous one ended, want the next units decoded ahead. */
 static void seek_ahead(struct arc_seek *s, uint64_t off, uint64_t end, size_t last)
 {
 	pthread_mutex_lock(&s->lock);
-	if (off == s->seq_end && last + 1 < s->n && !s->ahead_stop) {
+	if (off == s->seq_end && last + 1 < s->n && !s->ahead_stop &&
+	    __atomic_load_n(&seek_ahead_on, __ATOMIC_ACQUIRE)) {
 		s->ahead_from = last + 1;
 		s->ahead_to = CK_MIN(s->n, last + 1 + (size_t) s->decoders);
 		while (s->n_ahead_threads < CK_MIN(s->decoders, (unsigned) SEEK_AHEAD_THREADS) &&

@@ -143,6 +143,11 @@ ssize_t arc_stream_next(struct arc_stream *s, const void **ret_buf, char **ret_e
 const char *arc_stream_compression(const struct arc_stream *s);
 void arc_stream_free(struct arc_stream *s);
 DEFINE_CLEANUP(arc_stream_freep, struct arc_stream, arc_stream_free)
+/* Allow (or not) the read-ahead threads of randomly accessed archives
+ * (arc-seek.c). Off until a caller turns it on: a process that will still
+ * fork (fuse_daemonize()) must not have them, since the child would inherit
+ * their state but not the threads. Turn it on once the process is final. */
+void arc_read_ahead_enable(bool on);
 /* "plain tar", "zstd-compressed tar", "gzip-compressed tar", "directory", ...:
  * for messages and the summary. */
 const char *arc_kind(const struct arc *a);

@@ -447,6 +447,7 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 		goto out_free;
 	}
 	if (o->offline) {
+		arc_read_ahead_enable(true);
 		ret = cli_offline_run(tree, o->offline, o->path ? o->path : "/", prog);
 		goto out_free;
 	}
@@ -477,6 +478,8 @@ static int cli_run(struct cli_opts *o, struct fuse_args *args, const char *prog)
 	}
 	if (fuse_daemonize(fopts.foreground) != 0)
 		goto out_unmount;
+	/* no fork after this point: threads may run ahead of readers */
+	arc_read_ahead_enable(true);
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		goto out_unmount;
 	if (o->read_ahead_kb)
@@ -500,9 +503,12 @@ int main(int argc, char *argv[])
 	const char *prog = "ckptfs";
 	int ret;
 
-	if (cli_search_wanted(argc, argv))
+	if (cli_search_wanted(argc, argv)) {
+		arc_read_ahead_enable(true);	/* this process never forks */
 		return cli_search_main(argc, argv);
+	}
 	if (cli_oci_wanted(argc, argv)) {
+		arc_read_ahead_enable(true);	/* this process never forks */
 		fuse_opt_free_args(&args);
 		return cli_oci_main(argc, argv, prog);
 	}

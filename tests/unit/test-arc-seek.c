@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "arc.h"
 #include "arc-seek-priv.h"
 #include "imgbuild.h"
 #include "tap.h"
@@ -626,6 +627,7 @@ static void test_other(void)
 
 int main(void)
 {
+	arc_read_ahead_enable(true);
 	snprintf(tmp_root, sizeof(tmp_root), "%s/ckptfs-seek.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(tmp_root)) {
