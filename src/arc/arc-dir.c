@@ -23,10 +23,10 @@ static int dir_fail(char **ret_error, int rc, const char *what, const char *path
 	char name[256];
 
 	if (rc == -ENOMEM)
-		return arc_err(ret_error, rc, "out of memory");
+		return ck_err(ret_error, rc, "out of memory");
 	if (!*path)
-		return arc_err(ret_error, rc, "cannot %s the directory: %s", what, strerror(-rc));
-	return arc_err(ret_error, rc, "cannot %s '%s': %s", what,
+		return ck_err(ret_error, rc, "cannot %s the directory: %s", what, strerror(-rc));
+	return ck_err(ret_error, rc, "cannot %s '%s': %s", what,
 		       arc_safe_name(path, name, sizeof(name)), strerror(-rc));
 }
 
@@ -102,7 +102,7 @@ static int dir_walk(struct arc *a, int dfd, char *path, size_t plen, unsigned de
 		case S_IFDIR:
 			it->e.type = ARC_DIR;
 			if (depth >= DIR_DEPTH_MAX)
-				return arc_err(ret_error, -ELOOP, "directory tree deeper than %d levels",
+				return ck_err(ret_error, -ELOOP, "directory tree deeper than %d levels",
 					       DIR_DEPTH_MAX);
 			fd = openat(dirfd(d), de->d_name,
 				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -90,11 +90,11 @@ static int nested_copy(const struct arc *outer, const struct arc_entry *e, struc
 	for (off = 0; off < e->size; off += (uint64_t) n) {
 		n = arc_pread(outer, e, buf, chunk, off);
 		if (n <= 0)
-			return arc_err(ret_error, n < 0 ? (int) n : -EIO, "cannot read the member: %s",
+			return ck_err(ret_error, n < 0 ? (int) n : -EIO, "cannot read the member: %s",
 				       strerror(n < 0 ? (int) -n : EIO));
 		rc = ck_pwrite_full(fd, buf, (size_t) n, (off_t) off);
 		if (rc < 0)
-			return arc_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
+			return ck_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
 	}
 	a->spill_len = (e->size + 4095) & ~(uint64_t) 4095;
 	a->budget->spill_used += a->spill_len;
@@ -153,11 +153,11 @@ int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const st
 	a->budget = ((struct arc *) outer)->budget;
 
 	if (e->type != ARC_REG) {
-		rc = arc_err(&err, e->type == ARC_DIR ? -EISDIR : -EMEDIUMTYPE, "not a regular member");
+		rc = ck_err(&err, e->type == ARC_DIR ? -EISDIR : -EMEDIUMTYPE, "not a regular member");
 		goto out_error;
 	}
 	if (e->size == 0 || e->size > SIZE_MAX / 2) {
-		rc = arc_err(&err, -EMEDIUMTYPE, "not a tar archive (%s)", e->size ? "too large" : "empty file");
+		rc = ck_err(&err, -EMEDIUMTYPE, "not a tar archive (%s)", e->size ? "too large" : "empty file");
 		goto out_error;
 	}
 	if (it->src == ARC_SRC_SEEK)
@@ -165,7 +165,7 @@ int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const st
 	else
 		rc = nested_locate(outer, it, &src);
 	if (rc < 0) {
-		arc_err(&err, rc, "cannot open the member: %s", strerror(-rc));
+		ck_err(&err, rc, "cannot open the member: %s", strerror(-rc));
 		goto out_error;
 	}
 	if (src.own_fd) {
@@ -173,7 +173,7 @@ int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const st
 
 		/* mapping past the end of a file that shrank would raise SIGBUS */
 		if (fstat(src.fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t) st.st_size < e->size) {
-			rc = arc_err(&err, -EIO, "the member changed since it was indexed");
+			rc = ck_err(&err, -EIO, "the member changed since it was indexed");
 			goto out_error;
 		}
 	}
@@ -186,7 +186,7 @@ int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const st
 		map = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, src.fd, (off_t) start);
 		if (map == MAP_FAILED) {
 			rc = -errno;
-			arc_err(&err, rc, "cannot map the member: %s", strerror(-rc));
+			ck_err(&err, rc, "cannot map the member: %s", strerror(-rc));
 			goto out_error;
 		}
 		madvise(map, map_len, MADV_RANDOM);
@@ -203,7 +203,7 @@ int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const st
 		goto out_error;
 	if (a->spill_fd >= 0 && ftruncate(a->spill_fd, (off_t) a->spill_len) < 0) {
 		rc = -errno;
-		arc_err(&err, rc, "cannot extend the spill file: %s", strerror(-rc));
+		ck_err(&err, rc, "cannot extend the spill file: %s", strerror(-rc));
 		goto out_error;
 	}
 	if (src.own_fd)
@@ -218,7 +218,7 @@ out_error:
 	if (src.own_fd && src.fd >= 0)
 		close(src.fd);
 	if (rc == -ENOMEM)
-		arc_err(&err, rc, "out of memory");
+		ck_err(&err, rc, "out of memory");
 	if (ret_error)
 		*ret_error = TAKE_PTR(err);
 	return rc;

@@ -206,31 +206,31 @@ static int oci_blob(struct oci *o, json_object *desc, const char *what, const st
 	int rc;
 
 	if (!digest)
-		return arc_err(o->ret_error, -EBADMSG, "%s: descriptor without a digest", what);
+		return ck_err(o->ret_error, -EBADMSG, "%s: descriptor without a digest", what);
 	if (!oci_digest_ok(digest)) {
 		if (!strncmp(digest, "sha256:", 7) || !strchr(digest, ':'))
-			return arc_err(o->ret_error, -EBADMSG,
+			return ck_err(o->ret_error, -EBADMSG,
 				       "%s: digest '%s' does not name a blob inside blobs/ (sha256:<64 hex digits>)",
 				       what, arc_safe_name(digest, safe, sizeof(safe)));
-		return arc_err(o->ret_error, -EMEDIUMTYPE, "%s: digest algorithm of '%s' not supported (sha256 only)",
+		return ck_err(o->ret_error, -EMEDIUMTYPE, "%s: digest algorithm of '%s' not supported (sha256 only)",
 			       what, arc_safe_name(digest, safe, sizeof(safe)));
 	}
 	if (!jsize || (size = json_object_get_int64(jsize)) < 0)
-		return arc_err(o->ret_error, -EBADMSG, "%s: descriptor of %s without a valid size", what, digest);
+		return ck_err(o->ret_error, -EBADMSG, "%s: descriptor of %s without a valid size", what, digest);
 	snprintf(path, sizeof(path), "blobs/sha256/%s", digest + 7);
 	e = arc_find(o->outer, path);
 	if (!e)
-		return arc_err(o->ret_error, -EBADMSG, "%s: blob %s is missing", what, path);
+		return ck_err(o->ret_error, -EBADMSG, "%s: blob %s is missing", what, path);
 	if (e->type != ARC_REG)
-		return arc_err(o->ret_error, -EBADMSG, "%s: blob %s is not a regular file", what, path);
+		return ck_err(o->ret_error, -EBADMSG, "%s: blob %s is not a regular file", what, path);
 	if (e->size != (uint64_t) size)
-		return arc_err(o->ret_error, -EBADMSG, "%s: blob %s has %" PRIu64 " bytes, its descriptor says %" PRId64,
+		return ck_err(o->ret_error, -EBADMSG, "%s: blob %s has %" PRIu64 " bytes, its descriptor says %" PRId64,
 			       what, path, e->size, size);
 	rc = oci_sha256(o->outer, e, hex);
 	if (rc < 0)
-		return arc_err(o->ret_error, rc, "%s: cannot read blob %s: %s", what, path, strerror(-rc));
+		return ck_err(o->ret_error, rc, "%s: cannot read blob %s: %s", what, path, strerror(-rc));
 	if (strcmp(hex, digest + 7))
-		return arc_err(o->ret_error, -EBADMSG, "%s: blob %s does not match its digest (its sha256 is %s)",
+		return ck_err(o->ret_error, -EBADMSG, "%s: blob %s does not match its digest (its sha256 is %s)",
 			       what, path, hex);
 	*ret = e;
 	return 0;
@@ -247,9 +247,9 @@ static int oci_parse(struct oci *o, const struct arc_entry *e, const char *what,
 
 	rc = arc_load(o->outer, e, OCI_JSON_MAX, &b, &owned);
 	if (rc == -EFBIG)
-		return arc_err(o->ret_error, -EBADMSG, "%s: larger than %u bytes", what, OCI_JSON_MAX);
+		return ck_err(o->ret_error, -EBADMSG, "%s: larger than %u bytes", what, OCI_JSON_MAX);
 	if (rc < 0)
-		return arc_err(o->ret_error, rc, "%s: cannot read: %s", what, strerror(-rc));
+		return ck_err(o->ret_error, rc, "%s: cannot read: %s", what, strerror(-rc));
 	tok = json_tokener_new();
 	if (!tok)
 		return -ENOMEM;
@@ -266,7 +266,7 @@ static int oci_parse(struct oci *o, const struct arc_entry *e, const char *what,
 	json_tokener_free(tok);
 	if (!j || (!json_object_is_type(j, json_type_object) && !json_object_is_type(j, json_type_array))) {
 		json_object_put(j);
-		return arc_err(o->ret_error, -EBADMSG, "%s: not valid JSON", what);
+		return ck_err(o->ret_error, -EBADMSG, "%s: not valid JSON", what);
 	}
 	rc = oci_keep(o, j);
 	if (rc < 0)
@@ -314,7 +314,7 @@ static int oci_walk(struct oci *o, json_object *index, json_object *self, const 
 	int rc;
 
 	if (!mf)
-		return arc_err(o->ret_error, -EBADMSG, "%s: no \"manifests\" list", self ? jstr(self, "digest") : "index.json");
+		return ck_err(o->ret_error, -EBADMSG, "%s: no \"manifests\" list", self ? jstr(self, "digest") : "index.json");
 	for (size_t i = 0; i < json_object_array_length(mf); i++) {
 		json_object *d = json_object_array_get_idx(mf, i), *child;
 		const char *mt = jstr(d, "mediaType");
@@ -330,7 +330,7 @@ static int oci_walk(struct oci *o, json_object *index, json_object *self, const 
 			rc = oci_add_cand(o, d, NULL, r);
 		} else if (!strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST)) {
 			if (depth >= OCI_DEPTH_MAX)
-				return arc_err(o->ret_error, -EBADMSG, "image indexes nested more than %d deep",
+				return ck_err(o->ret_error, -EBADMSG, "image indexes nested more than %d deep",
 					       OCI_DEPTH_MAX);
 			snprintf(what, sizeof(what), "index %.80s", jstr(d, "digest") ? jstr(d, "digest") : "?");
 			rc = oci_blob(o, d, what, &e);
@@ -425,11 +425,11 @@ static int oci_choose(struct oci *o, struct oci_cand **ret)
 		return -ENOMEM;
 	}
 	if (!o->ncands)
-		arc_err(o->ret_error, -EBADMSG, "index.json lists no image manifest");
+		ck_err(o->ret_error, -EBADMSG, "index.json lists no image manifest");
 	else if (want && !nfound)
-		arc_err(o->ret_error, -ENOENT, "no image named '%s' here (images: %s)", want, list.data);
+		ck_err(o->ret_error, -ENOENT, "no image named '%s' here (images: %s)", want, list.data);
 	else
-		arc_err(o->ret_error, -EINVAL, "%zu images here, choose one with -o image=REF: %s", o->ncands,
+		ck_err(o->ret_error, -EINVAL, "%zu images here, choose one with -o image=REF: %s", o->ncands,
 			list.data);
 	ck_buf_done(&list);
 	return o->ncands ? (want && !nfound ? -ENOENT : -EINVAL) : -EBADMSG;
@@ -504,13 +504,13 @@ static int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *
 		int fd = arc_open_member(o->outer, e->path);
 
 		if (fd < 0)
-			return arc_err(o->ret_error, fd, "%s: cannot open %s: %s", what, e->path, strerror(-fd));
+			return ck_err(o->ret_error, fd, "%s: cannot open %s: %s", what, e->path, strerror(-fd));
 		rc = arc_open_fd(fd, &lo, ret, &err);
 	} else {
 		rc = arc_open_nested(o->outer, e, &lo, ret, &err);
 	}
 	if (rc < 0)
-		return arc_err(o->ret_error, rc, "%s (%s): %s", what, e->path, err ? err : strerror(-rc));
+		return ck_err(o->ret_error, rc, "%s (%s): %s", what, e->path, err ? err : strerror(-rc));
 	v = reallocarray(o->m->subs, o->m->nsubs + 1, sizeof(*v));
 	if (!v) {
 		arc_free(*ret);
@@ -732,16 +732,16 @@ static int oci_ctrd(struct oci *o, const struct oci_cand *c)
 			rc = oci_blob(o, d, what, &e);
 			rc = rc ?: arc_load(o->outer, e, OCI_JSON_MAX, &b, &owned);
 			if (rc < 0)
-				return arc_err(o->ret_error, rc, "%s: %s", what, strerror(-rc));
+				return ck_err(o->ret_error, rc, "%s: %s", what, strerror(-rc));
 			if (pb_any_value(&b, &spec) < 0)
-				return arc_err(o->ret_error, -EBADMSG, "%s: not a protobuf Any holding the spec", what);
+				return ck_err(o->ret_error, -EBADMSG, "%s: not a protobuf Any holding the spec", what);
 			rc = oci_add_mem(o, "spec.dump", spec.data, spec.len, e->mtime);
 		}
 		if (rc < 0)
 			return rc;
 	}
 	if (!criu)
-		return arc_err(o->ret_error, -EBADMSG, "containerd checkpoint index without its criu.tar");
+		return ck_err(o->ret_error, -EBADMSG, "containerd checkpoint index without its criu.tar");
 	return 0;
 }
 
@@ -762,7 +762,7 @@ static int oci_manifest(struct oci *o, const struct oci_cand *c)
 		return rc;
 	layers = jget(man, "layers", json_type_array);
 	if (!layers)
-		return arc_err(o->ret_error, -EBADMSG, "%s: no \"layers\" list", what);
+		return ck_err(o->ret_error, -EBADMSG, "%s: no \"layers\" list", what);
 	if (jget(man, "config", json_type_object)) {
 		char cwhat[160];
 
@@ -789,7 +789,7 @@ static int oci_manifest(struct oci *o, const struct oci_cand *c)
 
 		snprintf(lwhat, sizeof(lwhat), "layer %zu of %s", i + 1, what);
 		if (!mt || !is_layer_type(mt))
-			return arc_err(o->ret_error, -EMEDIUMTYPE, "%s: media type '%s' is not a layer ckptfs knows",
+			return ck_err(o->ret_error, -EMEDIUMTYPE, "%s: media type '%s' is not a layer ckptfs knows",
 				       lwhat, arc_safe_name(mt ? mt : "(none)", safe, sizeof(safe)));
 		rc = oci_blob(o, d, lwhat, &e);
 		rc = rc ?: oci_open_layer(o, e, lwhat, &layer);
@@ -826,11 +826,11 @@ static int oci_docker(struct oci *o, json_object *list)
 	}
 	if (nfound != 1) {
 		if (!n)
-			return arc_err(o->ret_error, -EBADMSG, "manifest.json lists no image");
+			return ck_err(o->ret_error, -EBADMSG, "manifest.json lists no image");
 		if (want && !nfound)
-			return arc_err(o->ret_error, -ENOENT, "no image tagged '%s' in manifest.json",
+			return ck_err(o->ret_error, -ENOENT, "no image tagged '%s' in manifest.json",
 				       arc_safe_name(want, safe, sizeof(safe)));
-		return arc_err(o->ret_error, -EINVAL, "%zu images in manifest.json, choose one with -o image=REF", n);
+		return ck_err(o->ret_error, -EINVAL, "%zu images in manifest.json, choose one with -o image=REF", n);
 	}
 	o->img->format = strdup("docker-archive");
 	if (!o->img->format)
@@ -839,9 +839,9 @@ static int oci_docker(struct oci *o, json_object *list)
 		o->img->ref = ck_strdup0(json_object_get_string(json_object_array_get_idx(jget(img, "RepoTags",
 											       json_type_array), 0)));
 	if (!jstr(img, "Config") || !(layers = jget(img, "Layers", json_type_array)))
-		return arc_err(o->ret_error, -EBADMSG, "manifest.json: an image without Config or Layers");
+		return ck_err(o->ret_error, -EBADMSG, "manifest.json: an image without Config or Layers");
 	if (arc_norm_path(jstr(img, "Config"), path) <= 0 || !(e = arc_find(o->outer, path)) || e->type != ARC_REG)
-		return arc_err(o->ret_error, -EBADMSG, "manifest.json: config '%s' is not a file of the archive",
+		return ck_err(o->ret_error, -EBADMSG, "manifest.json: config '%s' is not a file of the archive",
 			       arc_safe_name(jstr(img, "Config"), safe, sizeof(safe)));
 	rc = oci_sha256(o->outer, e, hex);
 	if (rc < 0)
@@ -851,7 +851,7 @@ static int oci_docker(struct oci *o, json_object *list)
 
 		if (strlen(b) >= 64 && strspn(b, "0123456789abcdef") == 64 && (b[64] == '\0' || !strcmp(b + 64, ".json")) &&
 		    strncmp(b, hex, 64))
-			return arc_err(o->ret_error, -EBADMSG, "%s does not match its digest (its sha256 is %s)", path, hex);
+			return ck_err(o->ret_error, -EBADMSG, "%s does not match its digest (its sha256 is %s)", path, hex);
 	}
 	rc = oci_parse(o, e, path, &cfg);
 	if (rc < 0)
@@ -870,7 +870,7 @@ static int oci_docker(struct oci *o, json_object *list)
 
 		snprintf(lwhat, sizeof(lwhat), "layer %zu", i + 1);
 		if (!lp || arc_norm_path(lp, path) <= 0 || !(e = arc_find(o->outer, path)) || e->type != ARC_REG)
-			return arc_err(o->ret_error, -EBADMSG, "manifest.json: %s '%s' is not a file of the archive",
+			return ck_err(o->ret_error, -EBADMSG, "manifest.json: %s '%s' is not a file of the archive",
 				       lwhat, arc_safe_name(lp, safe, sizeof(safe)));
 		arc_pread(o->outer, e, head, sizeof(head), 0);
 		if (diff_ids && i < json_object_array_length(diff_ids) &&
@@ -881,7 +881,7 @@ static int oci_docker(struct oci *o, json_object *list)
 			if (rc < 0)
 				return rc;
 			if (!want_id || strncmp(want_id, "sha256:", 7) || strcmp(want_id + 7, hex))
-				return arc_err(o->ret_error, -EBADMSG, "%s: %s does not match its diff_id (its sha256 is %s)",
+				return ck_err(o->ret_error, -EBADMSG, "%s: %s does not match its diff_id (its sha256 is %s)",
 					       lwhat, path, hex);
 		}
 		rc = oci_open_layer(o, e, lwhat, &layer);
@@ -929,7 +929,7 @@ int arc_oci_open(struct arc *a, const struct arc_opts *opts, struct arc **ret_ar
 	int rc, marked = 0;
 
 	if (layout && layout->type == ARC_REG && (!index || index->type != ARC_REG))
-		return arc_err(ret_error, -EBADMSG, "an OCI image layout (oci-layout) without its index.json");
+		return ck_err(ret_error, -EBADMSG, "an OCI image layout (oci-layout) without its index.json");
 	if (layout && layout->type == ARC_REG)
 		what = "OCI image";
 	else if (dman && dman->type == ARC_REG && !arc_find(a, "config.dump") && !arc_find(a, "spec.dump") &&
@@ -965,7 +965,7 @@ int arc_oci_open(struct arc *a, const struct arc_opts *opts, struct arc **ret_ar
 		if (rc < 0)
 			goto out;
 		if (!json_object_is_type(j, json_type_object)) {
-			rc = arc_err(ret_error, -EBADMSG, "index.json: not a JSON object");
+			rc = ck_err(ret_error, -EBADMSG, "index.json: not a JSON object");
 			goto out;
 		}
 		if (oci_is_ctrd(j))
@@ -998,7 +998,7 @@ int arc_oci_open(struct arc *a, const struct arc_opts *opts, struct arc **ret_ar
 	if (!marked && !oci_has_images(o.m)) {
 		char safe[256];
 
-		rc = arc_err(ret_error, -ARC_ENOTCKPT,
+		rc = ck_err(ret_error, -ARC_ENOTCKPT,
 			     "%s '%s' is not a checkpoint (no org.criu.checkpoint.*, "
 			     "io.kubernetes.cri-o.annotations.checkpoint.name or io.podman.annotations.checkpoint.* "
 			     "annotation, and no inventory.img in its layers)",

@@ -99,8 +99,6 @@ int arc_spill_fd(struct arc *a, char **ret_error);
 /* Whether @size more bytes fit in the spill budget; if not, set the message
  * (naming member @name) and return -EFBIG, else 0. */
 int arc_spill_check(struct arc *a, const char *name, uint64_t size, char **ret_error);
-/* Set *@ret_error (if not NULL and unset) to a formatted message; returns @rc. */
-int arc_err(char **ret_error, int rc, const char *fmt, ...) _printf_(3, 4);
 /* Copy @s into @out (@size bytes) for a one-line message: control bytes become '?'. */
 const char *arc_safe_name(const char *s, char *out, size_t size);
 

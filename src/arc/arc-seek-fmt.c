@@ -91,8 +91,8 @@ static int read_exact(int fd, void *buf, size_t len, uint64_t off)
 static int io_err(char **ret_error, int rc, uint64_t off)
 {
 	if (rc == -EBADMSG)
-		return arc_err(ret_error, rc, "truncated file: ends before offset %" PRIu64, off);
-	return arc_err(ret_error, rc, "cannot read at offset %" PRIu64 ": %s", off, strerror(-rc));
+		return ck_err(ret_error, rc, "truncated file: ends before offset %" PRIu64, off);
+	return ck_err(ret_error, rc, "cannot read at offset %" PRIu64 ": %s", off, strerror(-rc));
 }
 
 /* xz */
@@ -195,26 +195,26 @@ static int xz_skip_padding(struct arc_seek *s, uint64_t *pos, char **ret_error)
 		if (i > 0)
 			break;
 		if (zeros > XZ_PADDING_MAX)
-			return arc_err(ret_error, -ENOTSUP, "over %u bytes of xz stream padding",
+			return ck_err(ret_error, -ENOTSUP, "over %u bytes of xz stream padding",
 				       XZ_PADDING_MAX);
 	}
 	if (zeros % 4)
-		return arc_err(ret_error, -EBADMSG,
+		return ck_err(ret_error, -EBADMSG,
 			       "corrupt xz file: stream padding of %" PRIu64 " bytes", zeros);
 	if (*pos == 0)
-		return arc_err(ret_error, -EBADMSG, "corrupt xz file: nothing but padding");
+		return ck_err(ret_error, -EBADMSG, "corrupt xz file: nothing but padding");
 	return 0;
 }
 
 static int xz_flags_err(lzma_ret ret, const char *what, uint64_t off, char **ret_error)
 {
 	if (ret == LZMA_FORMAT_ERROR)
-		return arc_err(ret_error, -EBADMSG,
+		return ck_err(ret_error, -EBADMSG,
 			       "corrupt or truncated xz file: no stream %s at %" PRIu64, what, off);
 	if (ret == LZMA_OPTIONS_ERROR)
-		return arc_err(ret_error, -ENOTSUP, "unsupported xz stream %s at %" PRIu64, what,
+		return ck_err(ret_error, -ENOTSUP, "unsupported xz stream %s at %" PRIu64, what,
 			       off);
-	return arc_err(ret_error, -EBADMSG, "corrupt xz stream %s at %" PRIu64, what, off);
+	return ck_err(ret_error, -EBADMSG, "corrupt xz stream %s at %" PRIu64, what, off);
 }
 
 static void xz_index_endp(lzma_index **p)
@@ -237,7 +237,7 @@ static int xz_stream(struct arc_seek *s, uint64_t *pos, char **ret_error)
 	int rc;
 
 	if (*pos < 2 * LZMA_STREAM_HEADER_SIZE)
-		return arc_err(ret_error, -EBADMSG,
+		return ck_err(ret_error, -EBADMSG,
 			       "truncated xz file: %" PRIu64 " bytes before a footer", *pos);
 	foot_off = *pos - LZMA_STREAM_HEADER_SIZE;
 	rc = read_exact(s->fd, foot, sizeof(foot), foot_off);
@@ -247,34 +247,34 @@ static int xz_stream(struct arc_seek *s, uint64_t *pos, char **ret_error)
 	if (ret != LZMA_OK)
 		return xz_flags_err(ret, "footer", foot_off, ret_error);
 	if (!lzma_check_is_supported(ff.check))
-		return arc_err(ret_error, -ENOTSUP, "xz integrity check %d not supported",
+		return ck_err(ret_error, -ENOTSUP, "xz integrity check %d not supported",
 			       (int) ff.check);
 	isize = ff.backward_size;
 	if (isize > foot_off - LZMA_STREAM_HEADER_SIZE)
-		return arc_err(ret_error, -EBADMSG,
+		return ck_err(ret_error, -EBADMSG,
 			       "corrupt xz file: index of %" PRIu64 " bytes before offset %" PRIu64,
 			       isize, foot_off);
 	if (isize > XZ_INDEX_MAX)
-		return arc_err(ret_error, -ENOTSUP, "xz index of %" PRIu64 " bytes", isize);
+		return ck_err(ret_error, -ENOTSUP, "xz index of %" PRIu64 " bytes", isize);
 	ibuf = malloc((size_t) isize);
 	if (!ibuf)
-		return arc_err(ret_error, -ENOMEM, "out of memory");
+		return ck_err(ret_error, -ENOMEM, "out of memory");
 	rc = read_exact(s->fd, ibuf, (size_t) isize, foot_off - isize);
 	if (rc < 0)
 		return io_err(ret_error, rc, foot_off - isize);
 	ret = lzma_index_buffer_decode(&idx, &memlimit, NULL, ibuf, &in_pos, (size_t) isize);
 	if (ret == LZMA_MEMLIMIT_ERROR)
-		return arc_err(ret_error, -ENOTSUP, "xz index needs %" PRIu64 " bytes of memory",
+		return ck_err(ret_error, -ENOTSUP, "xz index needs %" PRIu64 " bytes of memory",
 			       memlimit);
 	if (ret == LZMA_MEM_ERROR)
-		return arc_err(ret_error, -ENOMEM, "out of memory");
+		return ck_err(ret_error, -ENOMEM, "out of memory");
 	if (ret != LZMA_OK || in_pos != isize)
-		return arc_err(ret_error, -EBADMSG, "corrupt xz index at %" PRIu64,
+		return ck_err(ret_error, -EBADMSG, "corrupt xz index at %" PRIu64,
 			       foot_off - isize);
 	/* Stream header, blocks, index and footer, as the index adds them up. */
 	ssize = lzma_index_stream_size(idx);
 	if (ssize > *pos)
-		return arc_err(ret_error, -EBADMSG, "corrupt xz file: the index lists %" PRIu64
+		return ck_err(ret_error, -EBADMSG, "corrupt xz file: the index lists %" PRIu64
 			       " bytes of stream before offset %" PRIu64, ssize, *pos);
 	start = *pos - ssize;
 	rc = read_exact(s->fd, head, sizeof(head), start);
@@ -284,10 +284,10 @@ static int xz_stream(struct arc_seek *s, uint64_t *pos, char **ret_error)
 	if (ret != LZMA_OK)
 		return xz_flags_err(ret, "header", start, ret_error);
 	if (lzma_stream_flags_compare(&hf, &ff) != LZMA_OK)
-		return arc_err(ret_error, -EBADMSG, "corrupt xz file: stream header at %" PRIu64
+		return ck_err(ret_error, -EBADMSG, "corrupt xz file: stream header at %" PRIu64
 			       " and footer differ", start);
 	if (s->n + lzma_index_block_count(idx) > SEEK_UNITS_MAX)
-		return arc_err(ret_error, -ENOTSUP, "over %u xz blocks", SEEK_UNITS_MAX);
+		return ck_err(ret_error, -ENOTSUP, "over %u xz blocks", SEEK_UNITS_MAX);
 	lzma_index_iter_init(&it, idx);
 	while (!lzma_index_iter_next(&it, LZMA_INDEX_ITER_BLOCK)) {
 		rc = arc_seek_add(s, start + it.block.compressed_stream_offset, it.block.total_size,
@@ -332,7 +332,7 @@ static int xz_scan(struct arc_seek *s, char **ret_error)
 		return io_err(ret_error, n < 0 ? -EIO : -EBADMSG, s->units[0].coff);
 	rc = xz_block_header(&s->units[0], head, (size_t) n, &block, filters, &why);
 	if (rc < 0)
-		return arc_err(ret_error, rc, "xz block at %" PRIu64 ": %s", s->units[0].coff, why);
+		return ck_err(ret_error, rc, "xz block at %" PRIu64 ": %s", s->units[0].coff, why);
 	xz_filters_free(filters);
 	return 0;
 }
@@ -392,21 +392,21 @@ static int zst_frame_end(struct arc_seek *s, struct seek_rd *rd, uint64_t pos,
 		if (n < 0)
 			return io_err(ret_error, -EIO, end);
 		if (n < 3)
-			return arc_err(ret_error, -EBADMSG,
+			return ck_err(ret_error, -EBADMSG,
 				       "truncated zstd file: frame at %" PRIu64 " ends early", pos);
 		bh = b[0] | (uint32_t) b[1] << 8 | (uint32_t) b[2] << 16;
 		type = (bh >> 1) & 3;
 		bsize = bh >> 3;
 		if (type == 3 || bsize > ZST_BLOCK_MAX)
-			return arc_err(ret_error, -EBADMSG, "corrupt zstd block header at %" PRIu64,
+			return ck_err(ret_error, -EBADMSG, "corrupt zstd block header at %" PRIu64,
 				       end);
 		end += 3 + (type == 1 ? 1 : bsize);	/* RLE: one byte, repeated */
 		if (end > s->file_size)
-			return arc_err(ret_error, -EBADMSG,
+			return ck_err(ret_error, -EBADMSG,
 				       "truncated zstd file: frame at %" PRIu64 " ends early", pos);
 		/* Stop early on a frame far larger than its content (empty blocks). */
 		if (end - pos > zh->content + zh->content / 16 + 65536)
-			return arc_err(ret_error, -ENOTSUP,
+			return ck_err(ret_error, -ENOTSUP,
 				       "zstd frame at %" PRIu64 " larger than its content", pos);
 		if (bh & 1)
 			break;
@@ -414,7 +414,7 @@ static int zst_frame_end(struct arc_seek *s, struct seek_rd *rd, uint64_t pos,
 	if (zh->checksum)
 		end += 4;
 	if (end > s->file_size)
-		return arc_err(ret_error, -EBADMSG,
+		return ck_err(ret_error, -EBADMSG,
 			       "truncated zstd file: frame at %" PRIu64 " ends early", pos);
 	*ret_end = end;
 	return 0;
@@ -437,25 +437,25 @@ static int zst_walk(struct arc_seek *s, struct seek_rd *rd, char **ret_error)
 		if (n >= 8 && (le32(h) & ZST_SKIP_MASK) == ZST_SKIP_MAGIC) {
 			pos += 8 + (uint64_t) le32(h + 4);
 			if (pos > s->file_size)
-				return arc_err(
+				return ck_err(
 					ret_error, -EBADMSG,
 					"truncated zstd file: skippable frame runs past the end");
 			continue;
 		}
 		if (n < 4 || le32(h) != ZST_MAGIC)
-			return arc_err(ret_error, -EBADMSG,
+			return ck_err(ret_error, -EBADMSG,
 				       "corrupt zstd file: no frame at offset %" PRIu64, pos);
 		if (zst_header(h, (size_t) n, &zh) < 0)
-			return arc_err(ret_error, -EBADMSG, "corrupt zstd frame header at %" PRIu64,
+			return ck_err(ret_error, -EBADMSG, "corrupt zstd frame header at %" PRIu64,
 				       pos);
 		if (zh.dict)
-			return arc_err(ret_error, -ENOTSUP,
+			return ck_err(ret_error, -ENOTSUP,
 				       "zstd frame at %" PRIu64 " needs a dictionary", pos);
 		if (zh.content == ZSTD_CONTENTSIZE_UNKNOWN)
-			return arc_err(ret_error, -ENOTSUP,
+			return ck_err(ret_error, -ENOTSUP,
 				       "zstd frame at %" PRIu64 " without a content size", pos);
 		if (zh.content > s->unit_cap)
-			return arc_err(ret_error, -ENOTSUP,
+			return ck_err(ret_error, -ENOTSUP,
 				       "zstd frame at %" PRIu64 " holds %llu bytes, over %" PRIu64,
 				       pos, (unsigned long long) zh.content, s->unit_cap);
 		rc = zst_frame_end(s, rd, pos, &zh, &end, ret_error);
@@ -480,26 +480,26 @@ static int zst_table(struct arc_seek *s, struct seek_rd *rd, const uint8_t *foot
 	int rc;
 
 	if (desc & 0x7c)
-		return arc_err(ret_error, -ENOTSUP, "zstd seek table with reserved bits 0x%02x",
+		return ck_err(ret_error, -ENOTSUP, "zstd seek table with reserved bits 0x%02x",
 			       desc);
 	if (nframes > SEEK_UNITS_MAX)
-		return arc_err(ret_error, -ENOTSUP, "zstd seek table of %" PRIu32 " frames",
+		return ck_err(ret_error, -ENOTSUP, "zstd seek table of %" PRIu32 " frames",
 			       nframes);
 	tlen = (uint64_t) nframes * esize + ZST_FOOTER_SIZE;
 	if (tlen + 8 > s->file_size)
-		return arc_err(ret_error, -EBADMSG,
+		return ck_err(ret_error, -EBADMSG,
 			       "corrupt zstd seek table: %" PRIu32 " frames in a %" PRIu64
 			       "-byte file",
 			       nframes, s->file_size);
 	data_len = s->file_size - tlen - 8;
 	tab = malloc((size_t) tlen + 8);
 	if (!tab)
-		return arc_err(ret_error, -ENOMEM, "out of memory");
+		return ck_err(ret_error, -ENOMEM, "out of memory");
 	rc = read_exact(s->fd, tab, (size_t) tlen + 8, data_len);
 	if (rc < 0)
 		return io_err(ret_error, rc, data_len);
 	if (le32(tab) != ZST_TABLE_MAGIC || le32(tab + 4) != tlen)
-		return arc_err(ret_error, -EBADMSG,
+		return ck_err(ret_error, -EBADMSG,
 			       "corrupt zstd seek table: its frame header at %" PRIu64
 			       " does not match the footer",
 			       data_len);
@@ -511,7 +511,7 @@ static int zst_table(struct arc_seek *s, struct seek_rd *rd, const uint8_t *foot
 		ssize_t n;
 
 		if (cs > data_len - coff)
-			return arc_err(ret_error, -EBADMSG,
+			return ck_err(ret_error, -EBADMSG,
 				       "corrupt zstd seek table: frame %" PRIu32
 				       " runs past the table",
 				       i);
@@ -526,15 +526,15 @@ static int zst_table(struct arc_seek *s, struct seek_rd *rd, const uint8_t *foot
 		if ((uint64_t) n > cs)
 			n = cs;
 		if (zst_header(h, (size_t) n, &zh) < 0)
-			return arc_err(ret_error, -EBADMSG,
+			return ck_err(ret_error, -EBADMSG,
 				       "corrupt zstd seek table: no frame at %" PRIu64
 				       " for entry %" PRIu32,
 				       coff, i);
 		if (zh.dict)
-			return arc_err(ret_error, -ENOTSUP,
+			return ck_err(ret_error, -ENOTSUP,
 				       "zstd frame at %" PRIu64 " needs a dictionary", coff);
 		if (zh.content != ZSTD_CONTENTSIZE_UNKNOWN && zh.content != us)
-			return arc_err(ret_error, -EBADMSG,
+			return ck_err(ret_error, -EBADMSG,
 				       "corrupt zstd seek table: frame %" PRIu32 " holds %llu"
 				       " bytes, the table says %" PRIu32,
 				       i, (unsigned long long) zh.content, us);
@@ -548,7 +548,7 @@ static int zst_table(struct arc_seek *s, struct seek_rd *rd, const uint8_t *foot
 		coff += cs;
 	}
 	if (coff != data_len)
-		return arc_err(ret_error, -EBADMSG,
+		return ck_err(ret_error, -EBADMSG,
 			       "corrupt zstd seek table: frames add up to %" PRIu64
 			       " bytes, %" PRIu64 " precede the table",
 			       coff, data_len);
@@ -612,7 +612,7 @@ int arc_seek_scan(struct arc_seek *s, char **ret_error)
 	}
 	if (n >= 4 && (le32(head) == ZST_MAGIC || (le32(head) & ZST_SKIP_MASK) == ZST_SKIP_MAGIC))
 		return zst_scan(s, ret_error);
-	return arc_err(ret_error, -ENOTSUP, "neither xz nor zstd");
+	return ck_err(ret_error, -ENOTSUP, "neither xz nor zstd");
 }
 
 int arc_seek_decode(const struct arc_seek *s, const struct seek_unit *u, const uint8_t *in,

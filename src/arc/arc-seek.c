@@ -45,13 +45,13 @@ int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usi
 	if (usize == 0)
 		return 0;
 	if (usize > s->unit_cap)
-		return arc_err(ret_error, -ENOTSUP,
+		return ck_err(ret_error, -ENOTSUP,
 			       "a unit of %" PRIu64 " bytes at %" PRIu64 ", over %" PRIu64, usize,
 			       coff, s->unit_cap);
 	/* Real encoders stay well within this; more would let one read
 	 * allocate far more than the unit it decodes. */
 	if (csize > usize + usize / 16 + 65536)
-		return arc_err(ret_error, -ENOTSUP,
+		return ck_err(ret_error, -ENOTSUP,
 			       "a unit of %" PRIu64 " compressed bytes at %" PRIu64 " for %" PRIu64,
 			       csize, coff, usize);
 	if (s->n == s->cap) {
@@ -59,10 +59,10 @@ int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usi
 		struct seek_unit *u;
 
 		if (s->n >= SEEK_UNITS_MAX)
-			return arc_err(ret_error, -ENOTSUP, "over %u units", SEEK_UNITS_MAX);
+			return ck_err(ret_error, -ENOTSUP, "over %u units", SEEK_UNITS_MAX);
 		u = reallocarray(s->units, cap, sizeof(*u));
 		if (!u)
-			return arc_err(ret_error, -ENOMEM, "out of memory");
+			return ck_err(ret_error, -ENOMEM, "out of memory");
 		s->units = u;
 		s->cap = cap;
 	}
@@ -81,7 +81,7 @@ int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return arc_err(ret_error, -ENOMEM, "out of memory");
+		return ck_err(ret_error, -ENOMEM, "out of memory");
 	s->fd = fd;
 	s->file_size = file_size;
 	s->unit_cap = SEEK_UNIT_DEFAULT;
@@ -91,7 +91,7 @@ int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 	if (rc < 0)
 		return rc;
 	if (s->n < 2)
-		return arc_err(ret_error, -ENOTSUP, "a single %s",
+		return ck_err(ret_error, -ENOTSUP, "a single %s",
 			       s->fmt == SEEK_XZ ? "xz block" : "zstd frame");
 	for (size_t i = 0; i < s->n; i++) {
 		s->units[i].uoff = s->size;
@@ -106,15 +106,15 @@ int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 	s->decoders = opts && opts->decoders ? opts->decoders : SEEK_DECODERS_DEFAULT;
 	s->decoders = CK_MIN(s->decoders, (unsigned) ARRAY_SIZE(s->inbufs));
 	if (pthread_mutex_init(&s->lock, NULL) != 0)
-		return arc_err(ret_error, -ENOMEM, "out of memory");
+		return ck_err(ret_error, -ENOMEM, "out of memory");
 	if (pthread_cond_init(&s->done, NULL) != 0) {
 		pthread_mutex_destroy(&s->lock);
-		return arc_err(ret_error, -ENOMEM, "out of memory");
+		return ck_err(ret_error, -ENOMEM, "out of memory");
 	}
 	if (pthread_cond_init(&s->ahead_cond, NULL) != 0) {
 		pthread_cond_destroy(&s->done);
 		pthread_mutex_destroy(&s->lock);
-		return arc_err(ret_error, -ENOMEM, "out of memory");
+		return ck_err(ret_error, -ENOMEM, "out of memory");
 	}
 	s->seq_end = UINT64_MAX;
 	s->lock_ready = true;

@@ -216,27 +216,27 @@ static int tar_fail(struct archive *ar, const struct tar_src *src, const char *m
 	arc_safe_name(member, name, sizeof(name));
 	ck_log(CK_LOG_DEBUG, "arc: %s: %s (errno %d)", src->pipe_rc < 0 ? "decoder" : "libarchive", safe, e);
 	if (e == ENOMEM)
-		return arc_err(ret_error, -ENOMEM, "out of memory");
+		return ck_err(ret_error, -ENOMEM, "out of memory");
 	if (e == EIO)
-		return arc_err(ret_error, -EIO, "%s", safe);
+		return ck_err(ret_error, -EIO, "%s", safe);
 	if (!member && src->pipe_rc == 0 && strstr(safe, "Unrecognized archive format")) {
 		if (src->comp)
-			return arc_err(ret_error, -EMEDIUMTYPE,
+			return ck_err(ret_error, -EMEDIUMTYPE,
 				       "not a tar archive (%s-compressed data of another kind)", src->comp);
-		return arc_err(ret_error, -EMEDIUMTYPE, "not a tar archive (unrecognized format)");
+		return ck_err(ret_error, -EMEDIUMTYPE, "not a tar archive (unrecognized format)");
 	}
 	truncated = src->pipe_rc < 0 ? arc_pipe_truncated(src->pipe) : tar_truncated(safe);
 	if (in_data && truncated)
-		return arc_err(ret_error, -EBADMSG, "truncated archive: member '%s' ends early", name);
+		return ck_err(ret_error, -EBADMSG, "truncated archive: member '%s' ends early", name);
 	if (in_data)
-		return arc_err(ret_error, -EBADMSG, "corrupt archive: member '%s': %s", name, safe);
+		return ck_err(ret_error, -EBADMSG, "corrupt archive: member '%s': %s", name, safe);
 	if (member && truncated)
-		return arc_err(ret_error, -EBADMSG, "truncated archive: ends after member '%s'", name);
+		return ck_err(ret_error, -EBADMSG, "truncated archive: ends after member '%s'", name);
 	if (member)
-		return arc_err(ret_error, -EBADMSG, "corrupt archive after member '%s': %s", name, safe);
+		return ck_err(ret_error, -EBADMSG, "corrupt archive after member '%s': %s", name, safe);
 	if (truncated)
-		return arc_err(ret_error, -EBADMSG, "truncated archive: %s", safe);
-	return arc_err(ret_error, -EBADMSG, "corrupt archive: %s", safe);
+		return ck_err(ret_error, -EBADMSG, "truncated archive: %s", safe);
+	return ck_err(ret_error, -EBADMSG, "corrupt archive: %s", safe);
 }
 
 /* Decompress one member into memory or the spill file, starting from the
@@ -274,7 +274,7 @@ static int tar_copy(struct arc *a, struct archive *ar, const struct tar_src *src
 	}
 	for (; r == ARCHIVE_OK || r == ARCHIVE_WARN; r = archive_read_data_block(ar, &blk, &len, &off)) {
 		if (off < 0 || (uint64_t) off > size || len > size - (uint64_t) off)
-			return arc_err(ret_error, -EBADMSG, "corrupt archive: member '%s' has data past its size",
+			return ck_err(ret_error, -EBADMSG, "corrupt archive: member '%s' has data past its size",
 				       arc_safe_name(it->e.path, name, sizeof(name)));
 		if (mem) {
 			memcpy(mem + off, blk, len);
@@ -282,7 +282,7 @@ static int tar_copy(struct arc *a, struct archive *ar, const struct tar_src *src
 		}
 		rc = ck_pwrite_full(fd, blk, len, (off_t) (base + (uint64_t) off));
 		if (rc < 0)
-			return arc_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
+			return ck_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
 	}
 	if (r != ARCHIVE_EOF)
 		return tar_fail(ar, src, it->e.path, true, ret_error);
@@ -326,7 +326,7 @@ static int tar_data(struct arc *a, struct archive *ar, struct archive_entry *ae,
 	    (const uint8_t *) blk >= src->map && (const uint8_t *) blk < src->map + src->map_len) {
 		doff = (uint64_t) ((const uint8_t *) blk - src->map);
 		if (size > src->map_len - doff)
-			return arc_err(ret_error, -EBADMSG, "truncated archive: member '%s' ends early",
+			return ck_err(ret_error, -EBADMSG, "truncated archive: member '%s' ends early",
 				       arc_safe_name(it->e.path, name, sizeof(name)));
 		if (len == size) {
 			it->src = ARC_SRC_ARCHIVE;
@@ -343,7 +343,7 @@ static int tar_data(struct arc *a, struct archive *ar, struct archive_entry *ae,
 	    (const uint8_t *) blk < src->buf + src->buf_len) {
 		doff = src->buf_pos + (uint64_t) ((const uint8_t *) blk - src->buf);
 		if (size > arc_seek_size(src->seek) - doff)
-			return arc_err(ret_error, -EBADMSG, "truncated archive: member '%s' ends early",
+			return ck_err(ret_error, -EBADMSG, "truncated archive: member '%s' ends early",
 				       arc_safe_name(it->e.path, name, sizeof(name)));
 		it->src = ARC_SRC_SEEK;
 		it->off = doff;
@@ -516,7 +516,7 @@ int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error
 
 	if (S_ISREG(st->st_mode)) {
 		if (st->st_size == 0)
-			return arc_err(ret_error, -EMEDIUMTYPE, "not a tar archive (empty file)");
+			return ck_err(ret_error, -EMEDIUMTYPE, "not a tar archive (empty file)");
 		src.comp = arc_compression(fd);
 		if (src.comp && (!strcmp(src.comp, "xz") || !strcmp(src.comp, "zstd"))) {
 			rc = tar_index_seek(a, &src, (uint64_t) st->st_size, ret_error);
@@ -561,7 +561,7 @@ int arc_tar_index_mem(struct arc *a, const uint8_t *base, size_t len, char **ret
 	int rc;
 
 	if (len == 0)
-		return arc_err(ret_error, -EMEDIUMTYPE, "not a tar archive (empty file)");
+		return ck_err(ret_error, -EMEDIUMTYPE, "not a tar archive (empty file)");
 	src.comp = tar_compression_of(base, CK_MIN(len, (size_t) 8));
 	if (src.comp) {
 		rc = arc_pipe_start(src.comp, -1, base, len, &src.pipe);

@@ -22,19 +22,6 @@
 
 #include "log.h"
 
-int arc_err(char **ret_error, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!ret_error || *ret_error)
-		return rc;
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return rc;
-}
-
 const char *arc_safe_name(const char *s, char *out, size_t size)
 {
 	size_t i;
@@ -144,7 +131,7 @@ int arc_spill_fd(struct arc *a, char **ret_error)
 		return a->spill_fd;
 	fd = ck_tmpfile(a->cache_dir, "ckptfs-spill", &dir);
 	if (fd < 0)
-		return arc_err(ret_error, fd, "cannot create a spill file in '%s': %s", dir, strerror(-fd));
+		return ck_err(ret_error, fd, "cannot create a spill file in '%s': %s", dir, strerror(-fd));
 	if (!a->budget->spill_limit) {
 		struct arc_budget *b = a->budget;
 		struct statvfs sv;
@@ -177,7 +164,7 @@ int arc_spill_check(struct arc *a, const char *name, uint64_t size, char **ret_e
 
 	if (b->spill_used <= b->spill_limit && size <= b->spill_limit - b->spill_used)
 		return 0;
-	return arc_err(ret_error, -EFBIG,
+	return ck_err(ret_error, -EFBIG,
 		       "member '%s' needs more temporary space than the spill limit (%" PRIu64
 		       " bytes%s; a decompression bomb, or choose -o spill_limit= and -o cache_dir=)",
 		       arc_safe_name(name, safe, sizeof(safe)), b->spill_limit,
@@ -467,7 +454,7 @@ static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc **ret_ar
 
 	if (fstat(fd_, &st) < 0) {
 		rc = -errno;
-		arc_err(&err, rc, "cannot open: %s", strerror(-rc));
+		ck_err(&err, rc, "cannot open: %s", strerror(-rc));
 		goto out_error;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -492,7 +479,7 @@ static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc **ret_ar
 	/* Holes at the end of a sparse spilled member must read as zeros. */
 	if (a->spill_fd >= 0 && ftruncate(a->spill_fd, (off_t) a->spill_len) < 0) {
 		rc = -errno;
-		arc_err(&err, rc, "cannot extend the spill file: %s", strerror(-rc));
+		ck_err(&err, rc, "cannot extend the spill file: %s", strerror(-rc));
 		goto out_error;
 	}
 	if (a->fd < 0)
@@ -513,7 +500,7 @@ static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc **ret_ar
 
 out_error:
 	if (rc == -ENOMEM)
-		arc_err(&err, rc, "out of memory");
+		ck_err(&err, rc, "out of memory");
 	if (ret_error)
 		*ret_error = TAKE_PTR(err);
 	return rc;
@@ -532,7 +519,7 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		rc = -errno;
-		return arc_err(ret_error, rc, "cannot open: %s", strerror(-rc));
+		return ck_err(ret_error, rc, "cannot open: %s", strerror(-rc));
 	}
 	rc = arc_index_fd(fd, opts, &a, ret_error);
 	if (rc < 0)
@@ -541,7 +528,7 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 	if (rc < 0) {
 		arc_free(a);
 		if (rc == -ENOMEM)
-			arc_err(ret_error, rc, "out of memory");
+			ck_err(ret_error, rc, "out of memory");
 		return rc;
 	}
 	*ret_arc = rc > 0 ? img : a;

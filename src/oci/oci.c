@@ -42,20 +42,6 @@
 DEFINE_CLEANUP(oci_json_putp, json_object, json_object_put)
 DEFINE_CLEANUP(oci_md_freep, EVP_MD_CTX, EVP_MD_CTX_free)
 
-static int oci_err(char **ret_error, int rc, const char *fmt, ...) _printf_(3, 4);
-static int oci_err(char **ret_error, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!ret_error || *ret_error)
-		return rc;
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
-	return rc;
-}
-
 static void oci_hex(EVP_MD_CTX *md, char out[72])
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
@@ -182,7 +168,7 @@ static int layer_write(const struct arc *a, struct oci_layer *l, char **ret_erro
 	archive_write_set_format_pax_restricted(ar);
 	archive_write_set_bytes_in_last_block(ar, 1);
 	if (archive_write_open2(ar, l, NULL, layer_write_cb, NULL, NULL) != ARCHIVE_OK) {
-		rc = oci_err(ret_error, -EIO, "cannot start the layer: %s", archive_error_string(ar));
+		rc = ck_err(ret_error, -EIO, "cannot start the layer: %s", archive_error_string(ar));
 		goto out;
 	}
 	for (size_t i = 0; i < arc_count(a) && rc == 0; i++) {
@@ -193,7 +179,7 @@ static int layer_write(const struct arc *a, struct oci_layer *l, char **ret_erro
 		archive_entry_clear(ae);
 		oci_entry_fill(ae, e);
 		if (archive_write_header(ar, ae) != ARCHIVE_OK) {
-			rc = oci_err(ret_error, l->err ? l->err : -EIO, "cannot write the layer at '%s': %s", e->path,
+			rc = ck_err(ret_error, l->err ? l->err : -EIO, "cannot write the layer at '%s': %s", e->path,
 				     archive_error_string(ar));
 			break;
 		}
@@ -201,12 +187,12 @@ static int layer_write(const struct arc *a, struct oci_layer *l, char **ret_erro
 			ssize_t n = arc_pread(a, e, buf, OCI_CHUNK, off);
 
 			if (n <= 0) {
-				rc = oci_err(ret_error, n < 0 ? (int) n : -EIO, "cannot read member '%s': %s", e->path,
+				rc = ck_err(ret_error, n < 0 ? (int) n : -EIO, "cannot read member '%s': %s", e->path,
 					     strerror(n < 0 ? (int) -n : EIO));
 				break;
 			}
 			if (archive_write_data(ar, buf, (size_t) n) != n) {
-				rc = oci_err(ret_error, l->err ? l->err : -EIO, "cannot write the layer at '%s': %s",
+				rc = ck_err(ret_error, l->err ? l->err : -EIO, "cannot write the layer at '%s': %s",
 					     e->path, archive_error_string(ar));
 				break;
 			}
@@ -214,11 +200,11 @@ static int layer_write(const struct arc *a, struct oci_layer *l, char **ret_erro
 		}
 	}
 	if (rc == 0 && archive_write_close(ar) != ARCHIVE_OK)
-		rc = oci_err(ret_error, l->err ? l->err : -EIO, "cannot finish the layer: %s", archive_error_string(ar));
+		rc = ck_err(ret_error, l->err ? l->err : -EIO, "cannot finish the layer: %s", archive_error_string(ar));
 	if (rc == 0)
 		rc = layer_feed(l, NULL, 0, true);
 	if (rc < 0)
-		oci_err(ret_error, rc, "cannot write the layer: %s", strerror(-rc));
+		ck_err(ret_error, rc, "cannot write the layer: %s", strerror(-rc));
 out:
 	archive_entry_free(ae);
 	if (ar)
@@ -598,7 +584,7 @@ static int write_archive(int fd, int layer_fd, uint64_t layer_size, const struct
 	if (rc == 0 && archive_write_close(ar) != ARCHIVE_OK)
 		rc = -EIO;
 	if (rc < 0)
-		oci_err(ret_error, rc, "cannot write the oci-archive: %s",
+		ck_err(ret_error, rc, "cannot write the oci-archive: %s",
 			rc == -EIO && archive_errno(ar) ? strerror(archive_errno(ar)) : strerror(-rc));
 out:
 	archive_entry_free(ae);
@@ -639,11 +625,11 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 	rc = arc_open(archive, opts->arc_opts, &a, &err);
 	if (rc < 0) {
 		*ret_fail = rc == -ARC_ENOTCKPT ? OCI_FAIL_NOT_CKPT : OCI_FAIL_READ;
-		return oci_err(ret_error, rc, "%s: %s", archive, err ? err : strerror(-rc));
+		return ck_err(ret_error, rc, "%s: %s", archive, err ? err : strerror(-rc));
 	}
 	if (!oci_has_inventory(a)) {
 		*ret_fail = OCI_FAIL_NOT_CKPT;
-		return oci_err(ret_error, -ENOENT, "%s: no CRIU images (inventory.img) found", archive);
+		return ck_err(ret_error, -ENOENT, "%s: no CRIU images (inventory.img) found", archive);
 	}
 	rc = oci_meta_read(a, archive, &meta);
 	if (rc < 0)
@@ -654,7 +640,7 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 		len--;
 	is_tar = len > 4 && !strncmp(dest + len - 4, ".tar", 4);
 	if (lstat(dest, &st) == 0) {
-		rc = oci_err(ret_error, -EEXIST, "%s: exists already (choose a new name)", dest);
+		rc = ck_err(ret_error, -EEXIST, "%s: exists already (choose a new name)", dest);
 		goto out;
 	}
 	if (is_tar) {
@@ -671,7 +657,7 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 			lfd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 		tfd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 		if (lfd < 0 || tfd < 0) {
-			rc = oci_err(ret_error, -errno, "%s: cannot create a temporary file in '%s': %m", dest, dir);
+			rc = ck_err(ret_error, -errno, "%s: cannot create a temporary file in '%s': %m", dest, dir);
 			goto out;
 		}
 	} else {
@@ -680,19 +666,19 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 			goto out;
 		}
 		if (!mkdtemp(tmpdir)) {
-			rc = oci_err(ret_error, -errno, "%s: cannot create '%s': %m", dest, tmpdir);
+			rc = ck_err(ret_error, -errno, "%s: cannot create '%s': %m", dest, tmpdir);
 			free(TAKE_PTR(tmpdir));
 			goto out;
 		}
 		chmod(tmpdir, 0755);
 		dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0 || mkdirat(dfd, "blobs", 0755) < 0 || mkdirat(dfd, "blobs/sha256", 0755) < 0) {
-			rc = oci_err(ret_error, -errno, "%s: cannot create '%s/blobs/sha256': %m", dest, tmpdir);
+			rc = ck_err(ret_error, -errno, "%s: cannot create '%s/blobs/sha256': %m", dest, tmpdir);
 			goto out;
 		}
 		lfd = openat(dfd, "blobs/sha256/.layer.partial", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (lfd < 0) {
-			rc = oci_err(ret_error, -errno, "%s: cannot create the layer: %m", dest);
+			rc = ck_err(ret_error, -errno, "%s: cannot create the layer: %m", dest);
 			goto out;
 		}
 	}
@@ -703,14 +689,14 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 		goto out;
 	rc = layer_write(a, &layer, &err);
 	if (rc < 0) {
-		oci_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
+		ck_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
 		goto out;
 	}
 	oci_hex(layer.diff_md, diff_id);
 	oci_hex(layer.blob_md, docs.layer_digest);
 	rc = oci_make_docs(&meta, opts, diff_id, layer.size, &docs);
 	if (rc == -EINVAL) {
-		rc = oci_err(ret_error, rc, "--annotation takes KEY=VALUE");
+		rc = ck_err(ret_error, rc, "--annotation takes KEY=VALUE");
 		goto out;
 	}
 	if (rc < 0)
@@ -726,7 +712,7 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 		if (rc == 0 && linkat(AT_FDCWD, proc, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) < 0)
 			rc = -errno;
 		if (rc < 0) {
-			oci_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
+			ck_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
 			goto out;
 		}
 	} else {
@@ -743,7 +729,7 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 		if (rc == 0 && rename(tmpdir, dest) < 0)
 			rc = -errno;
 		if (rc < 0) {
-			oci_err(ret_error, rc, "%s: cannot write the image: %s", dest, strerror(-rc));
+			ck_err(ret_error, rc, "%s: cannot write the image: %s", dest, strerror(-rc));
 			goto out;
 		}
 		free(TAKE_PTR(tmpdir));
@@ -760,9 +746,9 @@ fail_read:
 	*ret_fail = OCI_FAIL_READ;
 out:
 	if (rc == -ENOMEM)
-		oci_err(ret_error, rc, "out of memory");
+		ck_err(ret_error, rc, "out of memory");
 	else if (rc < 0)
-		oci_err(ret_error, rc, "%s: %s", dest, strerror(-rc));
+		ck_err(ret_error, rc, "%s: %s", dest, strerror(-rc));
 	if (tmpdir)
 		oci_rm_partial(tmpdir, &docs, layer_tmp);
 	if (layer_inited)

@@ -177,6 +177,19 @@ int ck_tmpfile(const char *dir, const char *prefix, const char **ret_dir)
 	return fd >= 0 ? fd : -e;
 }
 
+int ck_err(char **ret_error, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ret_error || *ret_error)
+		return rc;
+	va_start(ap, fmt);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return rc;
+}
+
 char *ck_strdup0(const char *s)
 {
 	return s ? strdup(s) : NULL;

@@ -108,6 +108,10 @@ size_t ck_lower_bound(size_t n, bool (*before)(const void *ctx, size_t i), const
  * O_TMPFILE file never has one). Returns the fd or -errno; *@ret_dir (may
  * be NULL) is the directory used, for messages. */
 int ck_tmpfile(const char *dir, const char *prefix, const char **ret_dir);
+/* Format a one-line reason into *@ret_error (malloc'ed) unless @ret_error is
+ * NULL or already holds one (the first reason wins); returns @rc, so that
+ * `return ck_err(ret_error, -EIO, "...")` reports and fails at once. */
+int ck_err(char **ret_error, int rc, const char *fmt, ...) _printf_(3, 4);
 /* strdup() that returns NULL for a NULL input. */
 char *ck_strdup0(const char *s);
 /* Parse a decimal unsigned integer that spans the whole string. Returns 0 or -EINVAL. */
