@@ -48,7 +48,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
  * a time, which the kernel turns into fewer, larger FUSE reads. */
 #define FS_IO_SIZE (1024 * 1024)
 
-static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+static int fs_getattr_locked(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	const struct tree_node *n = fs_node(path, fi);
 	int rc;
@@ -61,7 +61,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	return rc;
 }
 
-static int fs_open(const char *path, struct fuse_file_info *fi)
+static int fs_open_locked(const char *path, struct fuse_file_info *fi)
 {
 	const struct tree_node *n;
 	int rc;
@@ -88,7 +88,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 /* A read: the tree answers with extents of files, which libfuse splices into
  * the reply (holes become zero buffers), or with bytes it copied. libfuse
  * frees the bufvec and every mem buffer in it: all are malloc'ed here. */
-static int fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
+static int fs_read_buf_locked(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	const struct tree_node *n = fs_node(path, fi);
@@ -147,18 +147,29 @@ static int fs_fill(void *ctx, const char *name, const struct stat *st)
 	return c->filler(c->buf, name, st, 0, 0);
 }
 
-static int fs_opendir(const char *path, struct fuse_file_info *fi)
+static int fs_opendir_locked(const char *path, struct fuse_file_info *fi)
 {
 	const struct tree_node *n = tree_lookup(fs_tree(), path);
+	int rc;
 
 	if (!n)
 		return -ENOENT;
+	rc = tree_opendir(fs_tree(), n);
+	if (rc < 0)
+		return rc;
 	fi->fh = (uint64_t) (uintptr_t) n;
 	return 0;
 }
 
+static int fs_release(const char *path, struct fuse_file_info *fi)
+{
+	if (fi->fh)
+		tree_release(fs_tree(), (const struct tree_node *) (uintptr_t) fi->fh);
+	return 0;
+}
+
 /* With nullpath_ok the path may be NULL: the node comes from opendir. */
-static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+static int fs_readdir_locked(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	const struct tree_node *n = fs_node(path, fi);
@@ -171,7 +182,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	return tree_readdir(fs_tree(), n, fs_fill, &ctx);
 }
 
-static int fs_readlink(const char *path, char *buf, size_t size)
+static int fs_readlink_locked(const char *path, char *buf, size_t size)
 {
 	const struct tree_node *n = tree_lookup(fs_tree(), path);
 
@@ -180,7 +191,7 @@ static int fs_readlink(const char *path, char *buf, size_t size)
 	return tree_readlink(fs_tree(), n, buf, size);
 }
 
-static off_t fs_lseek(const char *path, off_t off, int whence, struct fuse_file_info *fi)
+static off_t fs_lseek_locked(const char *path, off_t off, int whence, struct fuse_file_info *fi)
 {
 	const struct tree_node *n = fs_node(path, fi);
 
@@ -253,6 +264,27 @@ int fs_read_ahead_start(const char *mountpoint, unsigned kib)
 	return rc;
 }
 
+/* Every request holds the tree (tree_enter()): nodes stay valid meanwhile. */
+#define FS_LOCKED(ret, name, params, args)		\
+	static ret fs_##name params			\
+	{						\
+		ret rc;					\
+		tree_enter(fs_tree());			\
+		rc = fs_##name##_locked args;		\
+		tree_leave(fs_tree());			\
+		return rc;				\
+	}
+
+FS_LOCKED(int, getattr, (const char *path, struct stat *st, struct fuse_file_info *fi), (path, st, fi))
+FS_LOCKED(int, open, (const char *path, struct fuse_file_info *fi), (path, fi))
+FS_LOCKED(int, read_buf, (const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
+			  struct fuse_file_info *fi), (path, bufp, size, off, fi))
+FS_LOCKED(int, opendir, (const char *path, struct fuse_file_info *fi), (path, fi))
+FS_LOCKED(int, readdir, (const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+			 struct fuse_file_info *fi, enum fuse_readdir_flags flags), (path, buf, filler, off, fi, flags))
+FS_LOCKED(int, readlink, (const char *path, char *buf, size_t size), (path, buf, size))
+FS_LOCKED(off_t, lseek, (const char *path, off_t off, int whence, struct fuse_file_info *fi), (path, off, whence, fi))
+
 const struct fuse_operations fs_ops = {
 	.init = fs_init,
 	.getattr = fs_getattr,
@@ -263,4 +295,6 @@ const struct fuse_operations fs_ops = {
 	.readlink = fs_readlink,
 	.lseek = fs_lseek,
 	.statfs = fs_statfs,
+	.release = fs_release,
+	.releasedir = fs_release,
 };

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internal to the tree (tree.c and view-*.c): node kinds and the builders that the view
- * files (view-pid.c, ...) use to populate the tree. Nodes are only added
- * while view_tree_new() runs; afterwards only the render cache changes. */
+ * files (view-pid.c, ...) use to populate the tree. Nodes are added while
+ * view_tree_new() runs, and afterwards only below lazy directories (see
+ * tree_lazy_init()), whose children come and go under a budget. */
 #ifndef CK_TREE_PRIV_H
 #define CK_TREE_PRIV_H
 
@@ -19,6 +20,22 @@ enum tree_kind {
 
 /* Appends the content (or link target) of @n to @out. Returns 0 or -errno. */
 typedef int (*tree_render_fn)(const struct tree *t, const struct tree_node *n, struct ck_buf *out);
+
+/* Adds the children of lazy directory @d (tree_lazy_init()). Returns 0 or -errno. */
+typedef int (*tree_populate_fn)(struct tree *t, struct tree_node *d);
+
+/* What a lazy directory needs beyond a node; see tree_lazy_init(). Guarded
+ * by the mount tree's pop_lock, except @populated, @pins and @last_use. */
+struct tree_lazy {
+	tree_populate_fn populate;
+	uint64_t ino_base;		/* its children are numbered ino_base .. + n_nodes */
+	uint64_t next_ino;		/* while populating: the next child's number */
+	size_t n_nodes;			/* nodes below it when populated */
+	size_t n_subdirs;		/* its child directories, for st_nlink */
+	bool populated;			/* atomic: children present (acquire/release) */
+	unsigned pins;			/* atomic: open files and directories below it */
+	uint64_t last_use;		/* atomic: the mount's clock at its last lookup */
+};
 
 /* A byte source that is not an archive member. @obj is the node's object. */
 struct tree_stream_ops {
@@ -75,6 +92,7 @@ struct tree_node {
 	size_t len;
 	uint64_t spill_off;
 	struct tree_node *lru_prev, *lru_next;	/* TREE_TEXT held in @data */
+	struct tree_lazy *lazy;		/* a lazy directory, else NULL */
 };
 
 struct tree {
@@ -101,12 +119,28 @@ struct tree {
 	size_t cache_used;
 	int render_fd;		/* -1 until a large text is rendered */
 	uint64_t render_len;
+	/* The mount's tree (itself, or the pod tree a container's subtree is
+	 * grafted on) holds the lazy directories' state for all: @shape is
+	 * held shared by every request (tree_enter()) and exclusively to
+	 * drop populated directories; @pop_lock serializes populating them. */
+	struct tree *top;
+	pthread_rwlock_t shape;
+	pthread_mutex_t pop_lock;
+	struct tree_node **lazy_dirs;	/* populated lazy directories, under pop_lock */
+	size_t n_lazy_dirs, cap_lazy_dirs;
+	size_t lazy_nodes;		/* nodes below them, under pop_lock */
+	bool evict_wanted;		/* atomic: lazy_nodes went past TREE_LAZY_BUDGET */
+	uint64_t clock;			/* atomic: ticks at every lazy lookup */
+	struct tree_node *populating;	/* the lazy directory being populated, under pop_lock */
 };
 
 /* Rendered texts held in memory by one tree, together. */
 #define TREE_CACHE_BUDGET (16u << 20)
 /* A text at least this large goes to the render file instead. */
 #define TREE_TEXT_SPILL_MIN (1u << 20)
+/* Nodes kept below populated lazy directories (about 250 bytes each):
+ * past it the least recently used unpinned ones are emptied. */
+#define TREE_LAZY_BUDGET 65536
 
 /* Make archive symlink @n (n->member set) point inside @root, an ancestor
  * directory of @n, unless opts.raw_symlinks: its stored target is resolved
@@ -138,6 +172,21 @@ struct tree_node *tree_child_scan(const struct tree_node *dir, const char *name,
  * populate (view.c); @prefix as view_tree_build() takes it. NULL on ENOMEM. */
 struct tree *tree_new_empty(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts,
 			    const char *prefix);
+/* Make directory @d lazy: its children are added by @populate when first
+ * looked up or listed, and dropped again (by tree_enter()) when more than
+ * TREE_LAZY_BUDGET nodes lie below populated lazy directories and @d is the
+ * least recently used one with nothing open below it. @populate is run once
+ * here to learn how many nodes it adds (they keep the same inode numbers
+ * every time) and its subdirectories (st_nlink of @d); the children stay
+ * until the budget needs their room. Returns 0 or -errno of @populate. */
+int tree_lazy_init(struct tree *t, struct tree_node *d, tree_populate_fn populate);
+/* Drop the children of every populated lazy directory below @root of @t
+ * and number the nodes again from @next (a pod graft renumbers its
+ * subtrees): returns the next free number. */
+uint64_t tree_renumber(struct tree *t, struct tree_node *root, uint64_t next);
+/* Make @sub's lazy directories count against @top's budget and lock. */
+void tree_adopt(struct tree *top, struct tree *sub);
+
 /* Sort every directory below @n in the order lookups expect (names that are
  * numbers first, in numeric order, then the rest bytewise); call once when
  * the tree is built. */

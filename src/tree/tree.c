@@ -109,7 +109,13 @@ static void node_free(struct tree_node *n)
 	free(n->children);
 	free(n->name);
 	free(n->data);
+	free(n->lazy);
 	free(n);
+}
+
+static struct tree *tree_top(const struct tree *t)
+{
+	return t->top ? t->top : (struct tree *) t;
 }
 
 struct tree_node *tree_node_add(struct tree *t, struct tree_node *parent, const char *name,
@@ -127,7 +133,10 @@ struct tree_node *tree_node_add(struct tree *t, struct tree_node *parent, const 
 	n->kind = kind;
 	n->mode = mode;
 	n->tree = t;
-	n->ino = t->next_ino++;
+	if (tree_top(t)->populating)	/* below a lazy directory: its own numbers */
+		n->ino = tree_top(t)->populating->lazy->next_ino++;
+	else
+		n->ino = t->next_ino++;
 	n->mtime = t->opts.mtime;
 	n->parent = parent;
 	if (parent) {
@@ -255,6 +264,15 @@ struct tree *tree_new_empty(const struct ckpt *ck, const struct arc *a, const st
 	t->next_ino = 1;
 	t->render_fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
+	t->top = t;
+	/* writers first: a reader-preferring lock would let a steady stream
+	 * of requests starve the eviction */
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&t->shape, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&t->pop_lock, NULL);
 	t->root = tree_node_add(t, NULL, "", TREE_DIR, S_IFDIR | 0555);
 	if (!t->root || (prefix && !t->prefix)) {
 		tree_free(t);
@@ -274,8 +292,13 @@ void tree_free(struct tree *t)
 	if (t->render_fd >= 0)
 		close(t->render_fd);
 	pthread_mutex_destroy(&t->lock);
+	pthread_rwlock_destroy(&t->shape);
+	pthread_mutex_destroy(&t->pop_lock);
+	free(t->lazy_dirs);
 	free(t);
 }
+
+static int lazy_ensure(const struct tree *t, const struct tree_node *d);
 
 struct child_key {
 	const struct tree_node *dir;
@@ -291,10 +314,15 @@ static bool child_before(const void *ctx, size_t i)
 	return cmp_name(cn, strlen(cn), k->name, k->len) < 0;
 }
 
-static struct tree_node *child_find(const struct tree_node *dir, const char *name, size_t len)
+static struct tree_node *child_find(const struct tree *t, const struct tree_node *dir, const char *name,
+				    size_t len)
 {
 	struct child_key k = { dir, name, len };
-	size_t i = ck_lower_bound(dir->n_children, child_before, &k);
+	size_t i;
+
+	if (dir->lazy && lazy_ensure(t, dir) < 0)
+		return NULL;
+	i = ck_lower_bound(dir->n_children, child_before, &k);
 	const char *cn = i < dir->n_children ? dir->children[i]->name : NULL;
 
 	return cn && cmp_name(cn, strlen(cn), name, len) == 0 ? dir->children[i] : NULL;
@@ -314,7 +342,7 @@ const struct tree_node *tree_lookup(const struct tree *t, const char *path)
 		if (n->kind != TREE_DIR)
 			return NULL;
 		end = strchrnul(path, '/');
-		n = child_find(n, path, (size_t) (end - path));
+		n = child_find(t, n, path, (size_t) (end - path));
 		path = end;
 	}
 	return n;
@@ -447,6 +475,224 @@ static struct tree *node_tree(struct tree *t, const struct tree_node *n)
 	return n->tree ? n->tree : t;	/* a pod container's node renders with that container's model */
 }
 
+/* Lazy directories. A request holds the mount tree's @shape shared from
+ * tree_enter() to tree_leave(); populating adds nodes under pop_lock and
+ * publishes them with z->populated, so a reader sees either no children or
+ * all of them. Children are dropped only with @shape held exclusively (or
+ * before the mount serves requests), when no request can hold a node. */
+
+/* Free @n and everything below it, taking its cached text out of the
+ * render cache of the tree that rendered it. Its bytes in the render file
+ * stay there (the file only grows) and are written again if it comes back. */
+static void node_drop(struct tree_node *n)
+{
+	for (size_t i = 0; i < n->n_children; i++)
+		node_drop(n->children[i]);
+	n->n_children = 0;
+	if (n->kind == TREE_TEXT && n->data && n->tree) {
+		struct tree *nt = n->tree;
+
+		pthread_mutex_lock(&nt->lock);
+		lru_unlink(nt, n);
+		nt->cache_used -= n->len;
+		pthread_mutex_unlock(&nt->lock);
+	}
+	node_free(n);
+}
+
+/* Under top->pop_lock: empty populated lazy directory @d. */
+static void lazy_drop_locked(struct tree *top, struct tree_node *d)
+{
+	for (size_t i = 0; i < d->n_children; i++)
+		node_drop(d->children[i]);
+	free(d->children);
+	d->children = NULL;
+	d->n_children = d->cap_children = 0;
+	__atomic_store_n(&d->lazy->populated, false, __ATOMIC_RELEASE);
+	top->lazy_nodes -= CK_MIN(top->lazy_nodes, d->lazy->n_nodes);
+}
+
+/* Under top->pop_lock: add the children of @d (of tree @t). */
+static int lazy_populate_locked(struct tree *t, struct tree *top, struct tree_node *d)
+{
+	struct tree_lazy *z = d->lazy;
+	size_t n_nodes;
+	int rc;
+
+	if (top->n_lazy_dirs == top->cap_lazy_dirs) {
+		size_t cap = top->cap_lazy_dirs ? top->cap_lazy_dirs * 2 : 64;
+		struct tree_node **v = reallocarray(top->lazy_dirs, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		top->lazy_dirs = v;
+		top->cap_lazy_dirs = cap;
+	}
+	z->next_ino = z->ino_base;
+	top->populating = d;
+	rc = z->populate(t, d);
+	top->populating = NULL;
+	n_nodes = (size_t) (z->next_ino - z->ino_base);
+	if (rc == 0 && z->n_nodes && n_nodes != z->n_nodes) {
+		/* its numbers would run into the next directory's */
+		ck_log(CK_LOG_WARNING, "'%s' gave %zu nodes, then %zu", d->name, z->n_nodes, n_nodes);
+		rc = -EIO;
+	}
+	if (rc < 0) {
+		for (size_t i = 0; i < d->n_children; i++)
+			node_drop(d->children[i]);
+		free(d->children);
+		d->children = NULL;
+		d->n_children = d->cap_children = 0;
+		return rc;
+	}
+	z->n_nodes = n_nodes;
+	z->n_subdirs = 0;
+	for (size_t i = 0; i < d->n_children; i++)
+		z->n_subdirs += d->children[i]->kind == TREE_DIR;
+	tree_sort(d);
+	top->lazy_dirs[top->n_lazy_dirs++] = d;
+	top->lazy_nodes += n_nodes;
+	if (top->lazy_nodes > TREE_LAZY_BUDGET)
+		__atomic_store_n(&top->evict_wanted, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&z->populated, true, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int cmp_last_use(const void *a, const void *b)
+{
+	uint64_t x = (*(struct tree_node *const *) a)->lazy->last_use;
+	uint64_t y = (*(struct tree_node *const *) b)->lazy->last_use;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Under top->pop_lock, with no request in the tree: empty the least
+ * recently used unpinned lazy directories until half the budget is used.
+ * The most recently used one stays, however large: it is the one being
+ * read (dropping it would have every request populate it again). */
+static void lazy_evict_locked(struct tree *top)
+{
+	size_t keep = 0;
+
+	qsort(top->lazy_dirs, top->n_lazy_dirs, sizeof(*top->lazy_dirs), cmp_last_use);
+	for (size_t i = 0; i < top->n_lazy_dirs; i++) {
+		struct tree_node *d = top->lazy_dirs[i];
+
+		if (top->lazy_nodes > TREE_LAZY_BUDGET / 2 && i + 1 < top->n_lazy_dirs &&
+		    !__atomic_load_n(&d->lazy->pins, __ATOMIC_ACQUIRE))
+			lazy_drop_locked(top, d);
+		else
+			top->lazy_dirs[keep++] = d;
+	}
+	top->n_lazy_dirs = keep;
+	__atomic_store_n(&top->evict_wanted, false, __ATOMIC_RELEASE);
+}
+
+/* Make sure lazy directory @cd has its children; marks it used. */
+static int lazy_ensure(const struct tree *ct, const struct tree_node *cd)
+{
+	struct tree_node *d = (struct tree_node *) cd;
+	struct tree *t = node_tree((struct tree *) ct, d), *top = tree_top(t);
+	int rc = 0;
+
+	__atomic_store_n(&d->lazy->last_use, __atomic_add_fetch(&top->clock, 1, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+	if (__atomic_load_n(&d->lazy->populated, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&top->pop_lock);
+	if (!d->lazy->populated)
+		rc = lazy_populate_locked(t, top, d);
+	pthread_mutex_unlock(&top->pop_lock);
+	return rc;
+}
+
+int tree_lazy_init(struct tree *t, struct tree_node *d, tree_populate_fn populate)
+{
+	struct tree *top = tree_top(t);
+	int rc;
+
+	d->lazy = calloc(1, sizeof(*d->lazy));
+	if (!d->lazy)
+		return -ENOMEM;
+	d->lazy->populate = populate;
+	d->lazy->ino_base = t->next_ino;
+	pthread_mutex_lock(&top->pop_lock);
+	rc = lazy_populate_locked(t, top, d);
+	t->next_ino = d->lazy->ino_base + d->lazy->n_nodes;
+	/* nothing is served yet: the budget is kept here */
+	if (rc == 0 && top->evict_wanted)
+		lazy_evict_locked(top);
+	pthread_mutex_unlock(&top->pop_lock);
+	return rc;
+}
+
+static void lazy_drop_all(struct tree *top)
+{
+	pthread_mutex_lock(&top->pop_lock);
+	for (size_t i = 0; i < top->n_lazy_dirs; i++)
+		lazy_drop_locked(top, top->lazy_dirs[i]);
+	top->n_lazy_dirs = 0;
+	top->lazy_nodes = 0;
+	pthread_mutex_unlock(&top->pop_lock);
+}
+
+void tree_adopt(struct tree *top, struct tree *sub)
+{
+	lazy_drop_all(sub);
+	sub->top = top;
+}
+
+uint64_t tree_renumber(struct tree *t, struct tree_node *n, uint64_t next)
+{
+	n->ino = next++;
+	if (n->lazy) {
+		struct tree *top = tree_top(node_tree(t, n));
+
+		if (n->lazy->populated) {
+			pthread_mutex_lock(&top->pop_lock);
+			for (size_t i = 0; i < top->n_lazy_dirs; i++)
+				if (top->lazy_dirs[i] == n)
+					top->lazy_dirs[i] = top->lazy_dirs[--top->n_lazy_dirs];
+			lazy_drop_locked(top, n);
+			pthread_mutex_unlock(&top->pop_lock);
+		}
+		n->lazy->ino_base = next;
+		return next + n->lazy->n_nodes;
+	}
+	for (size_t i = 0; i < n->n_children; i++)
+		next = tree_renumber(t, n->children[i], next);
+	return next;
+}
+
+void tree_enter(struct tree *t)
+{
+	struct tree *top = tree_top(t);
+
+	if (__atomic_load_n(&top->evict_wanted, __ATOMIC_ACQUIRE)) {
+		pthread_rwlock_wrlock(&top->shape);
+		pthread_mutex_lock(&top->pop_lock);
+		if (top->evict_wanted)
+			lazy_evict_locked(top);
+		pthread_mutex_unlock(&top->pop_lock);
+		pthread_rwlock_unlock(&top->shape);
+	}
+	pthread_rwlock_rdlock(&top->shape);
+}
+
+void tree_leave(struct tree *t)
+{
+	pthread_rwlock_unlock(&tree_top(t)->shape);
+}
+
+/* Open files and directories keep every lazy directory above them populated. */
+static void pin(const struct tree_node *n, int by)
+{
+	for (; n; n = n->parent)
+		if (n->lazy)
+			__atomic_add_fetch(&n->lazy->pins, (unsigned) by, __ATOMIC_ACQ_REL);
+}
+
 /* Render @n once; later calls return the cached result. */
 static int node_content(struct tree *t, const struct tree_node *cn)
 {
@@ -503,6 +749,10 @@ int tree_getattr(struct tree *t, const struct tree_node *n, struct stat *st)
 	st->st_blksize = 4096;
 	switch (n->kind) {
 	case TREE_DIR:
+		if (n->lazy) {
+			st->st_nlink += n->lazy->n_subdirs;	/* known without populating it */
+			break;
+		}
 		for (size_t i = 0; i < n->n_children; i++)
 			if (n->children[i]->kind == TREE_DIR)
 				st->st_nlink++;
@@ -540,10 +790,27 @@ int tree_open(struct tree *t, const struct tree_node *n)
 	case TREE_DIR:
 		return -EISDIR;
 	case TREE_TEXT:
-		return node_content(t, n) < 0 ? -EIO : 0;
+		if (node_content(t, n) < 0)
+			return -EIO;
+		break;
 	default:
-		return 0;
+		break;
 	}
+	pin(n, 1);
+	return 0;
+}
+
+int tree_opendir(struct tree *t, const struct tree_node *n)
+{
+	if (n->kind != TREE_DIR)
+		return -ENOTDIR;
+	pin(n, 1);
+	return 0;
+}
+
+void tree_release(struct tree *t, const struct tree_node *n)
+{
+	pin(n, -1);
 }
 
 int tree_readdir(struct tree *t, const struct tree_node *n,
@@ -551,6 +818,12 @@ int tree_readdir(struct tree *t, const struct tree_node *n,
 {
 	if (n->kind != TREE_DIR)
 		return -ENOTDIR;
+	if (n->lazy) {
+		int rc = lazy_ensure(t, n);
+
+		if (rc < 0)
+			return rc;
+	}
 	for (size_t i = 0; i < n->n_children; i++) {
 		const struct tree_node *c = n->children[i];
 		struct stat st = { .st_ino = c->ino, .st_mode = c->mode };

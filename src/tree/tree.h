@@ -3,7 +3,11 @@
  * path, images/<name>.json for each protobuf image, and /<pid>/ directories
  * with /proc-format files. Built once from the frozen model; node contents
  * are rendered on first use and cached (under the tree's lock), so getattr
- * reports exact sizes. Every other field is immutable after view_tree_new(). */
+ * reports exact sizes. The /<pid>/ directories are lazy: their files exist
+ * while they are used and are dropped under a budget (tree-priv.h), so a
+ * server that runs requests on several threads must hold the tree with
+ * tree_enter()/tree_leave() around each one and pair every tree_open() and
+ * tree_opendir() with tree_release(). */
 #ifndef CK_TREE_H
 #define CK_TREE_H
 
@@ -46,8 +50,17 @@ const struct tree_node *tree_lookup(const struct tree *t, const char *path);
 /* Fill @st. Renders the node's content on first use to know its size; a node
  * whose content cannot be rendered reports size 0 (and fails in tree_read). */
 int tree_getattr(struct tree *t, const struct tree_node *n, struct stat *st);
-/* Check that @n can be opened for reading: 0, -EIO if its content failed. */
+/* Around every request of a server that serves several at once: between
+ * them a node found by tree_lookup() stays valid; only tree_enter() drops
+ * the lazy directories' files that are unused and over budget. */
+void tree_enter(struct tree *t);
+void tree_leave(struct tree *t);
+/* Check that @n can be opened for reading: 0, -EIO if its content failed.
+ * On success @n stays valid outside requests until tree_release(). */
 int tree_open(struct tree *t, const struct tree_node *n);
+/* The same for listing directory @n: 0 or -ENOTDIR. */
+int tree_opendir(struct tree *t, const struct tree_node *n);
+void tree_release(struct tree *t, const struct tree_node *n);
 /* Call @fill for each child of directory @n (not "." and ".."); stops when
  * @fill returns non-zero. Returns 0, -ENOTDIR. */
 int tree_readdir(struct tree *t, const struct tree_node *n,

@@ -456,7 +456,9 @@ static int add_fds(struct tree *t, struct tree_node *d, const struct ckpt_proc *
 	return add_fd_targets(t, fd, p);
 }
 
-static int add_pid_dir(struct tree *t, const struct ckpt_proc *p)
+/* The files of /<pid>/ @d: added when @d is first used, and again after
+ * the tree dropped them (tree_lazy_init()), in the same order each time. */
+static int populate_pid_dir(struct tree *t, struct tree_node *d)
 {
 	static const struct {
 		const char *name;
@@ -478,15 +480,10 @@ static int add_pid_dir(struct tree *t, const struct ckpt_proc *p)
 		{ "root", r_root, S_IFLNK | 0777 },
 		{ "exe", r_exe, S_IFLNK | 0777 },
 	};
-	struct tree_node *d, *task;
-	char name[16];
+	const struct ckpt_proc *p = d->proc;
+	struct tree_node *task;
 	int rc;
 
-	snprintf(name, sizeof(name), "%u", p->pid);
-	d = tree_node_add(t, t->root, name, TREE_DIR, S_IFDIR | 0555);
-	if (!d)
-		return -ENOMEM;
-	d->proc = p;
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		if (!tree_text_add(t, d, files[i].name, files[i].mode, files[i].render, NULL))
 			return -ENOMEM;
@@ -517,8 +514,16 @@ static int add_pid_dir(struct tree *t, const struct ckpt_proc *p)
 int view_add_pid_dirs(struct tree *t)
 {
 	for (size_t i = 0; i < t->ck->n_procs; i++) {
-		int rc = add_pid_dir(t, &t->ck->procs[i]);
+		struct tree_node *d;
+		char name[16];
+		int rc;
 
+		snprintf(name, sizeof(name), "%u", t->ck->procs[i].pid);
+		d = tree_node_add(t, t->root, name, TREE_DIR, S_IFDIR | 0555);
+		if (!d)
+			return -ENOMEM;
+		d->proc = &t->ck->procs[i];
+		rc = tree_lazy_init(t, d, populate_pid_dir);
 		if (rc < 0)
 			return rc;
 	}

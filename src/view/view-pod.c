@@ -40,13 +40,6 @@ int view_pod_count(const struct arc *a)
 	return n;
 }
 
-static void renumber(struct tree *t, struct tree_node *n)
-{
-	n->ino = t->next_ino++;
-	for (size_t i = 0; i < n->n_children; i++)
-		renumber(t, n->children[i]);
-}
-
 static int graft(struct tree *top, struct tree *sub, const char *name)
 {
 	struct tree_node *root = top->root, **c;
@@ -70,6 +63,7 @@ static int graft(struct tree *top, struct tree *sub, const char *name)
 	free(sub->root->name);
 	sub->root->name = copy;
 	sub->root->parent = root;
+	tree_adopt(top, sub);
 	return 0;
 }
 
@@ -154,8 +148,7 @@ int view_tree_new_pod(const struct ckpt *ck, const struct arc *a, const struct t
 	if (rc < 0)
 		goto out_free;
 	tree_sort(t->root);	/* the subtrees are sorted already: this orders the containers */
-	t->next_ino = 1;
-	renumber(t, t->root);
+	t->next_ino = tree_renumber(t, t->root, 1);
 	ck_log(CK_LOG_DEBUG, "pod: %zu containers", t->n_subs);
 	*ret_tree = t;
 	return 0;

@@ -131,6 +131,72 @@ for c in "procs 20000" "chain 3000" "cycle 5"; do
 	umount_ck "$WORK/m-$1"
 done
 
+# --- 3b. /<pid>/ directories are lazy: walking 20000 of them as ps does
+# (stat, status, cmdline of each: 20001 of them) keeps memory bounded, the files dropped
+# and built again read the same, keep their inode numbers, and readers on
+# several threads at once see no difference
+if mount_ck "$WORK/procs.tar" "$WORK/w-procs"; then
+	w=$WORK/w-procs
+	before=$(stat -c '%i %h' "$w/1" "$w/1/status" "$w/1/fd" "$w/1/stat")
+	python3 - "$w" "$WORK/walk.sums" <<'EOF2' || fail "procs: walk every /<pid>/"
+import hashlib, os, sys
+mnt, out = sys.argv[1], sys.argv[2]
+def read3(mnt, pid):
+    # the generated processes have no core image: their files fail with EIO
+    h = hashlib.sha256()
+    for name in ('stat', 'status', 'cmdline'):
+        try:
+            with open(os.path.join(mnt, pid, name), 'rb') as fh:
+                h.update(fh.read())
+        except OSError as e:
+            h.update(b'errno %d' % e.errno)
+    return h.hexdigest()
+with open(out, 'w') as f:
+    for pid in sorted((d for d in os.listdir(mnt) if d.isdigit()), key=int):
+        f.write('%s %s\n' % (pid, read3(mnt, pid)))
+EOF2
+	check "procs: every /<pid>/ was read ($(wc -l <"$WORK/walk.sums") of 20001)" test "$(wc -l <"$WORK/walk.sums")" -eq 20001
+	# read from the daemon again, not from the page cache
+	sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
+	check "procs: 3 threads reading half of the /<pid>/ each, in random orders, read what one did" \
+		python3 - "$w" "$WORK/walk.sums" <<'EOF2'
+import hashlib, os, random, sys, threading
+mnt, sums = sys.argv[1], dict(l.split() for l in open(sys.argv[2]))
+def read3(mnt, pid):
+    # the generated processes have no core image: their files fail with EIO
+    h = hashlib.sha256()
+    for name in ('stat', 'status', 'cmdline'):
+        try:
+            with open(os.path.join(mnt, pid, name), 'rb') as fh:
+                h.update(fh.read())
+        except OSError as e:
+            h.update(b'errno %d' % e.errno)
+    return h.hexdigest()
+bad = []
+def walk(seed):
+    pids = list(sums)
+    random.Random(seed).shuffle(pids)
+    for pid in pids[:len(pids) // 2]:
+        if read3(mnt, pid) != sums[pid]:
+            bad.append(pid)
+ts = [threading.Thread(target=walk, args=(s,)) for s in range(3)]
+for t in ts: t.start()
+for t in ts: t.join()
+if bad:
+    sys.exit('%d reads differ, first pid %s' % (len(bad), bad[0]))
+EOF2
+	after=$(stat -c '%i %h' "$w/1" "$w/1/status" "$w/1/fd" "$w/1/stat")
+	check "procs: inode numbers and link counts are the same after the files were dropped and built again" \
+		test "$before" = "$after"
+	check "procs: /1's link count is 2 + its subdirectories" \
+		test "$(stat -c %h "$w/1")" -eq $((2 + $(find "$w/1" -mindepth 1 -maxdepth 1 -type d | wc -l)))
+	if ! $asan; then
+		kib=$(hwm_kib "$(daemon_pid "$w")")
+		check "procs: peak RSS after walking every /<pid>/ ${kib} KiB < 80 MiB" test "$kib" -lt $((80 * 1024))
+	fi
+	umount_ck "$w"
+fi
+
 # --- 4. 50000 VMAs and 50000 pagemap entries: large JSON, exact and stable
 for c in "vmas 50000 mm-1 vmas" "pagemap 50000 pagemap-1 -"; do
 	set -- $c
