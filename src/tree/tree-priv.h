@@ -28,10 +28,13 @@ typedef int (*tree_populate_fn)(struct tree *t, struct tree_node *d);
  * by the mount tree's pop_lock, except @populated, @pins and @last_use. */
 struct tree_lazy {
 	tree_populate_fn populate;
-	uint64_t ino_base;		/* its children are numbered ino_base .. + n_nodes */
-	uint64_t next_ino;		/* while populating: the next child's number */
-	size_t n_nodes;			/* nodes below it when populated */
+	uint64_t ino_base;		/* the nodes below it are numbered ino_base .. + ino_span */
+	uint64_t ino_span;
+	uint64_t next_ino;		/* while populating: the next node's number */
+	size_t n_added;			/* while populating: nodes added to it */
+	size_t n_nodes;			/* nodes it holds when populated (not those of lazy subdirectories) */
 	size_t n_subdirs;		/* its child directories, for st_nlink */
+	size_t populated_kids;		/* populated lazy directories right below it */
 	bool populated;			/* atomic: children present (acquire/release) */
 	unsigned pins;			/* atomic: open files and directories below it */
 	uint64_t last_use;		/* atomic: the mount's clock at its last lookup */
@@ -175,14 +178,17 @@ struct tree *tree_new_empty(const struct ckpt *ck, const struct arc *a, const st
 /* Make directory @d lazy: its children are added by @populate when first
  * looked up or listed, and dropped again (by tree_enter()) when more than
  * TREE_LAZY_BUDGET nodes lie below populated lazy directories and @d is the
- * least recently used one with nothing open below it. @populate is run once
- * here to learn how many nodes it adds (they keep the same inode numbers
- * every time) and its subdirectories (st_nlink of @d); the children stay
- * until the budget needs their room. Returns 0 or -errno of @populate. */
-int tree_lazy_init(struct tree *t, struct tree_node *d, tree_populate_fn populate);
-/* Drop the children of every populated lazy directory below @root of @t
- * and number the nodes again from @next (a pod graft renumbers its
- * subtrees): returns the next free number. */
+ * least recently used one with nothing open below it. Its nodes keep the
+ * same inode numbers every time: @n_files says how many @populate adds
+ * (none of them a directory), or 0 to learn that, and its subdirectories
+ * for st_nlink, by running @populate once here; at the top level the
+ * children then stay until the budget needs their room. Called from a
+ * lazy directory's @populate, it nests (task/<tid>/ in /<pid>/), and the
+ * outer one is dropped only after the inner ones. Returns 0 or -errno. */
+int tree_lazy_init(struct tree *t, struct tree_node *d, tree_populate_fn populate, size_t n_files);
+/* Number the nodes below @root of @t from @next again, after emptying
+ * every populated lazy directory (a pod graft renumbers its subtrees):
+ * returns the next free number. */
 uint64_t tree_renumber(struct tree *t, struct tree_node *root, uint64_t next);
 /* Make @sub's lazy directories count against @top's budget and lock. */
 void tree_adopt(struct tree *top, struct tree *sub);

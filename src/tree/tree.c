@@ -2,6 +2,7 @@
 /* The tree itself: nodes, lookup, attributes, reads and the render cache.
  * What the tree holds is added by the view files (view-pid.c, view-archive.c). */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -133,10 +134,12 @@ struct tree_node *tree_node_add(struct tree *t, struct tree_node *parent, const 
 	n->kind = kind;
 	n->mode = mode;
 	n->tree = t;
-	if (tree_top(t)->populating)	/* below a lazy directory: its own numbers */
+	if (tree_top(t)->populating) {	/* below a lazy directory: its own numbers */
 		n->ino = tree_top(t)->populating->lazy->next_ino++;
-	else
+		tree_top(t)->populating->lazy->n_added++;
+	} else {
 		n->ino = t->next_ino++;
+	}
 	n->mtime = t->opts.mtime;
 	n->parent = parent;
 	if (parent) {
@@ -479,7 +482,9 @@ static struct tree *node_tree(struct tree *t, const struct tree_node *n)
  * tree_enter() to tree_leave(); populating adds nodes under pop_lock and
  * publishes them with z->populated, so a reader sees either no children or
  * all of them. Children are dropped only with @shape held exclusively (or
- * before the mount serves requests), when no request can hold a node. */
+ * before the mount serves requests), when no request can hold a node. A
+ * lazy directory may hold lazy directories (/<pid>/task/<tid>/): it is
+ * dropped only once none of them is populated. */
 
 /* Free @n and everything below it, taking its cached text out of the
  * render cache of the tree that rendered it. Its bytes in the render file
@@ -500,26 +505,48 @@ static void node_drop(struct tree_node *n)
 	node_free(n);
 }
 
-/* Under top->pop_lock: empty populated lazy directory @d. */
-static void lazy_drop_locked(struct tree *top, struct tree_node *d)
+static void drop_children(struct tree_node *d)
 {
 	for (size_t i = 0; i < d->n_children; i++)
 		node_drop(d->children[i]);
 	free(d->children);
 	d->children = NULL;
 	d->n_children = d->cap_children = 0;
-	__atomic_store_n(&d->lazy->populated, false, __ATOMIC_RELEASE);
-	top->lazy_nodes -= CK_MIN(top->lazy_nodes, d->lazy->n_nodes);
 }
 
-/* Under top->pop_lock: add the children of @d (of tree @t). */
-static int lazy_populate_locked(struct tree *t, struct tree *top, struct tree_node *d)
+/* The nearest lazy directory above @n, or NULL. */
+static struct tree_node *lazy_parent(const struct tree_node *n)
+{
+	for (n = n->parent; n; n = n->parent)
+		if (n->lazy)
+			return (struct tree_node *) n;
+	return NULL;
+}
+
+/* Under top->pop_lock: empty populated lazy directory @d, which holds no
+ * populated one, and forget it in top->lazy_dirs (the caller's job). */
+static void lazy_drop_locked(struct tree *top, struct tree_node *d)
+{
+	struct tree_node *up = lazy_parent(d);
+
+	drop_children(d);
+	__atomic_store_n(&d->lazy->populated, false, __ATOMIC_RELEASE);
+	top->lazy_nodes -= CK_MIN(top->lazy_nodes, d->lazy->n_nodes);
+	if (up)
+		up->lazy->populated_kids--;
+}
+
+/* Under top->pop_lock: add the children of @d (of tree @t); with
+ * @publish, make them visible and count them against the budget, else
+ * only learn their count (the caller drops them). */
+static int lazy_populate_locked(struct tree *t, struct tree *top, struct tree_node *d, bool publish)
 {
 	struct tree_lazy *z = d->lazy;
-	size_t n_nodes;
+	struct tree_node *outer = top->populating, *up;
+	uint64_t span;
 	int rc;
 
-	if (top->n_lazy_dirs == top->cap_lazy_dirs) {
+	if (publish && top->n_lazy_dirs == top->cap_lazy_dirs) {
 		size_t cap = top->cap_lazy_dirs ? top->cap_lazy_dirs * 2 : 64;
 		struct tree_node **v = reallocarray(top->lazy_dirs, cap, sizeof(*v));
 
@@ -529,30 +556,33 @@ static int lazy_populate_locked(struct tree *t, struct tree *top, struct tree_no
 		top->cap_lazy_dirs = cap;
 	}
 	z->next_ino = z->ino_base;
+	z->n_added = 0;
 	top->populating = d;
 	rc = z->populate(t, d);
-	top->populating = NULL;
-	n_nodes = (size_t) (z->next_ino - z->ino_base);
-	if (rc == 0 && z->n_nodes && n_nodes != z->n_nodes) {
+	top->populating = outer;
+	span = z->next_ino - z->ino_base;
+	if (rc == 0 && z->ino_span && span != z->ino_span) {
 		/* its numbers would run into the next directory's */
-		ck_log(CK_LOG_WARNING, "'%s' gave %zu nodes, then %zu", d->name, z->n_nodes, n_nodes);
+		ck_log(CK_LOG_WARNING, "'%s' numbered %" PRIu64 " nodes, then %" PRIu64, d->name, z->ino_span, span);
 		rc = -EIO;
 	}
 	if (rc < 0) {
-		for (size_t i = 0; i < d->n_children; i++)
-			node_drop(d->children[i]);
-		free(d->children);
-		d->children = NULL;
-		d->n_children = d->cap_children = 0;
+		drop_children(d);
 		return rc;
 	}
-	z->n_nodes = n_nodes;
+	z->ino_span = span;
+	z->n_nodes = z->n_added;
 	z->n_subdirs = 0;
 	for (size_t i = 0; i < d->n_children; i++)
 		z->n_subdirs += d->children[i]->kind == TREE_DIR;
 	tree_sort(d);
+	if (!publish)
+		return 0;
 	top->lazy_dirs[top->n_lazy_dirs++] = d;
-	top->lazy_nodes += n_nodes;
+	top->lazy_nodes += z->n_nodes;
+	up = lazy_parent(d);
+	if (up)
+		up->lazy->populated_kids++;
 	if (top->lazy_nodes > TREE_LAZY_BUDGET)
 		__atomic_store_n(&top->evict_wanted, true, __ATOMIC_RELEASE);
 	__atomic_store_n(&z->populated, true, __ATOMIC_RELEASE);
@@ -568,9 +598,10 @@ static int cmp_last_use(const void *a, const void *b)
 }
 
 /* Under top->pop_lock, with no request in the tree: empty the least
- * recently used unpinned lazy directories until half the budget is used.
- * The most recently used one stays, however large: it is the one being
- * read (dropping it would have every request populate it again). */
+ * recently used lazy directories that nothing open is below and that hold
+ * no populated lazy directory, until half the budget is used. The most
+ * recently used one stays, however large: it is the one being read
+ * (dropping it would have every request populate it again). */
 static void lazy_evict_locked(struct tree *top)
 {
 	size_t keep = 0;
@@ -579,7 +610,7 @@ static void lazy_evict_locked(struct tree *top)
 	for (size_t i = 0; i < top->n_lazy_dirs; i++) {
 		struct tree_node *d = top->lazy_dirs[i];
 
-		if (top->lazy_nodes > TREE_LAZY_BUDGET / 2 && i + 1 < top->n_lazy_dirs &&
+		if (top->lazy_nodes > TREE_LAZY_BUDGET / 2 && i + 1 < top->n_lazy_dirs && !d->lazy->populated_kids &&
 		    !__atomic_load_n(&d->lazy->pins, __ATOMIC_ACQUIRE))
 			lazy_drop_locked(top, d);
 		else
@@ -602,37 +633,61 @@ static int lazy_ensure(const struct tree *ct, const struct tree_node *cd)
 		return 0;
 	pthread_mutex_lock(&top->pop_lock);
 	if (!d->lazy->populated)
-		rc = lazy_populate_locked(t, top, d);
+		rc = lazy_populate_locked(t, top, d, true);
 	pthread_mutex_unlock(&top->pop_lock);
 	return rc;
 }
 
-int tree_lazy_init(struct tree *t, struct tree_node *d, tree_populate_fn populate)
+int tree_lazy_init(struct tree *t, struct tree_node *d, tree_populate_fn populate, size_t n_files)
 {
 	struct tree *top = tree_top(t);
-	int rc;
+	struct tree_node *outer = top->populating;	/* inside its populate, under pop_lock */
+	struct tree_lazy *z;
+	int rc = 0;
 
-	d->lazy = calloc(1, sizeof(*d->lazy));
-	if (!d->lazy)
+	z = d->lazy = calloc(1, sizeof(*d->lazy));
+	if (!z)
 		return -ENOMEM;
-	d->lazy->populate = populate;
-	d->lazy->ino_base = t->next_ino;
-	pthread_mutex_lock(&top->pop_lock);
-	rc = lazy_populate_locked(t, top, d);
-	t->next_ino = d->lazy->ino_base + d->lazy->n_nodes;
-	/* nothing is served yet: the budget is kept here */
-	if (rc == 0 && top->evict_wanted)
-		lazy_evict_locked(top);
-	pthread_mutex_unlock(&top->pop_lock);
+	z->populate = populate;
+	z->ino_base = outer ? outer->lazy->next_ino : t->next_ino;
+	if (n_files) {
+		z->ino_span = n_files;
+	} else if (outer) {
+		/* numbered now, populated when used */
+		rc = lazy_populate_locked(t, top, d, false);
+		drop_children(d);
+	} else {
+		pthread_mutex_lock(&top->pop_lock);
+		rc = lazy_populate_locked(t, top, d, true);
+		/* nothing is served yet: the budget is kept here */
+		if (rc == 0 && top->evict_wanted)
+			lazy_evict_locked(top);
+		pthread_mutex_unlock(&top->pop_lock);
+	}
+	if (outer)
+		outer->lazy->next_ino += z->ino_span;
+	else
+		t->next_ino += z->ino_span;
 	return rc;
 }
 
+/* Empty every populated lazy directory of @top, the innermost first. */
 static void lazy_drop_all(struct tree *top)
 {
 	pthread_mutex_lock(&top->pop_lock);
-	for (size_t i = 0; i < top->n_lazy_dirs; i++)
-		lazy_drop_locked(top, top->lazy_dirs[i]);
-	top->n_lazy_dirs = 0;
+	while (top->n_lazy_dirs) {
+		size_t keep = 0;
+
+		for (size_t i = 0; i < top->n_lazy_dirs; i++) {
+			struct tree_node *d = top->lazy_dirs[i];
+
+			if (d->lazy->populated_kids)
+				top->lazy_dirs[keep++] = d;
+			else
+				lazy_drop_locked(top, d);
+		}
+		top->n_lazy_dirs = keep;
+	}
 	top->lazy_nodes = 0;
 	pthread_mutex_unlock(&top->pop_lock);
 }
@@ -643,26 +698,22 @@ void tree_adopt(struct tree *top, struct tree *sub)
 	sub->top = top;
 }
 
-uint64_t tree_renumber(struct tree *t, struct tree_node *n, uint64_t next)
+static uint64_t renumber(struct tree_node *n, uint64_t next)
 {
 	n->ino = next++;
 	if (n->lazy) {
-		struct tree *top = tree_top(node_tree(t, n));
-
-		if (n->lazy->populated) {
-			pthread_mutex_lock(&top->pop_lock);
-			for (size_t i = 0; i < top->n_lazy_dirs; i++)
-				if (top->lazy_dirs[i] == n)
-					top->lazy_dirs[i] = top->lazy_dirs[--top->n_lazy_dirs];
-			lazy_drop_locked(top, n);
-			pthread_mutex_unlock(&top->pop_lock);
-		}
 		n->lazy->ino_base = next;
-		return next + n->lazy->n_nodes;
+		return next + n->lazy->ino_span;
 	}
 	for (size_t i = 0; i < n->n_children; i++)
-		next = tree_renumber(t, n->children[i], next);
+		next = renumber(n->children[i], next);
 	return next;
+}
+
+uint64_t tree_renumber(struct tree *t, struct tree_node *root, uint64_t next)
+{
+	lazy_drop_all(tree_top(t));
+	return renumber(root, next);
 }
 
 void tree_enter(struct tree *t)

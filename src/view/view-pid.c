@@ -266,6 +266,17 @@ static mode_t fd_link_mode(const struct ckpt *ck, const struct img_fdinfo *fdi)
 	}
 }
 
+static int populate_thread_dir(struct tree *t, struct tree_node *d)
+{
+	if (!tree_text_add(t, d, "status", S_IFREG | 0444, r_status, NULL) ||
+	    !tree_text_add(t, d, "stat", S_IFREG | 0444, r_stat, NULL) ||
+	    !tree_text_add(t, d, "comm", S_IFREG | 0444, r_comm, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+/* task/<tid>/ is lazy too (its three files), so that a process of 10^5
+ * threads holds one node a thread until they are read. */
 static int add_thread_dir(struct tree *t, struct tree_node *task, const struct ckpt_thread *th)
 {
 	char name[16];
@@ -276,11 +287,7 @@ static int add_thread_dir(struct tree *t, struct tree_node *task, const struct c
 	if (!d)
 		return -ENOMEM;
 	d->thread = th;
-	if (!tree_text_add(t, d, "status", S_IFREG | 0444, r_status, NULL) ||
-	    !tree_text_add(t, d, "stat", S_IFREG | 0444, r_stat, NULL) ||
-	    !tree_text_add(t, d, "comm", S_IFREG | 0444, r_comm, NULL))
-		return -ENOMEM;
-	return 0;
+	return tree_lazy_init(t, d, populate_thread_dir, 3);
 }
 
 static uint64_t core_ops_size(const void *obj)
@@ -523,7 +530,7 @@ int view_add_pid_dirs(struct tree *t)
 		if (!d)
 			return -ENOMEM;
 		d->proc = &t->ck->procs[i];
-		rc = tree_lazy_init(t, d, populate_pid_dir);
+		rc = tree_lazy_init(t, d, populate_pid_dir, 0);
 		if (rc < 0)
 			return rc;
 	}

@@ -197,6 +197,38 @@ EOF2
 	umount_ck "$w"
 fi
 
+# --- 3c. so are /<pid>/task/<tid>/: a process of 50000 threads, every
+# thread's comm read twice, with inode numbers kept and memory bounded
+python3 "$gen" "$src" "$WORK/threads.tar" threads 50000 || fail "mkhostile threads"
+if mount_ck "$WORK/threads.tar" "$WORK/t-thr"; then
+	w=$WORK/t-thr
+	tid=$(ls "$w/1/task" | sort -n | tail -1)
+	before=$(stat -c '%i %h' "$w/1/task" "$w/1/task/$tid" "$w/1/task/$tid/comm")
+	walk_comm() { python3 - "$w/1/task" <<'EOF2'
+import hashlib, os, sys
+base, h, n = sys.argv[1], hashlib.sha256(), 0
+for tid in sorted(os.listdir(base), key=int):
+    try:
+        with open(os.path.join(base, tid, 'comm'), 'rb') as f:
+            h.update(tid.encode() + b':' + f.read())
+    except OSError as e:
+        h.update(b'%s:errno %d' % (tid.encode(), e.errno))
+    n += 1
+print(n, h.hexdigest())
+EOF2
+	}
+	one=$(walk_comm); sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; two=$(walk_comm)
+	check "threads: every task/<tid>/comm was read (${one%% *} of 50001)" test "${one%% *}" -eq 50001
+	check "threads: a second walk, after the files were dropped, reads the same" test "$one" = "$two"
+	check "threads: inode numbers and link counts are kept" \
+		test "$before" = "$(stat -c '%i %h' "$w/1/task" "$w/1/task/$tid" "$w/1/task/$tid/comm")"
+	if ! $asan; then
+		kib=$(hwm_kib "$(daemon_pid "$w")")
+		check "threads: peak RSS after walking every task/<tid>/ ${kib} KiB < 85 MiB" test "$kib" -lt $((85 * 1024))
+	fi
+	umount_ck "$w"
+fi
+
 # --- 4. 50000 VMAs and 50000 pagemap entries: large JSON, exact and stable
 for c in "vmas 50000 mm-1 vmas" "pagemap 50000 pagemap-1 -"; do
 	set -- $c
