@@ -91,7 +91,7 @@ int img_rec_unpack(struct img_rec *r, const ProtobufCMessageDescriptor *desc,
 {
 	const uint8_t *p = rec->data, *end = rec->data + rec->len;
 	_cleanup_free_ uint8_t *copy = NULL;
-	size_t total[64] = { 0 }, n = 0;
+	size_t total[64] = { 0 }, n = 0, kept = 0;
 	struct img_wire_field f;
 
 	*r = (struct img_rec) { .desc = desc, .wire = rec->data, .len = rec->len };
@@ -105,14 +105,18 @@ int img_rec_unpack(struct img_rec *r, const ProtobufCMessageDescriptor *desc,
 		if (i >= 0)
 			total[i] += (size_t) (f.end - f.start);
 	}
-	for (int i = 0; i < 64; i++)
-		if (total[i] && total[i] >= min)
+	kept = rec->len;
+	for (int i = 0; i < 64; i++) {
+		if (total[i] && total[i] >= min) {
 			r->stripped |= UINT64_C(1) << i;
+			kept -= total[i];
+		}
+	}
 	if (!r->stripped)
 		return unpack_whole(r);
 
 	/* the record without the stripped fields' tags, in the same order */
-	copy = malloc(rec->len ? rec->len : 1);
+	copy = malloc(kept ? kept : 1);
 	if (!copy)
 		return -ENOMEM;
 	for (p = rec->data; p < end;) {
