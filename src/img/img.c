@@ -262,7 +262,7 @@ static int mm_copy(const struct img_rec *rec, struct img_mm *mm)
 		mm->vmas[mm->n_vmas++] = (struct img_vma) {
 			.start = v->start, .end = v->end, .pgoff = v->pgoff, .shmid = v->shmid,
 			.prot = v->prot, .flags = v->flags, .status = v->status,
-			.fd = (int32_t) v->fd, .has_madv = v->has_madv, .madv = v->madv,
+			.fd = (int32_t) v->fd,
 		};
 		protobuf_c_message_free_unpacked(msg, NULL);
 		if (bad)
