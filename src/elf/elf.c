@@ -21,7 +21,13 @@
 
 struct elf_core {
 	const struct mem_space *mem;	/* borrowed from the model; NULL: nothing dumped */
-	uint8_t *head;			/* headers and notes */
+	/* The head is [ELF header][program headers][section header][notes].
+	 * The program headers (one per segment, 56 bytes: 10^6 VMAs would
+	 * make 53 MiB of them) are written on read from @segs. */
+	uint8_t ehdr[EHDR_SIZE];
+	uint8_t *tail;			/* section header and notes, from @tail_off */
+	uint64_t tail_off;
+	uint64_t note_off, note_len;
 	size_t head_len;
 	struct elf_core_seg *segs;	/* PT_LOADs in address order */
 	size_t n_segs, cap_segs;
@@ -278,21 +284,54 @@ static int layout(struct elf_core *c, const struct ck_buf *notes)
 
 	c->head_len = head_len;
 	c->allocated += head_len;
-	c->head = calloc(1, head_len);
-	if (!c->head)
+	c->tail_off = shoff;
+	c->note_off = note_off;
+	c->note_len = notes->len;
+	c->tail = calloc(1, head_len - shoff ? head_len - shoff : 1);
+	if (!c->tail)
 		return -ENOMEM;
-	put_ehdr(c->head, phnum, shoff);
+	put_ehdr(c->ehdr, phnum, shoff);
 	if (phnum >= ELF_PN_XNUM)
-		elf_put32(c->head + shoff + 44, (uint32_t) phnum);	/* sh_info */
-	put_phdr(c->head + EHDR_SIZE, ELF_PT_NOTE, 0, note_off, 0, notes->len, 0, 4);
-	for (size_t i = 0; i < c->n_segs; i++) {
-		const struct elf_core_seg *s = &c->segs[i];
-		uint8_t *ph = c->head + EHDR_SIZE + PHDR_SIZE * (i + 1);
-
-		put_phdr(ph, ELF_PT_LOAD, s->flags, s->offset, s->vaddr, s->filesz, s->memsz, SEG_ALIGN);
-	}
-	memcpy(c->head + note_off, notes->data, notes->len);
+		elf_put32(c->tail + 44, (uint32_t) phnum);	/* sh_info */
+	if (notes->len)
+		memcpy(c->tail + (note_off - shoff), notes->data, notes->len);
 	return 0;
+}
+
+/* Program header @i: the notes, then one PT_LOAD per segment. */
+static void put_phdr_at(const struct elf_core *c, uint64_t i, uint8_t *d)
+{
+	const struct elf_core_seg *s;
+
+	if (i == 0) {
+		put_phdr(d, ELF_PT_NOTE, 0, c->note_off, 0, c->note_len, 0, 4);
+		return;
+	}
+	s = &c->segs[i - 1];
+	put_phdr(d, ELF_PT_LOAD, s->flags, s->offset, s->vaddr, s->filesz, s->memsz, SEG_ALIGN);
+}
+
+/* Copy the head's bytes [pos, pos + n) to @out. */
+static void head_read(const struct elf_core *c, uint8_t *out, uint64_t pos, uint64_t n)
+{
+	uint64_t end = pos + n, k;
+
+	for (; pos < end; pos += k, out += k) {
+		if (pos < EHDR_SIZE) {
+			k = CK_MIN(end, (uint64_t) EHDR_SIZE) - pos;
+			memcpy(out, c->ehdr + pos, k);
+		} else if (pos < c->tail_off) {
+			uint64_t at = (pos - EHDR_SIZE) % PHDR_SIZE;
+			uint8_t ph[PHDR_SIZE];
+
+			put_phdr_at(c, (pos - EHDR_SIZE) / PHDR_SIZE, ph);
+			k = CK_MIN(end - pos, PHDR_SIZE - at);
+			memcpy(out, ph + at, k);
+		} else {
+			k = end - pos;
+			memcpy(out, c->tail + (pos - c->tail_off), k);
+		}
+	}
 }
 
 int elf_core_new(const struct ckpt *ck, const struct ckpt_proc *p, struct elf_core **ret_core)
@@ -317,6 +356,14 @@ int elf_core_new(const struct ckpt *ck, const struct ckpt_proc *p, struct elf_co
 		if (rc < 0)
 			return rc;
 	}
+	if (c->n_segs && c->n_segs < c->cap_segs) {
+		struct elf_core_seg *s = reallocarray(c->segs, c->n_segs, sizeof(*s));
+
+		if (s) {
+			c->segs = s;
+			c->cap_segs = c->n_segs;
+		}
+	}
 	rc = elf_notes_build(ck, p, &notes);
 	if (rc < 0)
 		return rc;
@@ -331,7 +378,7 @@ void elf_core_free(struct elf_core *c)
 {
 	if (!c)
 		return;
-	free(c->head);
+	free(c->tail);
 	free(c->segs);
 	free(c->data);
 	free(c);
@@ -396,7 +443,7 @@ ssize_t elf_core_read(const struct elf_core *c, void *buf, size_t len, uint64_t 
 	if (pos < c->head_len) {
 		uint64_t n = CK_MIN(end, (uint64_t) c->head_len) - pos;
 
-		memcpy(out, c->head + pos, n);
+		head_read(c, out, pos, n);
 		pos += n;
 	}
 	for (size_t k = data_after(c, pos); pos < end; k++) {

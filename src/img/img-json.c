@@ -26,6 +26,7 @@ static void msg_freep(ProtobufCMessage **m)
 		protobuf_c_message_free_unpacked(*m, NULL);
 }
 #define _cleanup_msg_ _cleanup_(msg_freep)
+#define _cleanup_rec_ _cleanup_(img_rec_done)
 
 /* ---- JSON writer ------------------------------------------------------- */
 
@@ -94,22 +95,6 @@ static void jw_b64(struct jw *w, const uint8_t *p, size_t len)
 
 /* ---- wire pre-check ---------------------------------------------------- */
 
-static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
-{
-	uint64_t v = 0;
-
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		uint8_t c = *(*p)++;
-
-		v |= (uint64_t) (c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*ret = v;
-			return 0;
-		}
-	}
-	return -EBADMSG;
-}
-
 /* Walk the wire format of @desc's message and reject nesting deeper than
  * JSON_MAX_DEPTH, so neither protobuf-c nor the renderer recurses without
  * bound. Anything else malformed is left for protobuf-c to refuse. */
@@ -117,66 +102,45 @@ static int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 		      int depth)
 {
 	const uint8_t *end = p + len;
+	struct img_wire_field f;
 
 	if (depth > JSON_MAX_DEPTH)
 		return -EBADMSG;
 	while (p < end) {
-		const ProtobufCFieldDescriptor *f;
-		uint64_t tag, n, n_id;
+		const ProtobufCFieldDescriptor *fd = NULL;
 		int rc;
 
-		if (wire_varint(&p, end, &tag) < 0)
+		if (img_wire_next(&p, end, &f) < 0)
 			return -EBADMSG;
-		switch (tag & 7) {
-		case 0:
-			if (wire_varint(&p, end, &n) < 0)
-				return -EBADMSG;
-			break;
-		case 1:
-		case 5:
-			n = (tag & 7) == 1 ? 8 : 4;
-			if ((uint64_t) (end - p) < n)
-				return -EBADMSG;
-			p += n;
-			break;
-		case 2:
-			if (wire_varint(&p, end, &n) < 0 || (uint64_t) (end - p) < n)
-				return -EBADMSG;
-			n_id = tag >> 3;
-			f = NULL;
-			if (n_id <= UINT32_MAX)
-				f = protobuf_c_message_descriptor_get_field(desc, (unsigned) n_id);
-			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				rc = wire_check(f->descriptor, p, (size_t) n, depth + 1);
-				if (rc < 0)
-					return rc;
-			}
-			p += n;
-			break;
-		default:	/* groups: protobuf-c does not take them either */
-			return -EBADMSG;
+		if (f.wt != 2)
+			continue;
+		if (f.id <= UINT32_MAX)
+			fd = protobuf_c_message_descriptor_get_field(desc, (unsigned) f.id);
+		if (fd && fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+			rc = wire_check(fd->descriptor, f.data, f.len, depth + 1);
+			if (rc < 0)
+				return rc;
 		}
 	}
 	return 0;
 }
 
-static int unpack(const ProtobufCMessageDescriptor *desc, const struct ck_blob *rec,
-		  ProtobufCMessage **ret)
-{
-	ProtobufCMessage *m;
+size_t img_json_stream_min = IMG_JSON_STREAM_MIN;
+unsigned long img_json_streamed;
 
+/* @rec unpacked as @desc into @ret, its large repeated message fields left
+ * for render_streamed() (src/img/img-strip.c). */
+static int unpack(const ProtobufCMessageDescriptor *desc, const struct ck_blob *rec,
+		  struct img_rec *ret)
+{
 	if (wire_check(desc, rec->data, rec->len, 0) < 0)
 		return -EBADMSG;
-	m = protobuf_c_message_unpack(desc, NULL, rec->len, rec->data);
-	if (!m)
-		return -EBADMSG;
-	*ret = m;
-	return 0;
+	return img_rec_unpack(ret, desc, rec, img_json_stream_min);
 }
 
 /* Next record of @r unpacked as @desc: 1, 0 at a clean end, -EBADMSG. */
 static int next_msg(struct img_reader *r, const ProtobufCMessageDescriptor *desc,
-		    ProtobufCMessage **ret)
+		    struct img_rec *ret)
 {
 	struct ck_blob rec;
 	int rc;
@@ -241,14 +205,16 @@ static bool type_signed(ProtobufCType t)
 	       t == PROTOBUF_C_TYPE_SINT64 || t == PROTOBUF_C_TYPE_SFIXED64;
 }
 
-static int render_fields(struct jw *w, const ProtobufCMessage *m, bool hex, int depth);
+static int render_fields(struct jw *w, const ProtobufCMessage *m, bool hex, int depth,
+			 const struct img_rec *rec);
 
-static int render_object(struct jw *w, const ProtobufCMessage *m, bool hex, int depth)
+static int render_object(struct jw *w, const ProtobufCMessage *m, bool hex, int depth,
+			 const struct img_rec *rec)
 {
 	int rc;
 
 	jw_open(w, '{');
-	rc = render_fields(w, m, hex, depth);
+	rc = render_fields(w, m, hex, depth, rec);
 	jw_close(w, '}');
 	return rc;
 }
@@ -307,7 +273,7 @@ static int render_value(struct jw *w, const ProtobufCFieldDescriptor *f,
 {
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_MESSAGE:
-		return render_object(w, *(const ProtobufCMessage *const *) v, hex, depth + 1);
+		return render_object(w, *(const ProtobufCMessage *const *) v, hex, depth + 1, NULL);
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(const char *const *) v;
 
@@ -366,7 +332,35 @@ static int render_value(struct jw *w, const ProtobufCFieldDescriptor *f,
 	}
 }
 
-static int render_fields(struct jw *w, const ProtobufCMessage *m, bool hex, int depth)
+/* The value of the stripped field @fi of @rec: its elements unpacked,
+ * rendered and freed one at a time, as render_fields() renders a repeated
+ * message field whose elements are in memory. */
+static int render_streamed(struct jw *w, const struct img_rec *rec, unsigned int fi, bool hex,
+			   int depth)
+{
+	size_t pos = 0;
+	int rc;
+
+	__atomic_fetch_add(&img_json_streamed, 1, __ATOMIC_RELAXED);
+	jw_open(w, '[');
+	for (;;) {
+		_cleanup_msg_ ProtobufCMessage *e = NULL;
+
+		rc = img_rec_next(rec, fi, &pos, &e);
+		if (rc <= 0)
+			break;
+		jw_item(w);
+		rc = render_object(w, e, hex, depth + 1, NULL);
+		if (rc < 0)
+			break;
+	}
+	jw_close(w, ']');
+	return rc;
+}
+
+/* @rec: the record @m was unpacked from when @m is one, else NULL. */
+static int render_fields(struct jw *w, const ProtobufCMessage *m, bool hex, int depth,
+			 const struct img_rec *rec)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
 
@@ -381,6 +375,13 @@ static int render_fields(struct jw *w, const ProtobufCMessage *m, bool hex, int 
 		size_t n = field_count(m, f);
 		int rc;
 
+		if (rec && img_rec_stripped(rec, i)) {
+			jw_key(w, f->name);
+			rc = render_streamed(w, rec, i, fhex, depth);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		if (!n)
 			continue;
 		jw_key(w, f->name);
@@ -494,14 +495,14 @@ static int render_extra(struct jw *w, struct img_reader *r, const struct img_typ
 		jw_key(w, "extra");
 		jw_open(w, '[');
 		for (uint64_t i = 0; i < qnum; i++) {
-			_cleanup_msg_ ProtobufCMessage *msg = NULL;
+			_cleanup_rec_ struct img_rec msg = { 0 };
 			bool hints = w->hints;
 			uint32_t msize;
 
 			rc = next_msg(r, &ipc_msg__descriptor, &msg);
 			if (rc <= 0)
 				return rc < 0 ? rc : -EBADMSG;
-			msize = ((const IpcMsg *) msg)->msize;
+			msize = ((const IpcMsg *) msg.msg)->msize;
 			rc = img_reader_extra(r, msize, &x);
 			if (rc == 0)
 				rc = img_reader_extra(r, round_up(msize, 8) - msize, NULL);
@@ -510,7 +511,7 @@ static int render_extra(struct jw *w, struct img_reader *r, const struct img_typ
 			/* crit converts these without its pretty hints */
 			jw_item(w);
 			w->hints = false;
-			rc = render_object(w, msg, false, 1);
+			rc = render_object(w, msg.msg, false, 1, &msg);
 			w->hints = hints;
 			if (rc < 0)
 				return rc;
@@ -530,17 +531,17 @@ static int render_extra(struct jw *w, struct img_reader *r, const struct img_typ
 	return 0;
 }
 
-/* One entry object: @m's fields, then its extra if the type has one. */
+/* One entry object: @rec's fields, then its extra if the type has one. */
 static int render_entry(struct jw *w, struct img_reader *r, const struct img_type *t,
-			const ProtobufCMessage *m)
+			const struct img_rec *rec)
 {
 	int rc;
 
 	jw_item(w);
 	jw_open(w, '{');
-	rc = render_fields(w, m, false, 0);
+	rc = render_fields(w, rec->msg, false, 0, rec);
 	if (rc == 0)
-		rc = render_extra(w, r, t, m);
+		rc = render_extra(w, r, t, rec->msg);
 	jw_close(w, '}');
 	return rc;
 }
@@ -550,7 +551,7 @@ static int render_entry(struct jw *w, struct img_reader *r, const struct img_typ
  * followed by its data. */
 static int render_ghost(struct jw *w, struct img_reader *r)
 {
-	_cleanup_msg_ ProtobufCMessage *m = NULL;
+	_cleanup_rec_ struct img_rec m = { 0 };
 	const GhostFileEntry *g;
 	struct ck_blob x;
 	int rc;
@@ -558,10 +559,10 @@ static int render_ghost(struct jw *w, struct img_reader *r)
 	rc = next_msg(r, &ghost_file_entry__descriptor, &m);
 	if (rc <= 0)
 		return rc < 0 ? rc : -EBADMSG;	/* crit fails on an empty file too */
-	g = (const GhostFileEntry *) m;
+	g = (const GhostFileEntry *) m.msg;
 	jw_item(w);
 	jw_open(w, '{');
-	rc = render_fields(w, m, false, 0);
+	rc = render_fields(w, m.msg, false, 0, &m);
 	if (rc == 0 && !(g->has_chunks && g->chunks)) {
 		img_reader_extra(r, (uint64_t) (r->end - r->p), &x);
 		jw_key(w, "extra");
@@ -571,17 +572,17 @@ static int render_ghost(struct jw *w, struct img_reader *r)
 	if (rc < 0 || !(g->has_chunks && g->chunks))
 		return rc;
 	for (;;) {
-		_cleanup_msg_ ProtobufCMessage *c = NULL;
+		_cleanup_rec_ struct img_rec c = { 0 };
 
 		rc = next_msg(r, &ghost_chunk_entry__descriptor, &c);
 		if (rc <= 0)
 			return rc;
-		rc = img_reader_extra(r, ((const GhostChunkEntry *) c)->len, &x);
+		rc = img_reader_extra(r, ((const GhostChunkEntry *) c.msg)->len, &x);
 		if (rc < 0)
 			return rc;
 		jw_item(w);
 		jw_open(w, '{');
-		rc = render_fields(w, c, false, 0);
+		rc = render_fields(w, c.msg, false, 0, &c);
 		jw_key(w, "extra");
 		jw_b64(w, x.data, x.len);
 		jw_close(w, '}');
@@ -595,7 +596,7 @@ static int render_entries(struct jw *w, struct img_reader *r, const struct img_t
 	if (t->layout == IMG_LAYOUT_GHOST)
 		return render_ghost(w, r);
 	for (size_t i = 0;; i++) {
-		_cleanup_msg_ ProtobufCMessage *m = NULL;
+		_cleanup_rec_ struct img_rec m = { 0 };
 		const ProtobufCMessageDescriptor *d = t->desc;
 		int rc;
 
@@ -604,7 +605,7 @@ static int render_entries(struct jw *w, struct img_reader *r, const struct img_t
 		rc = next_msg(r, d, &m);
 		if (rc <= 0)
 			return rc;
-		rc = render_entry(w, r, t, m);
+		rc = render_entry(w, r, t, &m);
 		if (rc < 0)
 			return rc;
 	}

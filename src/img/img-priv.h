@@ -87,4 +87,53 @@ int img_reader_next(struct img_reader *r, const ProtobufCMessageDescriptor *desc
  * -EBADMSG if fewer remain. @ret (may be NULL) borrows them. */
 int img_reader_extra(struct img_reader *r, uint64_t len, struct ck_blob *ret);
 
+/* One field of a protobuf record on the wire (img-strip.c). */
+struct img_wire_field {
+	const uint8_t *start, *end;	/* the whole field, tag included */
+	uint64_t id;			/* field number */
+	unsigned int wt;		/* wire type: 0, 1, 2 or 5 */
+	const uint8_t *data;		/* types 1, 2, 5: the payload; NULL for varints */
+	size_t len;
+};
+/* Read the field at *@p (before @end) into @f and move *@p past it.
+ * Returns 0, or -EBADMSG for a cut or overlong varint, a length past @end
+ * or a group (wire types 3, 4, 6, 7), which protobuf-c refuses too. */
+int img_wire_next(const uint8_t **p, const uint8_t *end, struct img_wire_field *f);
+
+/* A record unpacked without its large repeated message fields: each such
+ * field whose elements take @min bytes or more on the wire (tags included)
+ * is left out of @msg, and img_rec_next() unpacks its elements one at a
+ * time from @wire. Only the fields of the record itself, not those of its
+ * sub-messages, and only the first 64 of its descriptor are left out. */
+struct img_rec {
+	ProtobufCMessage *msg;
+	const ProtobufCMessageDescriptor *desc;
+	const uint8_t *wire;		/* the record, borrowed */
+	size_t len;
+	uint64_t stripped;		/* bit i: desc->fields[i] is not in @msg */
+};
+/* Returns 0, -EBADMSG when protobuf-c does not unpack the rest of the
+ * record, -ENOMEM. A bad element of a stripped field is found only by
+ * img_rec_next(). Free with img_rec_done(). */
+int img_rec_unpack(struct img_rec *r, const ProtobufCMessageDescriptor *desc,
+		   const struct ck_blob *rec, size_t min);
+/* Whether desc->fields[@fi] was left out of r->msg. */
+bool img_rec_stripped(const struct img_rec *r, unsigned int fi);
+/* The next element of the stripped field @fi, in wire order, from *@pos (0
+ * to start). Returns 1 with *@ret to free with
+ * protobuf_c_message_free_unpacked(), 0 after the last (or when @fi was
+ * not stripped), -EBADMSG when the element does not unpack. */
+int img_rec_next(const struct img_rec *r, unsigned int fi, size_t *pos, ProtobufCMessage **ret);
+/* How many elements the stripped field @fi has (0 if not stripped). */
+size_t img_rec_count(const struct img_rec *r, unsigned int fi);
+void img_rec_done(struct img_rec *r);
+
+/* img-json.c: records whose repeated message field takes this many bytes
+ * or more are rendered one element at a time (IMG_JSON_STREAM_MIN). Tests
+ * lower it to take that path on small images, and count in
+ * img_json_streamed how many fields went that way. */
+#define IMG_JSON_STREAM_MIN (1u << 20)
+extern size_t img_json_stream_min;
+extern unsigned long img_json_streamed;
+
 #endif

@@ -214,10 +214,17 @@ void img_pstree_free(struct img_pstree_item *items, size_t n)
 
 /* ---- mm-<pid>.img ---- */
 
-static int mm_copy(const ProtobufCMessage *msg, void *dst)
+/* The VMAs are the one part of an mm image that grows (10^6 of them in a
+ * hostile one): they are unpacked one at a time into the array, never all
+ * as VmaEntry messages (src/img/img-strip.c). */
+static int mm_copy(const struct img_rec *rec, struct img_mm *mm)
 {
-	const MmEntry *e = (const MmEntry *) msg;
-	struct img_mm *mm = dst;
+	const MmEntry *e = (const MmEntry *) rec->msg;
+	const ProtobufCFieldDescriptor *fv;
+	ProtobufCMessage *msg;
+	size_t pos = 0, n;
+	unsigned int fi;
+	int rc;
 
 	mm->mm_start_code = e->mm_start_code;
 	mm->mm_end_code = e->mm_end_code;
@@ -240,35 +247,58 @@ static int mm_copy(const ProtobufCMessage *msg, void *dst)
 		memcpy(mm->auxv, e->mm_saved_auxv, e->n_mm_saved_auxv * sizeof(*mm->auxv));
 		mm->n_auxv = e->n_mm_saved_auxv;
 	}
-	if (e->n_vmas) {
-		mm->vmas = calloc(e->n_vmas, sizeof(*mm->vmas));
+	fv = protobuf_c_message_descriptor_get_field_by_name(&mm_entry__descriptor, "vmas");
+	fi = (unsigned int) (fv - mm_entry__descriptor.fields);
+	n = img_rec_count(rec, fi);
+	if (n) {
+		mm->vmas = calloc(n, sizeof(*mm->vmas));
 		if (!mm->vmas)
 			return -ENOMEM;
-		mm->n_vmas = e->n_vmas;
 	}
-	for (size_t i = 0; i < e->n_vmas; i++) {
-		const VmaEntry *v = e->vmas[i];
+	while ((rc = img_rec_next(rec, fi, &pos, &msg)) > 0) {
+		const VmaEntry *v = (const VmaEntry *) msg;
+		bool bad = v->end < v->start;
 
-		if (v->end < v->start)
-			return -EBADMSG;
-		mm->vmas[i] = (struct img_vma) {
+		mm->vmas[mm->n_vmas++] = (struct img_vma) {
 			.start = v->start, .end = v->end, .pgoff = v->pgoff, .shmid = v->shmid,
 			.prot = v->prot, .flags = v->flags, .status = v->status,
-			.fd = (int32_t) v->fd, .has_madv = v->has_madv, .madv = v->madv,
+			.fd = (int32_t) v->fd,
 		};
+		protobuf_c_message_free_unpacked(msg, NULL);
+		if (bad)
+			return -EBADMSG;
 	}
-	return 0;
+	return rc;
 }
 
 int img_read_mm(const struct ck_blob *b, struct img_mm **ret_mm)
 {
 	_cleanup_(img_mm_freep) struct img_mm *mm = NULL;
+	struct img_reader r;
+	struct img_rec rec;
+	struct ck_blob raw;
+	ProtobufCMessage *msg;
 	int rc;
 
 	mm = calloc(1, sizeof(*mm));
 	if (!mm)
 		return -ENOMEM;
-	rc = img_read_first(b, IMG_MAGIC_MM, &mm_entry__descriptor, mm_copy, mm);
+	rc = img_reader_init(&r, b, IMG_MAGIC_MM);
+	if (rc < 0)
+		return rc;
+	rc = img_reader_next_raw(&r, &raw);
+	if (rc <= 0)
+		return rc < 0 ? rc : -EBADMSG;
+	rc = img_rec_unpack(&rec, &mm_entry__descriptor, &raw, 0);
+	if (rc < 0)
+		return rc;
+	rc = mm_copy(&rec, mm);
+	img_rec_done(&rec);
+	if (rc < 0)
+		return rc;
+	/* CRIU writes one record; later ones must unpack, as img_read_first() wants */
+	while ((rc = img_reader_next(&r, &mm_entry__descriptor, &msg)) > 0)
+		protobuf_c_message_free_unpacked(msg, NULL);
 	if (rc < 0)
 		return rc;
 	*ret_mm = TAKE_PTR(mm);

@@ -210,8 +210,6 @@ struct img_vma {
 	uint32_t flags;			/* MAP_* */
 	uint32_t status;		/* IMG_VMA_* */
 	int32_t fd;
-	bool has_madv;
-	uint64_t madv;
 };
 
 struct img_mm {

@@ -3,6 +3,9 @@
  * that has a golden (tests/data/golden/<fixture>/{pretty,plain}/<image>.json)
  * must match byte for byte. Then hostile inputs built here with *__pack():
  * bad magic, truncated records, extras past EOF, deep nesting, mutations.
+ * The goldens and mutations run twice: as they come, and with every
+ * repeated message field rendered one element at a time (the path large
+ * fields take, src/img/img-strip.c), which must print the same.
  * TAP output; $CKPTFS_DATA names tests/data. */
 #include <archive.h>
 #include <archive_entry.h>
@@ -459,6 +462,158 @@ static void test_deep(void)
 	ck_buf_done(&b);
 }
 
+/* ---- large repeated fields, one element at a time --------------------- */
+
+/* Render @b as @name with the element-at-a-time threshold @min into @out;
+ * *@streamed tells how many fields took that path. */
+static int render_min(const char *name, const struct ck_buf *b, bool pretty, size_t min,
+		      struct ck_buf *out, unsigned long *streamed)
+{
+	size_t save = img_json_stream_min;
+	unsigned long before = img_json_streamed;
+	struct ck_blob bl = blob_of(b);
+	int rc;
+
+	img_json_stream_min = min;
+	ck_buf_puts(out, "keep");
+	rc = img_render_json(name, &bl, pretty, out);
+	img_json_stream_min = save;
+	*streamed = img_json_streamed - before;
+	return rc;
+}
+
+/* @b rendered with the default threshold must take the element-at-a-time
+ * path (@want_streamed fields) and print what rendering the whole record
+ * at once prints, or fail the same way with the output untouched. */
+static void check_streamed(const char *desc, const struct ck_buf *b, unsigned long want_streamed,
+			   int want_rc)
+{
+	for (int pretty = 0; pretty < 2; pretty++) {
+		_cleanup_(ck_buf_done) struct ck_buf whole = { 0 }, strm = { 0 };
+		unsigned long n_whole, n_strm;
+		int rc_whole, rc_strm;
+
+		rc_whole = render_min("mm-1.img", b, pretty, SIZE_MAX, &whole, &n_whole);
+		rc_strm = render_min("mm-1.img", b, pretty, IMG_JSON_STREAM_MIN, &strm, &n_strm);
+		CHECK(n_whole == 0 && n_strm == want_streamed, "%s, %s: %lu field(s) streamed (want %lu)",
+		      desc, pretty ? "pretty" : "plain", n_strm, want_streamed);
+		if (want_rc < 0) {
+			CHECK(rc_whole == want_rc && rc_strm == want_rc && whole.len == 4 && strm.len == 4,
+			      "%s, %s: %d and %d (want %d), output untouched", desc,
+			      pretty ? "pretty" : "plain", rc_whole, rc_strm, want_rc);
+			continue;
+		}
+		CHECK(rc_whole == 0 && rc_strm == 0 && whole.len > 4 && whole.len == strm.len &&
+		      !memcmp(whole.data, strm.data, whole.len),
+		      "%s, %s: %zu bytes, the same as the whole record's", desc,
+		      pretty ? "pretty" : "plain", strm.len);
+	}
+}
+
+/* Append field @id (length-delimited) holding @m packed to @b. */
+static void put_msg_field(struct ck_buf *b, uint32_t id, const ProtobufCMessage *m)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t hdr[16], *tmp = malloc(len ? len : 1);
+	size_t k = 0;
+	uint64_t v = (uint64_t) id << 3 | 2;
+
+	for (int pass = 0; pass < 2; pass++, v = len) {
+		while (v >= 0x80) {
+			hdr[k++] = (uint8_t) (v | 0x80);
+			v >>= 7;
+		}
+		hdr[k++] = (uint8_t) v;
+	}
+	protobuf_c_message_pack(m, tmp);
+	ck_buf_add(b, hdr, k);
+	ck_buf_add(b, tmp, len);
+	free(tmp);
+}
+
+/* An mm image whose 40000 VMAs (about 1.5 MB on the wire) vary in every
+ * field crit prints, some of them placed before the other fields of the
+ * record and some between them: the JSON must be the fields in descriptor
+ * order and the VMAs in wire order, as protobuf-c unpacks them whole. */
+static void test_stream(void)
+{
+	MmEntry head1 = MM_ENTRY__INIT, head2 = MM_ENTRY__INIT;
+	uint64_t auxv[4] = { 6, 4096, 0, 0 };
+	_cleanup_(ck_buf_done) struct ck_buf rec = { 0 }, h1 = { 0 }, h2 = { 0 };
+	struct ck_buf b;
+	uint32_t len;
+
+	/* the record's other fields, in two parts that protobuf merges (the
+	 * required ones are in both: the last value counts) */
+	head1.mm_start_code = 0x400000;
+	head1.mm_brk = 0x2f7b000;
+	head1.exe_file_id = 7;
+	head2.mm_start_code = 0x400000;
+	head2.mm_brk = 0x2f7b000;
+	head2.exe_file_id = 3;
+	head2.n_mm_saved_auxv = 4;
+	head2.mm_saved_auxv = auxv;
+	head2.has_dumpable = true;
+	head2.dumpable = 1;
+	img_start(&h1, 0);
+	img_add(&h1, &head1.base);
+	img_start(&h2, 0);
+	img_add(&h2, &head2.base);
+	for (uint32_t i = 0; i < 40000; i++) {
+		VmaEntry v = VMA_ENTRY__INIT;
+
+		v.start = 0x100000000ull + (uint64_t) i * 0x3000;
+		v.end = v.start + 0x1000 * (1 + i % 3);
+		v.pgoff = (uint64_t) (i % 7) << 12;
+		v.shmid = i % 5;
+		v.prot = i % 8;
+		v.flags = i % 2 ? 0x22 : 0x02;
+		v.status = i % 2 ? 0x201 : 0x41;
+		v.fd = i % 11 == 0 ? (int64_t) i : -1;
+		v.has_madv = i % 13 == 0;
+		v.madv = 1u << (i % 17);
+		v.has_fdflags = i % 4 == 0;
+		v.fdflags = i % 3;
+		put_msg_field(&rec, 14, &v.base);
+		/* img_start(.., 0) wrote two magic words and img_add() a length */
+		if (i == 3)
+			ck_buf_add(&rec, h1.data + 12, h1.len - 12);
+		if (i == 20000)
+			ck_buf_add(&rec, h2.data + 12, h2.len - 12);
+	}
+	img_start(&b, IMG_MAGIC_MM);
+	len = (uint32_t) rec.len;
+	ck_buf_add(&b, &len, 4);
+	ck_buf_add(&b, rec.data, rec.len);
+	CHECK(rec.len >= IMG_JSON_STREAM_MIN, "stream test: %zu bytes of VMAs", rec.len);
+	check_streamed("40000 VMAs", &b, 1, 0);
+	{
+		_cleanup_(ck_buf_done) struct ck_buf out = { 0 };
+		unsigned long n;
+
+		render_min("mm-1.img", &b, false, IMG_JSON_STREAM_MIN, &out, &n);
+		CHECK(out.data && strstr(out.data, "{\"mm_start_code\": 4194304, ") &&
+		      strstr(out.data, "\"exe_file_id\": 3, \"mm_saved_auxv\": [6, 4096, 0, 0], "
+				       "\"vmas\": [{\"start\": 4294967296, ") &&
+		      strstr(out.data, "}], \"dumpable\": 1}]}\n"),
+		      "40000 VMAs: the fields in descriptor order around the VMAs");
+	}
+
+	/* a second record, streamed too */
+	ck_buf_add(&b, &len, 4);
+	ck_buf_add(&b, rec.data, rec.len);
+	check_streamed("two records of 40000 VMAs", &b, 2, 0);
+
+	/* the last VMA does not unpack (an empty one lacks the required
+	 * fields): -EBADMSG either way */
+	b.len = 8 + 4 + rec.len;
+	len = (uint32_t) rec.len + 2;
+	memcpy(b.data + 8, &len, 4);
+	ck_buf_add(&b, "\x72\x00", 2);
+	check_streamed("40000 VMAs and a bad one", &b, 1, -EBADMSG);
+	ck_buf_done(&b);
+}
+
 /* Flip and cut bytes of real images: any result but a crash is fine. */
 static void test_mutations(void)
 {
@@ -508,11 +663,24 @@ static void test_mutations(void)
 
 int main(void)
 {
+	unsigned long before;
+
 	test_goldens();
+	/* again with every repeated message field rendered one element at a time */
+	before = img_json_streamed;
+	img_json_stream_min = 0;
+	test_goldens();
+	CHECK(img_json_streamed - before > 0, "goldens: %lu fields rendered one element at a time",
+	      img_json_streamed - before);
+	img_json_stream_min = IMG_JSON_STREAM_MIN;
 	test_framing();
 	test_extras();
 	test_hints();
 	test_deep();
+	test_stream();
 	test_mutations();
+	img_json_stream_min = 0;
+	test_mutations();
+	img_json_stream_min = IMG_JSON_STREAM_MIN;
 	return tap_done();
 }
