@@ -133,8 +133,7 @@ struct spec_proc {
 
 /* What "process_tree" leaves out: processes below SPEC_PS_LEVELS_MAX
  * levels, processes below one that is not alive (whose children are not
- * shown, as checkpointctl shows none), and processes outside the first
- * root's tree. */
+ * shown), and processes outside the first root's tree. */
 struct spec_ps_left_out {
 	size_t deep, not_live, other_trees;
 };
