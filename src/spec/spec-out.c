@@ -71,10 +71,34 @@ int spec_parse_stats(const struct ck_blob *b, struct spec_stats *ret)
 	return 0;
 }
 
-/* JSON nests no deeper: json-c writes and frees objects recursively. */
-#define PS_JSON_DEPTH_MAX 4096
+/* Count the processes below @i (not @i itself) with @stack, room for every
+ * process: iterative, since a hostile chain is as deep as it is long. */
+static size_t ps_descendants(const struct ck_forest *f, size_t i, size_t *stack)
+{
+	size_t top = 0, n = 0;
 
-static json_object *ps_node(const struct spec_proc *procs, const struct ck_forest *f, size_t i, unsigned depth)
+	stack[top++] = i;
+	while (top) {
+		size_t j = stack[--top];
+
+		for (size_t k = f->kid_start[j]; k < f->kid_start[j + 1]; k++) {
+			stack[top++] = f->kids[k];
+			n++;
+		}
+	}
+	return n;
+}
+
+/* The children of @p (at process level @depth, the root's being 0) go
+ * into "process_tree": it is alive or stopped, and they are not below the
+ * last level. */
+static bool ps_shows_children(const struct spec_proc *p, unsigned depth)
+{
+	return p->live && depth + 1 < SPEC_PS_LEVELS_MAX;
+}
+
+static json_object *ps_node(const struct spec_proc *procs, const struct ck_forest *f, size_t i, unsigned depth,
+			    size_t *stack)
 {
 	_cleanup_(spec_out_putp) json_object *o = json_object_new_object();
 	const struct spec_proc *p = &procs[i];
@@ -85,23 +109,25 @@ static json_object *ps_node(const struct spec_proc *procs, const struct ck_fores
 	if (put(o, "pid", json_object_new_int64(p->pid)) < 0 || put_str(o, "command", p->comm) < 0)
 		return NULL;
 	/* Only live and stopped tasks have memory to read arguments from. */
-	if (!p->live) {
-		if (put_str(o, "task_state", p->task_state) < 0)
+	if (p->live && put_str_opt(o, "cmdline", p->cmdline) < 0)
+		return NULL;
+	if (put_str(o, "task_state", p->task_state) < 0)
+		return NULL;
+	if (f->kid_start[i] == f->kid_start[i + 1])
+		return TAKE_PTR(o);
+	if (!ps_shows_children(p, depth)) {
+		/* say what is not shown, and where it is */
+		if (put(o, "descendants_left_out", json_object_new_uint64(ps_descendants(f, i, stack))) < 0 ||
+		    put_str(o, "descendants_listed_in", "/ps") < 0)
 			return NULL;
 		return TAKE_PTR(o);
 	}
-	if (put_str_opt(o, "cmdline", p->cmdline) < 0 ||
-	    put_str(o, "task_state", p->task_state) < 0)
+	kids = json_object_new_array();
+	if (put(o, "children", kids) < 0)
 		return NULL;
-	for (size_t k = f->kid_start[i]; k < f->kid_start[i + 1] && depth < PS_JSON_DEPTH_MAX; k++) {
-		json_object *c;
+	for (size_t k = f->kid_start[i]; k < f->kid_start[i + 1]; k++) {
+		json_object *c = ps_node(procs, f, f->kids[k], depth + 1, stack);
 
-		if (!kids) {
-			kids = json_object_new_array();
-			if (!kids || put(o, "children", kids) < 0)
-				return NULL;
-		}
-		c = ps_node(procs, f, f->kids[k], depth + 1);
 		if (!c || json_object_array_add(kids, c) < 0) {
 			json_object_put(c);
 			return NULL;
@@ -110,21 +136,96 @@ static json_object *ps_node(const struct spec_proc *procs, const struct ck_fores
 	return TAKE_PTR(o);
 }
 
+/* What "process_tree" of @procs leaves out, into @ret; the tree it shows
+ * is that of @f's first root. */
+static void ps_left_out(const struct spec_proc *procs, size_t n, const struct ck_forest *f, size_t *stack,
+			struct spec_ps_left_out *ret)
+{
+	size_t top = 0, shown = 0;
+
+	*ret = (struct spec_ps_left_out) { 0 };
+	if (!f->n_roots)
+		return;
+	/* (index, level) pairs: the levels are bounded, so two per process fit */
+	stack[top++] = f->roots[0];
+	stack[top++] = 0;
+	while (top) {
+		size_t depth = stack[--top], i = stack[--top];
+		size_t below;
+
+		shown++;
+		if (ps_shows_children(&procs[i], (unsigned) depth)) {
+			for (size_t k = f->kid_start[i]; k < f->kid_start[i + 1]; k++) {
+				stack[top++] = f->kids[k];
+				stack[top++] = depth + 1;
+			}
+			continue;
+		}
+		below = ps_descendants(f, i, stack + top);
+		if (procs[i].live)
+			ret->deep += below;
+		else
+			ret->not_live += below;
+	}
+	ret->other_trees = n - shown - ret->deep - ret->not_live;
+}
+
+int spec_ps_tree_left_out(const struct spec_proc *procs, size_t n, struct spec_ps_left_out *ret)
+{
+	_cleanup_free_ size_t *stack = NULL;
+	struct ck_forest f;
+
+	*ret = (struct spec_ps_left_out) { 0 };
+	if (!n)
+		return 0;
+	stack = calloc(2 * n + 1, sizeof(*stack));
+	if (!stack)
+		return -ENOMEM;
+	if (ck_forest_build(&f, procs, n, sizeof(*procs), offsetof(struct spec_proc, pid),
+			    offsetof(struct spec_proc, ppid)) < 0)
+		return -ENOMEM;
+	ps_left_out(procs, n, &f, stack, ret);
+	ck_forest_done(&f);
+	return 0;
+}
+
 /* checkpointctl shows one tree: that of the first root, or, when the ppids
  * form a cycle and there is no root, of the process where ck_forest_build()
- * cut the cycle. */
+ * cut the cycle. What it leaves out is counted in "process_tree_left_out". */
 static int put_ps_tree(json_object *o, const struct spec_proc *procs, size_t n)
 {
+	_cleanup_free_ size_t *stack = NULL;
+	struct spec_ps_left_out lo;
 	struct ck_forest f;
+	json_object *sum;
+	size_t total;
 	int rc = 0;
 
 	if (!n)
 		return 0;
+	stack = calloc(2 * n + 1, sizeof(*stack));
+	if (!stack)
+		return -ENOMEM;
 	if (ck_forest_build(&f, procs, n, sizeof(*procs), offsetof(struct spec_proc, pid),
 			    offsetof(struct spec_proc, ppid)) < 0)
 		return -ENOMEM;
-	if (f.n_roots)
-		rc = put(o, "process_tree", ps_node(procs, &f, f.roots[0], 0));
+	if (!f.n_roots)
+		goto out;
+	rc = put(o, "process_tree", ps_node(procs, &f, f.roots[0], 0, stack));
+	ps_left_out(procs, n, &f, stack, &lo);
+	total = lo.deep + lo.not_live + lo.other_trees;
+	if (rc == 0 && total) {
+		sum = json_object_new_object();
+		rc = put(o, "process_tree_left_out", sum);
+		rc = rc ?: put(sum, "processes", json_object_new_uint64(total));
+		rc = rc ?: put_u64_opt(sum, "below_level_limit", lo.deep);
+		rc = rc ?: put_u64_opt(sum, "below_processes_not_alive", lo.not_live);
+		rc = rc ?: put_u64_opt(sum, "outside_the_tree", lo.other_trees);
+		if (lo.deep)
+			rc = rc ?: put(sum, "level_limit", json_object_new_uint64(SPEC_PS_LEVELS_MAX));
+		rc = rc ?: put_str(sum, "listed_in", "/ps");
+	}
+out:
 	ck_forest_done(&f);
 	return rc;
 }

@@ -119,11 +119,34 @@ struct spec_proc {
 	bool live;		/* alive or stopped: has memory, so cmdline and children are shown */
 };
 
+/* Process levels in "process_tree" of /container.json. jq 1.6 (Debian
+ * 12's) refuses to open an object or array once its parser holds 256
+ * entries, where an open object counts once and once more for the key
+ * being read: the document and "process_tree" take 2, each process level 3
+ * (its object, "children" and the array), so the object of the process at
+ * level d opens at 2 + 3 * d, and 85 levels would be the most jq reads.
+ * 64 levels (the deepest object opening at 191) leave 64 levels to spare
+ * for a document that embeds container.json (jq -s, a list of inspect
+ * outputs), and match the indentation of /ps. A process whose children
+ * are cut says how many processes are below it; /ps lists them. */
+#define SPEC_PS_LEVELS_MAX 64
+
+/* What "process_tree" leaves out: processes below SPEC_PS_LEVELS_MAX
+ * levels, processes below one that is not alive (whose children are not
+ * shown), and processes outside the first root's tree. */
+struct spec_ps_left_out {
+	size_t deep, not_live, other_trees;
+};
+/* Count them for @procs (@n, any order) into @ret. Returns 0 or -ENOMEM. */
+int spec_ps_tree_left_out(const struct spec_proc *procs, size_t n, struct spec_ps_left_out *ret);
+
 /* /container.json: one element of `checkpointctl inspect --format json --all`,
  * with its key names (README.md lists them), plus "oci_image" (format,
  * reference, manifest digest, created, annotations) when @info->oci is set. @stats may be NULL; @procs
  * (@n_procs, any order) build "process_tree" from the first process whose
- * parent is not among them. Returns 0 or -ENOMEM. */
+ * parent is not among them; what that tree leaves out is counted in it
+ * ("descendants_left_out" of a process whose children are cut) and in
+ * "process_tree_left_out". Returns 0 or -ENOMEM. */
 int spec_render_container(const struct spec_info *info, const struct spec_sizes *sizes,
 			  const struct spec_stats *stats, const struct spec_proc *procs, size_t n_procs,
 			  struct ck_buf *out);

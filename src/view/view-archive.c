@@ -131,7 +131,10 @@ int view_add_images_dir(struct tree *t)
 	return 0;
 }
 
-/* A path component longer than NAME_MAX: the kernel refuses to look it up. */
+/* A path component longer than NAME_MAX: more than the mount's statfs()
+ * f_namemax says a name can be, and more than ext4 and most filesystems
+ * take, so a copy of the mount (cp -a, tar, rsync) would fail on it. FUSE
+ * itself passes longer names, so this is a choice, not the kernel's. */
 static bool name_too_long(const char *path)
 {
 	size_t run = 0;
@@ -145,6 +148,33 @@ static bool name_too_long(const char *path)
 }
 
 #define VIEW_DROP_WARN_MAX 10	/* named one by one; the rest are counted */
+
+bool view_drop_long_name(const struct tree *t, const char *tar, const char *path, size_t *n_long)
+{
+	if (!name_too_long(path))
+		return false;
+	if ((*n_long)++ >= VIEW_DROP_WARN_MAX)
+		return true;
+	if (tar)
+		tree_warn(t, "'%s': member '%.80s...' left out: a name in its path is longer than %d bytes",
+			  tar, path, NAME_MAX);
+	else
+		tree_warn(t, "archive member '%.80s...' left out: a name in its path is longer than %d bytes",
+			  path, NAME_MAX);
+	return true;
+}
+
+void view_drop_long_names_done(const struct tree *t, const char *tar, size_t n_long)
+{
+	if (n_long <= VIEW_DROP_WARN_MAX)
+		return;
+	if (tar)
+		tree_warn(t, "'%s': %zu more members left out: a name in the path longer than %d bytes",
+			  tar, n_long - VIEW_DROP_WARN_MAX, NAME_MAX);
+	else
+		tree_warn(t, "%zu more archive members left out: a name in the path longer than %d bytes",
+			  n_long - VIEW_DROP_WARN_MAX, NAME_MAX);
+}
 
 int view_add_archive(struct tree *t)
 {
@@ -177,18 +207,12 @@ int view_add_archive(struct tree *t)
 			tree_warn(t, "archive member '%s' hidden by a ckptfs view", e->path);
 			continue;
 		}
-		if (name_too_long(path)) {
-			if (n_long++ < VIEW_DROP_WARN_MAX)
-				tree_warn(t, "archive member '%.80s...' left out: a name in its path is longer than "
-					  "%d bytes", e->path, NAME_MAX);
+		if (view_drop_long_name(t, NULL, e->path, &n_long))
 			continue;
-		}
 		rc = add_member(t, e, path);
 		if (rc < 0)
 			return rc;
 	}
-	if (n_long > VIEW_DROP_WARN_MAX)
-		tree_warn(t, "%zu more archive members left out: a name in the path longer than %d bytes",
-			  n_long - VIEW_DROP_WARN_MAX, NAME_MAX);
+	view_drop_long_names_done(t, NULL, n_long);
 	return 0;
 }

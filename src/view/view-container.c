@@ -220,6 +220,35 @@ static int render_ps(const struct tree *t, const struct tree_node *n, struct ck_
 	return out->oom ? -ENOMEM : 0;
 }
 
+/* One warning when /container.json's process_tree leaves processes out. */
+static int warn_ps_tree(struct tree *t)
+{
+	const struct ckpt *ck = t->ck;
+	_cleanup_free_ struct spec_proc *procs = calloc(ck->n_procs + 1, sizeof(*procs));
+	_cleanup_(ck_buf_done) struct ck_buf why = { 0 };
+	struct spec_ps_left_out lo;
+
+	if (!procs)
+		return -ENOMEM;
+	for (size_t i = 0; i < ck->n_procs; i++)
+		procs[i] = (struct spec_proc) { .pid = ck->procs[i].pid, .ppid = ck->procs[i].ppid,
+						.live = ckpt_is_live(&ck->procs[i]) };
+	if (spec_ps_tree_left_out(procs, ck->n_procs, &lo) < 0)
+		return -ENOMEM;
+	if (lo.deep)
+		ck_buf_printf(&why, "%zu below its %d levels", lo.deep, SPEC_PS_LEVELS_MAX);
+	if (lo.not_live)
+		ck_buf_printf(&why, "%s%zu below processes not alive", why.len ? ", " : "", lo.not_live);
+	if (lo.other_trees)
+		ck_buf_printf(&why, "%s%zu outside the first root's tree", why.len ? ", " : "", lo.other_trees);
+	if (why.oom)
+		return -ENOMEM;
+	if (why.len)
+		tree_warn(t, "container.json: process_tree leaves out %zu processes (%s); /ps lists every process",
+			  lo.deep + lo.not_live + lo.other_trees, why.data);
+	return 0;
+}
+
 int view_add_container(struct tree *t)
 {
 	const struct arc_entry *e;
@@ -238,7 +267,8 @@ int view_add_container(struct tree *t)
 	ck_forest_done(&f);
 	/* An engine checkpoint has spec.dump; a bare CRIU dump has no container. */
 	if (view_container_member(t, "spec.dump") || view_container_member(t, "config.dump")) {
-		if (!tree_text_add(t, t->root, "container.json", S_IFREG | 0444, render_container, NULL))
+		if (!tree_text_add(t, t->root, "container.json", S_IFREG | 0444, render_container, NULL) ||
+		    warn_ps_tree(t) < 0)
 			return -ENOMEM;
 	}
 	e = view_container_member(t, "stats-dump");

@@ -5,7 +5,9 @@
  * (devshm-checkpoint.tar) and /tmpfs/<dev>/ (the images directory's
  * tmpfs-dev-<dev>.tar.gz.img). Each tar is indexed once by arc_open_nested();
  * files of a plain tar are read in place from the archive. Fifos, sockets and
- * devices are left out: opening one from a FUSE mount would block or fail. */
+ * devices are left out: opening one from a FUSE mount would block or fail,
+ * and so are members with a name longer than NAME_MAX (view-archive.c), as
+ * in the archive itself. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -163,6 +165,7 @@ static int add_tar(struct tree *t, struct tree_node *parent, const char *name, c
 	_cleanup_free_ char *err = NULL;
 	struct arc *a = NULL;
 	struct tree_node *top;
+	size_t n_long = 0;
 	int rc;
 	struct arc_opts aopts = { .cache_dir = t->opts.cache_dir };
 
@@ -190,10 +193,15 @@ static int add_tar(struct tree *t, struct tree_node *parent, const char *name, c
 		return -ENOMEM;
 	top->mtime = e->mtime;
 	for (size_t i = 0; i < arc_count(a); i++) {
-		rc = nested_add(t, top, a, arc_entry_at(a, i));
+		const struct arc_entry *m = arc_entry_at(a, i);
+
+		if (view_drop_long_name(t, e->path, m->path, &n_long))
+			continue;
+		rc = nested_add(t, top, a, m);
 		if (rc < 0)
 			return rc;
 	}
+	view_drop_long_names_done(t, e->path, n_long);
 	return 0;
 }
 

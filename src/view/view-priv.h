@@ -11,6 +11,14 @@
 int view_add_pid_dirs(struct tree *t);		/* view-pid.c: /<pid>/ */
 int view_add_images_dir(struct tree *t);	/* view-archive.c: /images/ */
 int view_add_archive(struct tree *t);		/* view-archive.c: every member, last */
+/* view-archive.c: true if a name in @path is longer than NAME_MAX (more
+ * than the mount's f_namemax and than ext4 takes: a copy would fail), so
+ * the member is left out (its archive or inner tar still holds it):
+ * the first ones are named in a warning (as members of the inner tar
+ * @tar, or of the archive for NULL), counted in *@n_long; after the
+ * archive, view_drop_long_names_done() counts the rest in one more line. */
+bool view_drop_long_name(const struct tree *t, const char *tar, const char *path, size_t *n_long);
+void view_drop_long_names_done(const struct tree *t, const char *tar, size_t n_long);
 int view_add_sys(struct tree *t);		/* view-sys.c: /self, /stat, /uptime, ... for ps, lsof */
 /* view-sys.c: when the checkpoint was taken, in seconds since the epoch: the
  * mtime of stats-dump, else config.dump's checkpointedTime, else the newest

@@ -9,9 +9,10 @@
 # (random tree, deep chain, ppid cycle), a large images/*.json is exact
 # JSON and reads the same twice; and the gaps that used to be silent give a
 # message or EIO: a bad -o parent=, a dangling `parent` link, over-long
-# member names, a plain tar cut under the mount.
+# member names (also inside rootfs-diff.tar), a plain tar cut under the
+# mount, and a process_tree cut at 64 levels (read with the real jq).
 . "$(dirname "$0")/lib.sh"
-need python3 tar zstd truncate
+need python3 tar zstd truncate jq find
 
 gen=$(dirname "$0")/mkhostile.py
 src=$WORK/src
@@ -229,6 +230,25 @@ EOF2
 	umount_ck "$w"
 fi
 
+# --- 3d. a chain of 2000 live processes (each with a core image): jq 1.6
+# parses container.json (it refuses more than 256 levels), whose
+# process_tree stops at 64 levels and counts the 1937 processes below
+# (2000 and the root, less the 64 levels shown); one warning line says so
+python3 "$gen" "$src" "$WORK/livechain.tar" livechain 2000 || fail "mkhostile livechain"
+mount_ck "$WORK/livechain.tar" "$WORK/m-livechain" && {
+	j=$WORK/m-livechain/container.json
+	check "livechain: jq parses container.json" sh -c 'jq -e .process_tree "$1" >/dev/null' sh "$j"
+	check "livechain: process_tree has 64 levels" \
+		test "$(jq '[paths(type == "object" and has("pid"))] | map(map(select(. == "children")) | length) | max' "$j")" -eq 63
+	check "livechain: the last process shown (1062) counts the 1937 left out below it, and names /ps" \
+		jq -e '[.. | objects | select(has("descendants_left_out"))] == [{"pid": 1062, "command": "chain", "task_state": "Alive", "descendants_left_out": 1937, "descendants_listed_in": "/ps"}]' "$j"
+	check "livechain: process_tree_left_out sums them up" \
+		jq -e '.process_tree_left_out == {"processes": 1937, "below_level_limit": 1937, "level_limit": 64, "listed_in": "/ps"}' "$j"
+	check "livechain: /ps still lists all 2001 processes" test "$(grep -c '^ *\(([a-z]* [0-9]*) \)\?\[' "$WORK/m-livechain/ps")" -eq 2001
+	check "livechain: one warning line" test "$(grep -c 'container.json: process_tree leaves out 1937 processes (1937 below its 64 levels); /ps lists every process' "$WORK/m-livechain.log")" -eq 1
+	umount_ck "$WORK/m-livechain"
+}
+
 # --- 4. 50000 VMAs and 50000 pagemap entries: large JSON, exact and stable
 for c in "vmas 50000 mm-1 vmas" "pagemap 50000 pagemap-1 -"; do
 	set -- $c
@@ -298,6 +318,26 @@ mount_ck "$WORK/long.tar" "$WORK/g-long" && {
 	check "long names: a warning for the 4600-byte path" \
 		grep -q "1 archive member left out: a path of 4096 bytes or more" "$WORK/g-long.log"
 	umount_ck "$WORK/g-long"
+}
+# names longer than 255 bytes inside rootfs-diff.tar: left out with a
+# warning, as in the archive; the rest of the inner tar is there
+python3 "$gen" "$src" "$WORK/longnested.tar" longnames 12 || fail "mkhostile longnames"
+mount_ck "$WORK/longnested.tar" "$WORK/g-longnested" && {
+	d=$WORK/g-longnested/rootfs-diff
+	check "long nested names: ls lists only the short one" test "$(ls "$d/long")" = short
+	check "long nested names: cat reads it" test "$(cat "$d/long/short")" = hi
+	check "long nested names: find meets no name over 255 bytes" \
+		test -z "$(find "$d" | awk -F/ '{ for (i = 1; i <= NF; i++) if (length($i) > 255) print }')"
+	check "long nested names: the inner tar's own members are still there" \
+		test "$(find "$d" | wc -l)" -gt 3
+	check "long nested names: a warning names the first 300-byte one" \
+		grep -q "'rootfs-diff.tar': member 'long/000aaaa.*' left out: a name in its path is longer than 255 bytes" \
+		"$WORK/g-longnested.log"
+	named=$(grep -c "'rootfs-diff.tar': member 'long/" "$WORK/g-longnested.log")
+	check "long nested names: 10 named ($named), 2 counted" \
+		grep -q "'rootfs-diff.tar': 2 more members left out: a name in the path longer than 255 bytes" "$WORK/g-longnested.log"
+	check "long nested names: exactly 10 named" test "$named" -eq 10
+	umount_ck "$WORK/g-longnested"
 }
 tar -cf "$WORK/cut.tar" -C "$src" . || fail "tar cut.tar"
 mount_ck "$WORK/cut.tar" "$WORK/g-cut" && {

@@ -11,6 +11,10 @@
 #             small enough to stay in memory)
 #   procs     pstree.img with N processes in a random tree (no core images)
 #   chain     pstree.img with N processes, each the child of the one before
+#   livechain as chain, and each new process has a small core image (alive,
+#             comm "chain"), so that container.json descends into it
+#   longnames rootfs-diff.tar with N more members whose names are 300 bytes
+#             long (long/<i>aaa...), next to long/short and its own members
 #   cycle     pstree.img whose ppids form a cycle: the first process, child
 #             of the last of N new ones, each the child of the one before
 #             (no root at all)
@@ -177,6 +181,27 @@ elif kind == 'claim':
     head = f.getvalue()[:-1024] + bytes(1 << 20)
     with open(out, 'wb') as o:
         subprocess.run(['zstd', '-q', '-3', '-c'], input=head, stdout=o, check=True)
+elif kind == 'livechain':
+    root = [v for k, _, v in pse[0] if k == 1][0]
+    core_hdr, _ = read_img('core-1.img')
+    # core_entry: 1 mtype (1: x86_64), 3 tc; task_core_entry: 1 task_state
+    # (1: alive), 2 exit_code, 3 personality, 4 flags, 5 blk_sigset, 6 comm
+    tc = ser([(1, 0, 1), (2, 0, 0), (3, 0, 0), (4, 0, 0), (5, 0, 0), (6, 2, b'chain')])
+    core = img_bytes(core_hdr, [ser([(1, 0, 1), (3, 2, tc)])])
+    entries = [pse[0]] + [proc(1000 + i, root if i == 0 else 999 + i) for i in range(n)]
+    mems = fixture({'pstree.img': pstree(entries)})
+    mems += [('checkpoint/core-%d.img' % (1000 + i), core) for i in range(n)]
+    write(mems)
+elif kind == 'longnames':
+    f = io.BytesIO()
+    with tarfile.open(os.path.join(src, 'rootfs-diff.tar')) as inner, \
+            tarfile.open(fileobj=f, mode='w', format=tarfile.PAX_FORMAT) as t:
+        for m in inner.getmembers():
+            t.addfile(m, inner.extractfile(m) if m.isfile() else None)
+        for name in ['long/%03d' % i + 'a' * 297 for i in range(n)] + ['long/short']:
+            add(t, name, b'hi\n')
+    mems = [(p, f.getvalue() if p == 'rootfs-diff.tar' else data) for p, data in fixture({})]
+    write(mems)
 elif kind in ('procs', 'chain', 'cycle'):
     entries = [pse[0]]
     root = [v for k, _, v in pse[0] if k == 1][0]

@@ -165,6 +165,50 @@ static void test_container_json(void)
 	spec_info_done(&info);
 }
 
+/* process_tree stops at SPEC_PS_LEVELS_MAX levels and counts what it
+ * leaves out: below the last level, below a dead process, other roots. */
+static void test_ps_cut(void)
+{
+	enum { CHAIN = 200 };
+	struct spec_proc procs[CHAIN + 3];
+	struct spec_ps_left_out lo;
+	struct spec_info info = { 0 };
+	struct spec_sizes sz = { 0 };
+	struct ck_buf out = { 0 };
+	char want[64];
+
+	for (size_t i = 0; i < CHAIN; i++)
+		procs[i] = (struct spec_proc) { .pid = (uint32_t) (100 + i), .ppid = (uint32_t) (99 + i),
+						.comm = "c", .task_state = "Alive", .live = true };
+	procs[0].ppid = 0;
+	/* a dead child of the root with a child of its own; another root */
+	procs[CHAIN] = (struct spec_proc) { .pid = 50, .ppid = 100, .comm = "z", .task_state = "Dead" };
+	procs[CHAIN + 1] = (struct spec_proc) { .pid = 51, .ppid = 50, .comm = "y", .task_state = "Alive",
+						.live = true };
+	procs[CHAIN + 2] = (struct spec_proc) { .pid = 60, .ppid = 0, .comm = "r", .task_state = "Alive",
+						.live = true };
+	CHECK(spec_ps_tree_left_out(procs, CHAIN + 3, &lo) == 0 && lo.deep == CHAIN - SPEC_PS_LEVELS_MAX &&
+	      lo.not_live == 1 && lo.other_trees == 1, "left out: %zu deep, %zu under the dead, %zu other",
+	      lo.deep, lo.not_live, lo.other_trees);
+	CHECK(spec_render_container(&info, &sz, NULL, procs, CHAIN + 3, &out) == 0 && out.data, "renders");
+	snprintf(want, sizeof(want), "\"pid\": %d,", 100 + SPEC_PS_LEVELS_MAX - 1);
+	CHECK(out.data && strstr(out.data, want), "the last level is shown");
+	snprintf(want, sizeof(want), "\"pid\": %d,", 100 + SPEC_PS_LEVELS_MAX);
+	CHECK(out.data && !strstr(out.data, want), "the level below it is not");
+	snprintf(want, sizeof(want), "\"descendants_left_out\": %d,", CHAIN - SPEC_PS_LEVELS_MAX);
+	CHECK(out.data && strstr(out.data, want), "the cut process counts its descendants");
+	CHECK(out.data && strstr(out.data, "\"descendants_left_out\": 1,"), "so does the dead one");
+	snprintf(want, sizeof(want), "\"processes\": %d,", CHAIN - SPEC_PS_LEVELS_MAX + 2);
+	CHECK(out.data && strstr(out.data, "\"process_tree_left_out\": {") && strstr(out.data, want),
+	      "process_tree_left_out counts all");
+	ck_buf_done(&out);
+	/* a tree within the limit says nothing */
+	CHECK(spec_render_container(&info, &sz, NULL, procs + CHAIN - 10, 10, &out) == 0 && out.data &&
+	      !strstr(out.data, "left_out"), "nothing left out, no field");
+	ck_buf_done(&out);
+	spec_info_done(&info);
+}
+
 static void test_nested(void)
 {
 	static const char *const fixtures[] = { "wl-gamma.tar", "wl-alpha.tar.zst", "busybox-loop.tar.gz" };
@@ -214,6 +258,7 @@ int main(void)
 	test_rfc3339();
 	test_deleted();
 	test_container_json();
+	test_ps_cut();
 	test_nested();
 	return tap_done();
 }
