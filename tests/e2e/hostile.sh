@@ -139,31 +139,13 @@ done
 if mount_ck "$WORK/procs.tar" "$WORK/w-procs"; then
 	w=$WORK/w-procs
 	before=$(stat -c '%i %h' "$w/1" "$w/1/status" "$w/1/fd" "$w/1/stat")
-	python3 - "$w" "$WORK/walk.sums" <<'EOF2' || fail "procs: walk every /<pid>/"
-import hashlib, os, sys
-mnt, out = sys.argv[1], sys.argv[2]
-def read3(mnt, pid):
-    # the generated processes have no core image: their files fail with EIO
-    h = hashlib.sha256()
-    for name in ('stat', 'status', 'cmdline'):
-        try:
-            with open(os.path.join(mnt, pid, name), 'rb') as fh:
-                h.update(fh.read())
-        except OSError as e:
-            h.update(b'errno %d' % e.errno)
-    return h.hexdigest()
-with open(out, 'w') as f:
-    for pid in sorted((d for d in os.listdir(mnt) if d.isdigit()), key=int):
-        f.write('%s %s\n' % (pid, read3(mnt, pid)))
-EOF2
-	check "procs: every /<pid>/ was read ($(wc -l <"$WORK/walk.sums") of 20001)" test "$(wc -l <"$WORK/walk.sums")" -eq 20001
-	# read from the daemon again, not from the page cache
-	sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
-	check "procs: 3 threads reading half of the /<pid>/ each, in random orders, read what one did" \
-		python3 - "$w" "$WORK/walk.sums" <<'EOF2'
+	# walkpids.py MNT SUMS [THREADS]: write each pid's digest of stat, status
+	# and cmdline to SUMS; with THREADS, have that many threads read half
+	# of the pids each, in random orders, and compare with SUMS
+	cat >"$WORK/walkpids.py" <<'EOF2'
 import hashlib, os, random, sys, threading
-mnt, sums = sys.argv[1], dict(l.split() for l in open(sys.argv[2]))
-def read3(mnt, pid):
+mnt, sums_file = sys.argv[1], sys.argv[2]
+def read3(pid):
     # the generated processes have no core image: their files fail with EIO
     h = hashlib.sha256()
     for name in ('stat', 'status', 'cmdline'):
@@ -173,19 +155,28 @@ def read3(mnt, pid):
         except OSError as e:
             h.update(b'errno %d' % e.errno)
     return h.hexdigest()
-bad = []
+if len(sys.argv) == 3:
+    with open(sums_file, 'w') as f:
+        for pid in sorted((d for d in os.listdir(mnt) if d.isdigit()), key=int):
+            f.write('%s %s\n' % (pid, read3(pid)))
+    sys.exit(0)
+sums, bad = dict(l.split() for l in open(sums_file)), []
 def walk(seed):
     pids = list(sums)
     random.Random(seed).shuffle(pids)
-    for pid in pids[:len(pids) // 2]:
-        if read3(mnt, pid) != sums[pid]:
-            bad.append(pid)
-ts = [threading.Thread(target=walk, args=(s,)) for s in range(3)]
+    bad.extend(pid for pid in pids[:len(pids) // 2] if read3(pid) != sums[pid])
+ts = [threading.Thread(target=walk, args=(s,)) for s in range(int(sys.argv[3]))]
 for t in ts: t.start()
 for t in ts: t.join()
 if bad:
     sys.exit('%d reads differ, first pid %s' % (len(bad), bad[0]))
 EOF2
+	python3 "$WORK/walkpids.py" "$w" "$WORK/walk.sums" || fail "procs: walk every /<pid>/"
+	check "procs: every /<pid>/ was read ($(wc -l <"$WORK/walk.sums") of 20001)" test "$(wc -l <"$WORK/walk.sums")" -eq 20001
+	# read from the daemon again, not from the page cache
+	sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
+	check "procs: 3 threads reading half of the /<pid>/ each, in random orders, read what one did" \
+		python3 "$WORK/walkpids.py" "$w" "$WORK/walk.sums" 3
 	after=$(stat -c '%i %h' "$w/1" "$w/1/status" "$w/1/fd" "$w/1/stat")
 	check "procs: inode numbers and link counts are the same after the files were dropped and built again" \
 		test "$before" = "$after"
