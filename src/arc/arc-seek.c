@@ -13,8 +13,8 @@
  * within the budget plus a compressed unit per decoder, or one unit per
  * reading thread when that is more.
  *
- * Read-ahead: a read that starts where the previous one ended asks for the
- * units after the one it ended in; helper threads (as many as decoders)
+ * Read-ahead: a read near the end of the previous ones (SEEK_NEAR) asks for
+ * the units after the furthest one read; helper threads (as many as decoders)
  * decode them into busy slots exactly as a reader would, so that a
  * sequential reader finds them decoded, or being decoded, and a stream
  * reads at the speed of the decoders together. Random reads ask for none. */
@@ -34,6 +34,11 @@
 #define SEEK_UNIT_DEFAULT (32ull << 20)
 #define SEEK_CACHE_DEFAULT (48ull << 20)
 #define SEEK_CACHE_UNITS 4
+/* at least this much: the kernel's read-ahead (4 MiB, fs.h) has several
+ * requests in flight and the helpers decode ahead of them; with less, small
+ * units (1 MiB xz blocks) were evicted before they were read and decoded
+ * again, and a sequential read ran at one decoder's speed */
+#define SEEK_CACHE_MIN (16ull << 20)
 #define SEEK_SLOTS_MAX 64
 #define SEEK_DECODERS_DEFAULT 2
 #define SEEK_INBUF_KEEP (4u << 20)
@@ -99,7 +104,7 @@ int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 		s->unit_largest = CK_MAX(s->unit_largest, (uint64_t) s->units[i].usize);
 		s->in_len = CK_MAX(s->in_len, (uint64_t) s->units[i].csize);
 	}
-	cache = CK_MIN(SEEK_CACHE_UNITS * s->unit_largest, SEEK_CACHE_DEFAULT);
+	cache = CK_MIN(CK_MAX(SEEK_CACHE_UNITS * s->unit_largest, SEEK_CACHE_MIN), SEEK_CACHE_DEFAULT);
 	if (opts && opts->cache_max)
 		cache = opts->cache_max;
 	s->cache_max = CK_MAX(cache, s->unit_largest);
@@ -434,21 +439,35 @@ void arc_read_ahead_enable(bool on)
 	__atomic_store_n(&seek_ahead_on, on, __ATOMIC_RELEASE);
 }
 
-/* After a read of [off, end) that ended in unit @last: when it started where
- * the previous one ended, want the next units decoded ahead. */
-static void seek_ahead(struct arc_seek *s, uint64_t off, uint64_t end, size_t last)
+/* Reads this close to the furthest end so far belong to one stream: the
+ * kernel's read-ahead sends a file's next requests at once, and the FUSE
+ * threads serve them in any order, so a sequential reader's requests do
+ * not arrive one after the other (tree.h, fs.c). */
+#define SEEK_NEAR (16ull << 20)
+
+static size_t seek_find(const struct arc_seek *s, uint64_t off);
+
+/* After a read of [off, end): when it lies near the previous ones (see
+ * SEEK_NEAR), want the units after the furthest one read decoded ahead. */
+static void seek_ahead(struct arc_seek *s, uint64_t off, uint64_t end)
 {
 	pthread_mutex_lock(&s->lock);
-	if (off == s->seq_end && last + 1 < s->n && !s->ahead_stop &&
-	    __atomic_load_n(&seek_ahead_on, __ATOMIC_ACQUIRE)) {
-		s->ahead_from = last + 1;
-		s->ahead_to = CK_MIN(s->n, last + 1 + (size_t) s->decoders);
-		while (s->n_ahead_threads < CK_MIN(s->decoders, (unsigned) SEEK_AHEAD_THREADS) &&
-		       pthread_create(&s->ahead_threads[s->n_ahead_threads], NULL, seek_ahead_main, s) == 0)
-			s->n_ahead_threads++;
-		pthread_cond_broadcast(&s->ahead_cond);
+	if (off <= s->seq_end + SEEK_NEAR && off + SEEK_NEAR >= s->seq_end) {
+		size_t last;
+
+		s->seq_end = CK_MAX(s->seq_end, end);
+		last = seek_find(s, s->seq_end - 1);
+		if (last + 1 < s->n && !s->ahead_stop && __atomic_load_n(&seek_ahead_on, __ATOMIC_ACQUIRE)) {
+			s->ahead_from = last + 1;
+			s->ahead_to = CK_MIN(s->n, last + 1 + (size_t) s->decoders);
+			while (s->n_ahead_threads < CK_MIN(s->decoders, (unsigned) SEEK_AHEAD_THREADS) &&
+			       pthread_create(&s->ahead_threads[s->n_ahead_threads], NULL, seek_ahead_main, s) == 0)
+				s->n_ahead_threads++;
+			pthread_cond_broadcast(&s->ahead_cond);
+		}
+	} else {
+		s->seq_end = end;	/* a jump: a new stream starts here */
 	}
-	s->seq_end = end;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -495,7 +514,7 @@ ssize_t arc_seek_pread(struct arc_seek *s, void *buf, size_t len, uint64_t off)
 		pthread_mutex_unlock(&s->lock);
 		done += k;
 	}
-	seek_ahead(s, off, off + done, i - 1);
+	seek_ahead(s, off, off + done);
 	return (ssize_t) done;
 }
 

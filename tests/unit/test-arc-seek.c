@@ -456,6 +456,35 @@ static void flip_tail(const char *src, size_t span, const char *label)
 	free(buf);
 }
 
+/* A sequential reader through FUSE: the kernel's read-ahead requests come
+ * in a window at a time, served in any order. Read 256 KiB chunks in the
+ * order 1, 0, 3, 2 of every 1 MiB (no read starts where the one before
+ * ended): the bytes are right, each unit is decoded once, and the
+ * read-ahead still decodes some of them. */
+static void shuffled_ok(const char *name, const char *label)
+{
+	static const int order[] = { 1, 0, 3, 2 };
+	const size_t chunk = 256 * 1024;
+	struct opened o = open_file(name, &(struct arc_seek_opts) { .cache_max = 64 << 20 });
+	uint8_t *buf = malloc(chunk + 14);
+	bool ok = o.rc == 0 && buf;
+
+	for (uint64_t w = 0; ok && w < payload_len; w += 4 * chunk)
+		for (int k = 0; ok && k < 4; k++)
+			ok = range_ok(o.s, w + order[k] * chunk, chunk, buf);
+	CHECK(ok, "%s: 256 KiB reads, 1 0 3 2 in every MiB", label);
+	if (o.rc == 0) {
+		CHECK(arc_seek_decodes(o.s) == o.s->n, "%s: each of %zu units decoded once (%llu)", label,
+		      o.s->n, (unsigned long long) arc_seek_decodes(o.s));
+		pthread_mutex_lock(&o.s->lock);
+		CHECK(o.s->ahead_decodes > 0, "%s: the read-ahead decoded %llu of them", label,
+		      (unsigned long long) o.s->ahead_decodes);
+		pthread_mutex_unlock(&o.s->lock);
+	}
+	free(buf);
+	close_file(&o);
+}
+
 static void test_xz(void)
 {
 	struct arc_seek_opts small = { .unit_max = 100000 }, tiny_cache = { .cache_max = 1 };
@@ -479,6 +508,7 @@ static void test_xz(void)
 	if (o.rc == 0)
 		CHECK(threads_ok(o.s, 0), "xz: 4 threads, random reads, every byte checked");
 	close_file(&o);
+	shuffled_ok("p.xz", "xz out of order");
 	o = open_file("p.xz", &(struct arc_seek_opts) { .cache_max = 64 << 20 });
 	if (o.rc == 0)
 		CHECK(threads_ok(o.s, 1) && arc_seek_decodes(o.s) == o.s->n,
@@ -529,6 +559,7 @@ static void test_zstd(void)
 	if (o.rc == 0)
 		CHECK(threads_ok(o.s, 0), "zstd frames: 4 threads, random reads");
 	close_file(&o);
+	shuffled_ok("frames.zst", "zstd frames out of order");
 
 	make_zstd("table.zst", 300000, false, true, true);
 	good_file("table.zst", "zstd seekable, %zu frames", units_of(300000), NULL);
