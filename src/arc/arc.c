@@ -717,3 +717,8 @@ bool arc_is_zero_copy(const struct arc *a)
 {
 	return a->zero_copy;
 }
+
+bool arc_splices(const struct arc *a)
+{
+	return !a->seek;
+}

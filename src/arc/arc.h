@@ -159,5 +159,8 @@ size_t arc_dropped(const struct arc *a, const char **ret_first);
 /* True when no member was copied: every read is a pread() on the original
  * archive file (plain tar) or on the member's own file (directory). */
 bool arc_is_zero_copy(const struct arc *a);
+/* False when the large members are decoded on read (a seekable compressed
+ * archive): no read of them can be answered with a file extent to splice. */
+bool arc_splices(const struct arc *a);
 
 #endif

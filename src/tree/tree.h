@@ -79,6 +79,9 @@ struct tree_reply {
 };
 /* Returns 0 or -errno (then nothing is allocated). */
 int tree_read_reply(struct tree *t, const struct tree_node *n, uint64_t off, size_t len, struct tree_reply *r);
+/* Whether replies of @t's large files can be file extents (tree_read_reply()):
+ * false when its archive's members are decoded on read. */
+bool tree_splices(const struct tree *t);
 /* Copy up to @len bytes at @off of regular node @n. Returns the count or -errno. */
 ssize_t tree_read(struct tree *t, const struct tree_node *n, void *buf, size_t len, uint64_t off);
 /* The target of symlink @n, NUL-terminated and truncated to @size. Returns 0 or -errno. */
