@@ -644,50 +644,20 @@ static int oci_add_mem(struct oci *o, const char *name, const void *data, size_t
 	return 0;
 }
 
-/* A protobuf varint at *@p (< @end). */
-static int pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
-{
-	uint64_t v = 0;
-
-	for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
-		uint8_t b = *(*p)++;
-
-		v |= (uint64_t) (b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*ret = v;
-			return 0;
-		}
-	}
-	return -EBADMSG;
-}
-
 /* The value (field 2) of the protobuf Any in @b, which containerd's
  * checkpoint config blob is: the OCI runtime spec as JSON. */
 static int pb_any_value(const struct ck_blob *b, struct ck_blob *ret)
 {
 	const uint8_t *p = b->data, *end = b->data + b->len;
-	uint64_t key, len;
+	struct ck_pb_field f;
 	bool found = false;
 
 	while (p < end) {
-		if (pb_varint(&p, end, &key) < 0)
+		if (ck_pb_next(&p, end, &f) < 0)
 			return -EBADMSG;
-		switch (key & 7) {
-		case 0:
-			if (pb_varint(&p, end, &len) < 0)
-				return -EBADMSG;
-			break;
-		case 2:
-			if (pb_varint(&p, end, &len) < 0 || len > (uint64_t) (end - p))
-				return -EBADMSG;
-			if (key >> 3 == 2) {
-				*ret = (struct ck_blob) { p, (size_t) len };
-				found = true;
-			}
-			p += len;
-			break;
-		default:
-			return -EBADMSG;
+		if (f.wt == 2 && f.id == 2) {
+			*ret = (struct ck_blob) { f.data, f.len };
+			found = true;
 		}
 	}
 	return found ? 0 : -ENOENT;

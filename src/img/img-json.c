@@ -102,7 +102,7 @@ static int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 		      int depth)
 {
 	const uint8_t *end = p + len;
-	struct img_wire_field f;
+	struct ck_pb_field f;
 
 	if (depth > JSON_MAX_DEPTH)
 		return -EBADMSG;
@@ -110,7 +110,7 @@ static int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 		const ProtobufCFieldDescriptor *fd = NULL;
 		int rc;
 
-		if (img_wire_next(&p, end, &f) < 0)
+		if (ck_pb_next(&p, end, &f) < 0)
 			return -EBADMSG;
 		if (f.wt != 2)
 			continue;

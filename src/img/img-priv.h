@@ -87,19 +87,6 @@ int img_reader_next(struct img_reader *r, const ProtobufCMessageDescriptor *desc
  * -EBADMSG if fewer remain. @ret (may be NULL) borrows them. */
 int img_reader_extra(struct img_reader *r, uint64_t len, struct ck_blob *ret);
 
-/* One field of a protobuf record on the wire (img-strip.c). */
-struct img_wire_field {
-	const uint8_t *start, *end;	/* the whole field, tag included */
-	uint64_t id;			/* field number */
-	unsigned int wt;		/* wire type: 0, 1, 2 or 5 */
-	const uint8_t *data;		/* types 1, 2, 5: the payload; NULL for varints */
-	size_t len;
-};
-/* Read the field at *@p (before @end) into @f and move *@p past it.
- * Returns 0, or -EBADMSG for a cut or overlong varint, a length past @end
- * or a group (wire types 3, 4, 6, 7), which protobuf-c refuses too. */
-int img_wire_next(const uint8_t **p, const uint8_t *end, struct img_wire_field *f);
-
 /* A record unpacked without its large repeated message fields: each such
  * field whose elements take @min bytes or more on the wire (tags included)
  * is left out of @msg, and img_rec_next() unpacks its elements one at a

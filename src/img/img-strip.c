@@ -9,64 +9,9 @@
 
 #include "img-priv.h"
 
-static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
-{
-	uint64_t v = 0;
-
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		uint8_t c = *(*p)++;
-
-		v |= (uint64_t) (c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*ret = v;
-			return 0;
-		}
-	}
-	return -EBADMSG;
-}
-
-int img_wire_next(const uint8_t **p, const uint8_t *end, struct img_wire_field *f)
-{
-	uint64_t tag, n;
-
-	f->start = *p;
-	if (wire_varint(p, end, &tag) < 0)
-		return -EBADMSG;
-	f->id = tag >> 3;
-	f->wt = tag & 7;
-	f->data = NULL;
-	f->len = 0;
-	switch (f->wt) {
-	case 0:
-		if (wire_varint(p, end, &n) < 0)
-			return -EBADMSG;
-		break;
-	case 1:
-	case 5:
-		n = f->wt == 1 ? 8 : 4;
-		if ((uint64_t) (end - *p) < n)
-			return -EBADMSG;
-		f->data = *p;
-		f->len = (size_t) n;
-		*p += n;
-		break;
-	case 2:
-		if (wire_varint(p, end, &n) < 0 || (uint64_t) (end - *p) < n)
-			return -EBADMSG;
-		f->data = *p;
-		f->len = (size_t) n;
-		*p += n;
-		break;
-	default:	/* groups: protobuf-c does not take them either */
-		return -EBADMSG;
-	}
-	f->end = *p;
-	return 0;
-}
-
 /* The index in @d->fields of the repeated message field a length-delimited
  * @f belongs to, or -1. Only the first 64 fields can be left out. */
-static int strippable(const ProtobufCMessageDescriptor *d, const struct img_wire_field *f)
+static int strippable(const ProtobufCMessageDescriptor *d, const struct ck_pb_field *f)
 {
 	const ProtobufCFieldDescriptor *fd;
 
@@ -92,14 +37,14 @@ int img_rec_unpack(struct img_rec *r, const ProtobufCMessageDescriptor *desc,
 	const uint8_t *p = rec->data, *end = rec->data + rec->len;
 	_cleanup_free_ uint8_t *copy = NULL;
 	size_t total[64] = { 0 }, n = 0, kept = 0;
-	struct img_wire_field f;
+	struct ck_pb_field f;
 
 	*r = (struct img_rec) { .desc = desc, .wire = rec->data, .len = rec->len };
 	while (p < end) {
 		int i;
 
 		/* wire protobuf-c may judge otherwise: leave all of it to protobuf-c */
-		if (img_wire_next(&p, end, &f) < 0)
+		if (ck_pb_next(&p, end, &f) < 0)
 			return unpack_whole(r);
 		i = strippable(desc, &f);
 		if (i >= 0)
@@ -122,7 +67,7 @@ int img_rec_unpack(struct img_rec *r, const ProtobufCMessageDescriptor *desc,
 	for (p = rec->data; p < end;) {
 		int i;
 
-		img_wire_next(&p, end, &f);	/* walked once already */
+		ck_pb_next(&p, end, &f);	/* walked once already */
 		i = strippable(desc, &f);
 		if (i >= 0 && (r->stripped >> i & 1))
 			continue;
@@ -148,10 +93,10 @@ static int next_elem(const struct img_rec *r, unsigned int fi, size_t *pos, stru
 {
 	const uint8_t *p = r->wire + *pos, *end = r->wire + r->len;
 	uint32_t id = r->desc->fields[fi].id;
-	struct img_wire_field f;
+	struct ck_pb_field f;
 
 	while (p < end) {
-		if (img_wire_next(&p, end, &f) < 0)
+		if (ck_pb_next(&p, end, &f) < 0)
 			return 0;	/* cannot happen: img_rec_unpack() walked it */
 		if (f.wt == 2 && f.id == id) {
 			*pos = (size_t) (p - r->wire);

@@ -387,3 +387,58 @@ int ck_forest_build(struct ck_forest *f, const void *base, size_t n, size_t size
 	}
 	return 0;
 }
+
+static int pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t c = *(*p)++;
+
+		v |= (uint64_t) (c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*ret = v;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+int ck_pb_next(const uint8_t **p, const uint8_t *end, struct ck_pb_field *f)
+{
+	uint64_t tag, n;
+
+	f->start = *p;
+	if (pb_varint(p, end, &tag) < 0)
+		return -EBADMSG;
+	f->id = tag >> 3;
+	f->wt = tag & 7;
+	f->data = NULL;
+	f->len = 0;
+	switch (f->wt) {
+	case 0:
+		if (pb_varint(p, end, &n) < 0)
+			return -EBADMSG;
+		break;
+	case 1:
+	case 5:
+		n = f->wt == 1 ? 8 : 4;
+		if ((uint64_t) (end - *p) < n)
+			return -EBADMSG;
+		f->data = *p;
+		f->len = (size_t) n;
+		*p += n;
+		break;
+	case 2:
+		if (pb_varint(p, end, &n) < 0 || (uint64_t) (end - *p) < n)
+			return -EBADMSG;
+		f->data = *p;
+		f->len = (size_t) n;
+		*p += n;
+		break;
+	default:	/* groups: protobuf-c does not take them either */
+		return -EBADMSG;
+	}
+	f->end = *p;
+	return 0;
+}

@@ -121,4 +121,17 @@ ssize_t ck_pread_full(int fd, void *buf, size_t len, off_t off);
 /* pwrite() all @len bytes; returns 0 or -errno (-EIO if nothing was written). */
 int ck_pwrite_full(int fd, const void *buf, size_t len, off_t off);
 
+/* One field of a protobuf message on the wire. */
+struct ck_pb_field {
+	const uint8_t *start, *end;	/* the whole field, tag included */
+	uint64_t id;			/* field number */
+	unsigned int wt;		/* wire type: 0, 1, 2 or 5 */
+	const uint8_t *data;		/* types 1, 2, 5: the payload; NULL for varints */
+	size_t len;
+};
+/* Read the protobuf field at *@p (before @end) into @f and move *@p past
+ * it. Returns 0, or -EBADMSG for a cut or overlong varint, a length past
+ * @end or a group (wire types 3, 4, 6, 7), which protobuf-c refuses too. */
+int ck_pb_next(const uint8_t **p, const uint8_t *end, struct ck_pb_field *f);
+
 #endif
