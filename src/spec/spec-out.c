@@ -170,6 +170,19 @@ static void ps_left_out(const struct spec_proc *procs, size_t n, const struct ck
 	ret->other_trees = n - shown - ret->deep - ret->not_live;
 }
 
+/* The forest of @procs (@n > 0) and a stack to walk it (two entries a
+ * process, as ps_left_out() needs). Returns 0 or -ENOMEM. */
+static int ps_forest(const struct spec_proc *procs, size_t n, struct ck_forest *f, size_t **ret_stack)
+{
+	_cleanup_free_ size_t *stack = calloc(2 * n + 1, sizeof(*stack));
+
+	if (!stack || ck_forest_build(f, procs, n, sizeof(*procs), offsetof(struct spec_proc, pid),
+				      offsetof(struct spec_proc, ppid)) < 0)
+		return -ENOMEM;
+	*ret_stack = TAKE_PTR(stack);
+	return 0;
+}
+
 int spec_ps_tree_left_out(const struct spec_proc *procs, size_t n, struct spec_ps_left_out *ret)
 {
 	_cleanup_free_ size_t *stack = NULL;
@@ -178,11 +191,7 @@ int spec_ps_tree_left_out(const struct spec_proc *procs, size_t n, struct spec_p
 	*ret = (struct spec_ps_left_out) { 0 };
 	if (!n)
 		return 0;
-	stack = calloc(2 * n + 1, sizeof(*stack));
-	if (!stack)
-		return -ENOMEM;
-	if (ck_forest_build(&f, procs, n, sizeof(*procs), offsetof(struct spec_proc, pid),
-			    offsetof(struct spec_proc, ppid)) < 0)
+	if (ps_forest(procs, n, &f, &stack) < 0)
 		return -ENOMEM;
 	ps_left_out(procs, n, &f, stack, ret);
 	ck_forest_done(&f);
@@ -203,11 +212,7 @@ static int put_ps_tree(json_object *o, const struct spec_proc *procs, size_t n)
 
 	if (!n)
 		return 0;
-	stack = calloc(2 * n + 1, sizeof(*stack));
-	if (!stack)
-		return -ENOMEM;
-	if (ck_forest_build(&f, procs, n, sizeof(*procs), offsetof(struct spec_proc, pid),
-			    offsetof(struct spec_proc, ppid)) < 0)
+	if (ps_forest(procs, n, &f, &stack) < 0)
 		return -ENOMEM;
 	if (!f.n_roots)
 		goto out;
