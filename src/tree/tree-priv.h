@@ -31,8 +31,8 @@ struct tree_lazy {
 	uint64_t ino_base;		/* the nodes below it are numbered ino_base .. + ino_span */
 	uint64_t ino_span;
 	uint64_t next_ino;		/* while populating: the next node's number */
-	size_t n_added;			/* while populating: nodes added to it */
-	size_t n_nodes;			/* nodes it holds when populated (not those of lazy subdirectories) */
+	size_t n_nodes;			/* nodes it holds when populated (not those of lazy
+					 * subdirectories); counted as they are added */
 	size_t n_subdirs;		/* its child directories, for st_nlink */
 	size_t populated_kids;		/* populated lazy directories right below it */
 	bool populated;			/* atomic: children present (acquire/release) */
@@ -180,11 +180,12 @@ struct tree *tree_new_empty(const struct ckpt *ck, const struct arc *a, const st
  * TREE_LAZY_BUDGET nodes lie below populated lazy directories and @d is the
  * least recently used one with nothing open below it. Its nodes keep the
  * same inode numbers every time: @n_files says how many @populate adds
- * (none of them a directory), or 0 to learn that, and its subdirectories
- * for st_nlink, by running @populate once here; at the top level the
- * children then stay until the budget needs their room. Called from a
- * lazy directory's @populate, it nests (task/<tid>/ in /<pid>/), and the
- * outer one is dropped only after the inner ones. Returns 0 or -errno. */
+ * (none of them a directory), or, at the top level only, 0 to learn that
+ * and its subdirectories (for st_nlink) by running @populate once here;
+ * the children then stay until the budget needs their room. Called from a
+ * lazy directory's @populate (task/<tid>/ in /<pid>/), with @n_files, it
+ * nests: the outer one is dropped only after the inner ones. Returns 0 or
+ * -errno (-EINVAL: nested without @n_files). */
 int tree_lazy_init(struct tree *t, struct tree_node *d, tree_populate_fn populate, size_t n_files);
 /* Number the nodes below @root of @t from @next again, after emptying
  * every populated lazy directory (a pod graft renumbers its subtrees):

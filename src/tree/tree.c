@@ -136,7 +136,7 @@ struct tree_node *tree_node_add(struct tree *t, struct tree_node *parent, const 
 	n->tree = t;
 	if (tree_top(t)->populating) {	/* below a lazy directory: its own numbers */
 		n->ino = tree_top(t)->populating->lazy->next_ino++;
-		tree_top(t)->populating->lazy->n_added++;
+		tree_top(t)->populating->lazy->n_nodes++;
 	} else {
 		n->ino = t->next_ino++;
 	}
@@ -536,17 +536,16 @@ static void lazy_drop_locked(struct tree *top, struct tree_node *d)
 		up->lazy->populated_kids--;
 }
 
-/* Under top->pop_lock: add the children of @d (of tree @t); with
- * @publish, make them visible and count them against the budget, else
- * only learn their count (the caller drops them). */
-static int lazy_populate_locked(struct tree *t, struct tree *top, struct tree_node *d, bool publish)
+/* Under top->pop_lock: add the children of @d (of tree @t), make them
+ * visible and count them against the budget. */
+static int lazy_populate_locked(struct tree *t, struct tree *top, struct tree_node *d)
 {
 	struct tree_lazy *z = d->lazy;
-	struct tree_node *outer = top->populating, *up;
+	struct tree_node *up;
 	uint64_t span;
 	int rc;
 
-	if (publish && top->n_lazy_dirs == top->cap_lazy_dirs) {
+	if (top->n_lazy_dirs == top->cap_lazy_dirs) {
 		size_t cap = top->cap_lazy_dirs ? top->cap_lazy_dirs * 2 : 64;
 		struct tree_node **v = reallocarray(top->lazy_dirs, cap, sizeof(*v));
 
@@ -556,10 +555,10 @@ static int lazy_populate_locked(struct tree *t, struct tree *top, struct tree_no
 		top->cap_lazy_dirs = cap;
 	}
 	z->next_ino = z->ino_base;
-	z->n_added = 0;
+	z->n_nodes = 0;
 	top->populating = d;
 	rc = z->populate(t, d);
-	top->populating = outer;
+	top->populating = NULL;
 	span = z->next_ino - z->ino_base;
 	if (rc == 0 && z->ino_span && span != z->ino_span) {
 		/* its numbers would run into the next directory's */
@@ -571,13 +570,10 @@ static int lazy_populate_locked(struct tree *t, struct tree *top, struct tree_no
 		return rc;
 	}
 	z->ino_span = span;
-	z->n_nodes = z->n_added;
 	z->n_subdirs = 0;
 	for (size_t i = 0; i < d->n_children; i++)
 		z->n_subdirs += d->children[i]->kind == TREE_DIR;
 	tree_sort(d);
-	if (!publish)
-		return 0;
 	top->lazy_dirs[top->n_lazy_dirs++] = d;
 	top->lazy_nodes += z->n_nodes;
 	up = lazy_parent(d);
@@ -633,7 +629,7 @@ static int lazy_ensure(const struct tree *ct, const struct tree_node *cd)
 		return 0;
 	pthread_mutex_lock(&top->pop_lock);
 	if (!d->lazy->populated)
-		rc = lazy_populate_locked(t, top, d, true);
+		rc = lazy_populate_locked(t, top, d);
 	pthread_mutex_unlock(&top->pop_lock);
 	return rc;
 }
@@ -645,29 +641,28 @@ int tree_lazy_init(struct tree *t, struct tree_node *d, tree_populate_fn populat
 	struct tree_lazy *z;
 	int rc = 0;
 
+	if (outer && !n_files)
+		return -EINVAL;	/* its count cannot be learned by populating it now */
 	z = d->lazy = calloc(1, sizeof(*d->lazy));
 	if (!z)
 		return -ENOMEM;
 	z->populate = populate;
-	z->ino_base = outer ? outer->lazy->next_ino : t->next_ino;
-	if (n_files) {
+	if (outer) {
+		/* numbered inside the outer directory's range, populated when used */
+		z->ino_base = outer->lazy->next_ino;
 		z->ino_span = n_files;
-	} else if (outer) {
-		/* numbered now, populated when used */
-		rc = lazy_populate_locked(t, top, d, false);
-		drop_children(d);
-	} else {
-		pthread_mutex_lock(&top->pop_lock);
-		rc = lazy_populate_locked(t, top, d, true);
-		/* nothing is served yet: the budget is kept here */
-		if (rc == 0 && top->evict_wanted)
-			lazy_evict_locked(top);
-		pthread_mutex_unlock(&top->pop_lock);
+		outer->lazy->next_ino += n_files;
+		return 0;
 	}
-	if (outer)
-		outer->lazy->next_ino += z->ino_span;
-	else
-		t->next_ino += z->ino_span;
+	z->ino_base = t->next_ino;
+	z->ino_span = n_files;
+	pthread_mutex_lock(&top->pop_lock);
+	rc = lazy_populate_locked(t, top, d);
+	/* nothing is served yet: the budget is kept here */
+	if (rc == 0 && top->evict_wanted)
+		lazy_evict_locked(top);
+	pthread_mutex_unlock(&top->pop_lock);
+	t->next_ino += z->ino_span;
 	return rc;
 }
 
