@@ -439,38 +439,6 @@ void arc_read_ahead_enable(bool on)
 	__atomic_store_n(&seek_ahead_on, on, __ATOMIC_RELEASE);
 }
 
-/* Reads this close to the furthest end so far belong to one stream: the
- * kernel's read-ahead sends a file's next requests at once, and the FUSE
- * threads serve them in any order, so a sequential reader's requests do
- * not arrive one after the other (tree.h, fs.c). */
-#define SEEK_NEAR (16ull << 20)
-
-static size_t seek_find(const struct arc_seek *s, uint64_t off);
-
-/* After a read of [off, end): when it lies near the previous ones (see
- * SEEK_NEAR), want the units after the furthest one read decoded ahead. */
-static void seek_ahead(struct arc_seek *s, uint64_t off, uint64_t end)
-{
-	pthread_mutex_lock(&s->lock);
-	if (off <= s->seq_end + SEEK_NEAR && off + SEEK_NEAR >= s->seq_end) {
-		size_t last;
-
-		s->seq_end = CK_MAX(s->seq_end, end);
-		last = seek_find(s, s->seq_end - 1);
-		if (last + 1 < s->n && !s->ahead_stop && __atomic_load_n(&seek_ahead_on, __ATOMIC_ACQUIRE)) {
-			s->ahead_from = last + 1;
-			s->ahead_to = CK_MIN(s->n, last + 1 + (size_t) s->decoders);
-			while (s->n_ahead_threads < CK_MIN(s->decoders, (unsigned) SEEK_AHEAD_THREADS) &&
-			       pthread_create(&s->ahead_threads[s->n_ahead_threads], NULL, seek_ahead_main, s) == 0)
-				s->n_ahead_threads++;
-			pthread_cond_broadcast(&s->ahead_cond);
-		}
-	} else {
-		s->seq_end = end;	/* a jump: a new stream starts here */
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
 /* The unit holding @off (< s->size). */
 struct unit_key {
 	const struct arc_seek *s;
@@ -490,6 +458,37 @@ static size_t seek_find(const struct arc_seek *s, uint64_t off)
 	size_t after = ck_lower_bound(s->n, unit_starts_at_or_before, &k);
 
 	return after ? after - 1 : 0;	/* the last unit starting at or before @off */
+}
+
+/* Reads this close to the furthest end so far belong to one stream: the
+ * kernel's read-ahead sends a file's next requests at once, and the FUSE
+ * threads serve them in any order, so a sequential reader's requests do
+ * not arrive one after the other (tree.h, fs.c). */
+#define SEEK_NEAR (16ull << 20)
+
+/* After a read of [off, end): when it lies near the previous ones (see
+ * SEEK_NEAR), want the units after the furthest one read decoded ahead. */
+static void seek_ahead(struct arc_seek *s, uint64_t off, uint64_t end)
+{
+	pthread_mutex_lock(&s->lock);
+	/* seq_end is UINT64_MAX until the first read */
+	if (s->seq_end != UINT64_MAX && off <= s->seq_end + SEEK_NEAR && off + SEEK_NEAR >= s->seq_end) {
+		size_t last;
+
+		s->seq_end = CK_MAX(s->seq_end, end);
+		last = seek_find(s, s->seq_end - 1);
+		if (last + 1 < s->n && !s->ahead_stop && __atomic_load_n(&seek_ahead_on, __ATOMIC_ACQUIRE)) {
+			s->ahead_from = last + 1;
+			s->ahead_to = CK_MIN(s->n, last + 1 + (size_t) s->decoders);
+			while (s->n_ahead_threads < CK_MIN(s->decoders, (unsigned) SEEK_AHEAD_THREADS) &&
+			       pthread_create(&s->ahead_threads[s->n_ahead_threads], NULL, seek_ahead_main, s) == 0)
+				s->n_ahead_threads++;
+			pthread_cond_broadcast(&s->ahead_cond);
+		}
+	} else {
+		s->seq_end = end;	/* a jump: a new stream starts here */
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 ssize_t arc_seek_pread(struct arc_seek *s, void *buf, size_t len, uint64_t off)
