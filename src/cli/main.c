@@ -511,8 +511,8 @@ int main(int argc, char *argv[])
 	mallopt(M_ARENA_MAX, 1);
 	/* Every copied read reply is a fresh malloc of up to 1 MiB that libfuse
 	 * frees: served from the heap, and the heap kept, instead of a new
-	 * mapping and its page faults each time (about 2x the speed of reads
-	 * from a seekable archive in scripts/bench). */
+	 * mapping and its page faults each time (a page fault per two pages
+	 * read from a seekable archive otherwise). */
 	mallopt(M_MMAP_THRESHOLD, 2 << 20);
 	mallopt(M_TRIM_THRESHOLD, 16 << 20);
 	if (cli_search_wanted(argc, argv)) {

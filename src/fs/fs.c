@@ -42,8 +42,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 * But libfuse also sends a copied reply through the pipe when it may
 	 * splice (a write into the pipe, then the splice): one more copy of
 	 * every byte. So a seekable archive, whose members are all decoded
-	 * into memory, is answered with plain writes (its first read of a
-	 * large member went from 0.35 to 0.64 GB/s here). */
+	 * into memory, is answered with plain writes. */
 	if ((conn->capable & FUSE_CAP_SPLICE_WRITE) && tree_splices(fuse_get_context()->private_data))
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	else
