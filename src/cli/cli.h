@@ -45,6 +45,7 @@ int cli_offline_run(struct tree *t, enum cli_offline mode, const char *path, con
 struct cli_pack_opts {
 	int level;		/* --level=N: zstd level; 0: zstd's default */
 	unsigned threads;	/* --threads=N: compression threads; 0: one per CPU */
+	int force;		/* --force: OUT may replace a regular file */
 };
 
 /* --recompress: rewrite archive @in as seekable zstd at @out (cli-recompress.c).

@@ -77,6 +77,7 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("--recompress", offline, CLI_RECOMPRESS),
 	CLI_OPT("--level=%d", pack.level, 0),
 	CLI_OPT("--threads=%u", pack.threads, 0),
+	CLI_OPT("--force", pack.force, 1),
 	/* fstab and mount(8) options that mean nothing to a FUSE file system;
 	 * mount.fuse3 passes some of them on (x-* is dropped in cli_proc) */
 	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
@@ -143,7 +144,7 @@ static void cli_usage(const char *prog)
 	printf("usage: %1$s [options] ARCHIVE MOUNTPOINT\n"
 	       "       %1$s --ls|--cat|--readlink [options] ARCHIVE [PATH]\n"
 	       "       %1$s --build-oci ARCHIVE DEST [--ref NAME:TAG] [--annotation K=V]... [--compress gzip|zstd]\n"
-	       "       %1$s --recompress [--level=N] [--threads=N] IN OUT\n"
+	       "       %1$s --recompress [--level=N] [--threads=N] [--force] IN OUT\n"
 	       "       %1$s --search [-F] [-i] [-e PATTERN]... [-f FILE] [options] [PATTERN] ARCHIVE\n"
 	       "       %1$s --yara RULES [options] ARCHIVE\n"
 	       "       %1$s --where PID OFFSET ARCHIVE|MOUNTED-TREE\n\n"
@@ -189,7 +190,8 @@ static void cli_usage(const char *prog)
 	       "    --annotation K=V       --build-oci: one more manifest annotation (repeatable)\n"
 	       "    --compress gzip|zstd   --build-oci: the layer's compression (default gzip)\n"
 	       "    --recompress IN OUT    write the tar of archive IN as seekable zstd to OUT, which\n"
-	       "                           then mounts without a pass over it (--level=N, --threads=N)\n"
+	       "                           then mounts without a pass over it (--level=N, --threads=N;\n"
+	       "                           --force: OUT may replace a regular file, nothing else)\n"
 	       "\n"
 	       "Search the memory of every process (without mounting):\n"
 	       "    --search PATTERN ARCHIVE  PCRE2 regex; one line per match: pid, comm, address,\n"
