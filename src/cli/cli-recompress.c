@@ -69,7 +69,14 @@ static int recompress_copy(struct arc_stream *s, struct pack_zstd *w, struct pac
 	return CLI_EXIT_OK;
 }
 
-int cli_recompress_run(const char *in, const char *out, const struct cli_pack_opts *po, const char *prog)
+/* The flags of --recompress. */
+struct recompress_opts {
+	int level;		/* --level=N: zstd level; 0: zstd's default */
+	unsigned threads;	/* --threads=N: compression threads; 0: one per CPU */
+	bool force;		/* --force: OUT may replace a regular file */
+};
+
+static int recompress(const char *in, const char *out, const struct recompress_opts *po, const char *prog)
 {
 	_cleanup_(arc_stream_freep) struct arc_stream *s = NULL;
 	_cleanup_(pack_zstd_freep) struct pack_zstd *w = NULL;
@@ -110,3 +117,56 @@ int cli_recompress_run(const char *in, const char *out, const struct cli_pack_op
 		(unsigned long long) st.frames, (unsigned long long) st.out_bytes);
 	return CLI_EXIT_OK;
 }
+
+enum { KEY_LEVEL = 256, KEY_THREADS, KEY_FORCE };
+
+static int recompress_flag(void *st, struct cli_common *c, int key, const char *arg)
+{
+	struct recompress_opts *o = st;
+	uint64_t v;
+
+	switch (key) {
+	case KEY_LEVEL:
+		/* zstd's levels go below 0 (fast levels): pack_zstd_new() checks the range */
+		if (cli_number(c->prog, "--level", arg[0] == '-' ? arg + 1 : arg, false, &v) < 0 || v > 1000)
+			return CLI_EXIT_USAGE;
+		o->level = arg[0] == '-' ? -(int) v : (int) v;
+		return 0;
+	case KEY_THREADS:
+		if (cli_number(c->prog, "--threads", arg, false, &v) < 0 || v > 1024)
+			return CLI_EXIT_USAGE;
+		o->threads = (unsigned) v;
+		return 0;
+	case KEY_FORCE:
+		o->force = true;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int recompress_run(void *st, struct cli_common *c, int argc, char **argv)
+{
+	if (argc != 2)
+		return cli_usage_error(&cli_mode_recompress, c->prog, "--recompress needs IN and OUT");
+	return recompress(argv[0], argv[1], st, c->prog);
+}
+
+static const struct cli_flag recompress_flags[] = {
+	{ "level", KEY_LEVEL, "N", "zstd level (default 3)" },
+	{ "threads", KEY_THREADS, "N", "compressing threads (default: one per CPU)" },
+	{ "force", KEY_FORCE, NULL, "OUT may replace a regular file (never anything else)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_mode cli_mode_recompress = {
+	.name = "recompress",
+	.operands = "IN OUT",
+	.summary = "write the tar of archive IN as seekable zstd to OUT, which\n"
+		   "then mounts without a pass over it",
+	.flags = { recompress_flags },
+	.usage_exit = CLI_EXIT_USAGE,
+	.flag = recompress_flag,
+	.run = recompress_run,
+	.state_size = sizeof(struct recompress_opts),
+};
