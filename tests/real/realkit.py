@@ -233,7 +233,7 @@ def read_mem(archive, pid, addr, n):
     for line in cat(archive, "%d/pages.map" % pid).decode().splitlines():
         f = line.split()
         s, e = (int(x, 16) for x in f[0].split("-"))
-        if s <= addr and addr + n <= e:
+        if s <= addr and addr + n <= e and "[missing:" not in line:
             off = int(f[2], 16) + addr - s
             return cat(archive, "%d/pages" % pid)[off:off + n]
     raise AssertionError("pid %d: %#x not dumped" % (pid, addr))
@@ -242,6 +242,8 @@ def read_mem(archive, pid, addr, n):
 def dumped_runs(archive, pid):
     out = []
     for line in cat(archive, "%d/pages.map" % pid).decode().splitlines():
+        if "[missing:" in line:
+            continue
         f = line.split(None, 5)
         s, e = (int(x, 16) for x in f[0].split("-"))
         out.append((s, e, f[1], f[5] if len(f) > 5 else ""))
