@@ -21,6 +21,7 @@ NSINIT = os.environ.get("NSINIT", "/work/shared/tools/nsinit")
 WORK = os.environ.get("REAL_WORK", "/tmp/ckpt-real")
 CRIU = None      # set by make-real
 CKPTFS = None    # set by make-real
+CAT_OPTS = []    # more ckptfs options for cat(), e.g. a spill limit
 CLEAN_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
              "HOME": "/root", "TERM": "xterm", "LANG": "C.UTF-8"}
 
@@ -199,7 +200,7 @@ def zstd(plain, out):
 
 def cat(archive, path, *opts):
     """ckptfs --cat ARCHIVE PATH (the offline reader of the build under test)."""
-    return subprocess.run([CKPTFS, *opts, "--cat", archive, path], check=True,
+    return subprocess.run([CKPTFS, *CAT_OPTS, *opts, "--cat", archive, path], check=True,
                           capture_output=True).stdout
 
 
