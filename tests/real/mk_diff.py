@@ -111,8 +111,29 @@ def pair():
     change_truth(arch, g, lst.port)
 
 
+def base_truth(a, g):
+    rl = lambda p: rk.subprocess.run([rk.CKPTFS, "--readlink", a, p], check=True, capture_output=True,
+                                     text=True).stdout.strip()
+    old = int(g["old_fd"])
+    assert rl("1/fd/%d" % old) == "/etc/debian_version" and rl("1/cwd") == g["cwd_before"]
+    rk.write_truth("diff-t0", {
+        "archive": "diff-t0.tar.zst",
+        "what": "ckpt-differ (tests/real/differ.c) before its changes: the base of the pairs "
+                "diff-t0 -> diff-t1 and diff-t0 -> diff-t0-idle",
+        "findings": [],
+        "pid": 1,
+        "state": {"region": {"start": g["region_start"], "end": g["region_end"], "perms": "rw-p"},
+                  "marker": {"address": g["marker_addr"], "text": g["marker_before"]},
+                  "prot_region": {"start": g["prot_region"], "perms": "rw-p"},
+                  "fds": {"0": "/dev/null", "1": "/dev/null", "2": "/dev/null", str(old): "/etc/debian_version"},
+                  "cwd": g["cwd_before"], "threads": 1, "processes": 1,
+                  "rootfs_diff": ["/srv/app/config.yml", "/srv/app/data.txt"], "deleted_files": None},
+    })
+
+
 def idle_truth(arch, g):
     a, b = arch["diff-t0"], arch["diff-t0-idle"]
+    base_truth(a, g)
     pa, pb = rk.ns_pids(a), rk.ns_pids(b)
     assert pa == pb == {1: "ckpt-differ"}, (pa, pb)
     rk.write_truth("diff-t0-idle", {
@@ -251,6 +272,15 @@ def predump_truth(parent, child, g, changed):
     for n in range(64):
         want = b"PAGE-%02d-GEN-%d" % (n, 1 if start + n * 4096 in own else 0)
         assert whole[start + n * 4096][:13] == want, n
+    rk.write_truth("predump-parent", {
+        "archive": "predump-parent.tar.zst",
+        "what": "the parent level of predump-child: pre-checkpoint/ (Podman's name for a pre-dump in "
+                "an export) with every page of ckpt-pager before the change",
+        "findings": [],
+        "pid": 1,
+        "region": {"start": hex(start), "end": hex(end), "pages": 64, "content": "PAGE-nn-GEN-0; repeated"},
+        "child": "predump-child.tar.zst",
+    })
     rk.write_truth("predump-child", {
         "archive": "predump-child.tar.zst",
         "parent": "predump-parent.tar.zst",
