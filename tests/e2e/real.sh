@@ -98,6 +98,9 @@ for c in redis nginx python node; do
 	check "$n: no findings planted" test "$(T '.findings | length' "$n")" = 0
 	want=$(T '.observed.exec_anon_or_rwx | length' "$n")
 	check "$n: $want anonymous executable or rwx VMAs" test "$(cat "$m"/[0-9]*/maps | awk '$2 ~ /x/ && ($6 == "" || $2 ~ /w/)' | wc -l)" = "$want"
+	want=$(T '.observed.dumped_exec_file_runs | length' "$n")
+	check "$n: $want dumped runs in executable file mappings (the parasite's pages)" test \
+		"$(cat "$m"/[0-9]*/pages.map | awk '$2 ~ /x/ && $6 != "" && $6 !~ /^\[/' | wc -l)" = "$want"
 	if command -v ss >/dev/null; then
 		check "$n: ss sees the listener on 127.0.0.1:$(T .port "$n")" sh -c \
 			"PROC_ROOT='$m' ss -tln | grep -q '127.0.0.1:$(T .port "$n") '"

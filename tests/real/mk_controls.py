@@ -91,6 +91,7 @@ def control(name, service, cmd, port, serve, cwd="/", env=None, image=None, jit=
         "benign": benign,
         "observed": {
             "exec_anon_or_rwx": regions,
+            "dumped_exec_file_runs": rk.dumped_exec_file_runs(out, sorted(procs)),
             "parasite_pages": rk.parasite_pages(out, sorted(procs)),
         },
     })

@@ -209,6 +209,12 @@ def make_truth(out, g, shell_port, beacon_port):
         "what": "interactive bash (pid 1, pty, --shell-job) that started ckpt-plant (tests/real/plant.c)",
         "processes": {str(p): c for p, c in sorted(procs.items())},
         "findings": findings,
+        "observed": {
+            "dumped_exec_file_runs": rk.dumped_exec_file_runs(out, sorted(procs)),
+            "note": "each process's parasite page, the patched libc page of ckpt-plant, and every "
+                    "present page of the memfd-exe's memfd mappings (CRIU dumps the private "
+                    "mappings of a memfd whole; their bytes equal the memfd's, i.e. /bin/sleep)",
+        },
         "not_findings": [dict(p, kind="parasite-page", comm=procs[p["pid"]],
                               details="first page of the lowest executable VMA: CRIU's parasite wrote "
                                       "there and put the bytes back; dumped, equal to the file")
@@ -291,8 +297,15 @@ def bash_truth(out, procs):
     hits = {c: find(out, 1, c) for c in COMMANDS}
     missing = [c for c, h in hits.items() if not h]
     assert not missing, missing
+    r = rk.subprocess.run([rk.CKPTFS, "--search", "-e", "#1[0-9]{9}", "--pid", "1", "--json", out],
+                          capture_output=True, text=True, check=True)
+    stamps = sorted({int(rk.json.loads(l)["match"][1:]) for l in r.stdout.splitlines()})
+    assert len(stamps) >= 3, stamps
     return [{"kind": "bash-history", "pid": 1, "comm": "bash", "path": "",
              "details": {"commands": COMMANDS, "HISTTIMEFORMAT": "%F %T ", "tty": "pty (--shell-job)",
+                         "timestamps": stamps,
+                         "timestamps_note": "bash keeps '#<epoch>' beside each history entry in its heap, "
+                                            "one per typed command (typed about 0.6 s apart)",
                          "note": "history is in bash's memory only: HISTFILE was never written"}}]
 
 

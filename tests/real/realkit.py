@@ -251,6 +251,17 @@ def dumped_runs(archive, pid):
     return out
 
 
+def dumped_exec_file_runs(archive, pids):
+    """Dumped runs inside executable file mappings ([vdso] aside): where a
+    modified-code check looks; on a clean process only the parasite's page."""
+    out = []
+    for pid in pids:
+        for s, e, perms, path in dumped_runs(archive, pid):
+            if "x" in perms and path and not path.startswith("["):
+                out.append({"pid": pid, "start": hex(s), "end": hex(e), "perms": perms, "path": path})
+    return out
+
+
 def parasite_pages(archive, pids, copies=None):
     """The page CRIU's parasite wrote to and put back in each process: the first
     page of the lowest executable VMA (below the vsyscall page) at least a page long."""
