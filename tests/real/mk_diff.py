@@ -142,9 +142,10 @@ def idle_truth(arch, g):
         "what": "ckpt-differ (tests/real/differ.c) dumped twice with --leave-running, 2 s apart, nothing "
                 "done in between",
         "changes": [],
-        "noise": "one page may differ: the rseq area of the main thread's struct pthread (glibc "
-                 "registers it; the kernel writes the current CPU into cpu_id_start and cpu_id "
-                 "whenever the task runs), so its bytes follow the CPU the process last ran on",
+        "noise": "one page may differ: the one holding the main thread's rseq area, at fs_base + "
+                 "0x920 (glibc 2.36's __rseq_offset); the kernel writes the current CPU into its "
+                 "cpu_id_start and cpu_id (8 bytes) whenever the task runs, so they follow the CPU the "
+                 "process last ran on. `observed` lists what differed in this pair",
         "observed": observed(a, b, [1]),
     })
 
