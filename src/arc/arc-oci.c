@@ -27,7 +27,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,7 +37,6 @@
 #define OCI_JSON_MAX (4u << 20)
 /* how deep image indexes may nest */
 #define OCI_DEPTH_MAX 4
-#define OCI_HASH_CHUNK (1024 * 1024)
 
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -145,43 +143,6 @@ static int oci_keep(struct oci *o, json_object *j)
 	return 0;
 }
 
-/* sha256 of member @e of @a, as 64 lowercase hex digits in @hex. */
-static int oci_sha256(const struct arc *a, const struct arc_entry *e, char hex[65])
-{
-	_cleanup_free_ uint8_t *buf = NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx;
-	uint64_t off;
-	ssize_t n = 0;
-	int rc = 0;
-
-	buf = malloc(OCI_HASH_CHUNK);
-	ctx = EVP_MD_CTX_new();
-	if (!buf || !ctx) {
-		EVP_MD_CTX_free(ctx);
-		return -ENOMEM;
-	}
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		rc = -ENOMEM;
-	for (off = 0; rc == 0 && off < e->size; off += (uint64_t) n) {
-		n = arc_pread(a, e, buf, OCI_HASH_CHUNK, off);
-		if (n <= 0)
-			rc = n < 0 ? (int) n : -EIO;
-		else if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1)
-			rc = -ENOMEM;
-	}
-	if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-		rc = -ENOMEM;
-	EVP_MD_CTX_free(ctx);
-	if (rc < 0)
-		return rc;
-	for (unsigned int i = 0; i < mdlen && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[64] = '\0';
-	return 0;
-}
-
 /* A digest we can name a file after: "sha256:" and 64 lowercase hex digits. */
 static bool oci_digest_ok(const char *d)
 {
@@ -226,7 +187,7 @@ static int oci_blob(struct oci *o, json_object *desc, const char *what, const st
 	if (e->size != (uint64_t) size)
 		return ck_err(o->ret_error, -EBADMSG, "%s: blob %s has %" PRIu64 " bytes, its descriptor says %" PRId64,
 			       what, path, e->size, size);
-	rc = oci_sha256(o->outer, e, hex);
+	rc = arc_sha256(o->outer, e, hex);
 	if (rc < 0)
 		return ck_err(o->ret_error, rc, "%s: cannot read blob %s: %s", what, path, strerror(-rc));
 	if (strcmp(hex, digest + 7))
@@ -813,7 +774,7 @@ static int oci_docker(struct oci *o, json_object *list)
 	if (arc_norm_path(jstr(img, "Config"), path) <= 0 || !(e = arc_find(o->outer, path)) || e->type != ARC_REG)
 		return ck_err(o->ret_error, -EBADMSG, "manifest.json: config '%s' is not a file of the archive",
 			       arc_safe_name(jstr(img, "Config"), safe, sizeof(safe)));
-	rc = oci_sha256(o->outer, e, hex);
+	rc = arc_sha256(o->outer, e, hex);
 	if (rc < 0)
 		return rc;
 	{
@@ -847,7 +808,7 @@ static int oci_docker(struct oci *o, json_object *list)
 		    memcmp(head, "\x1f\x8b", 2) && memcmp(head, "\x28\xb5\x2f\xfd", 4)) {
 			const char *want_id = json_object_get_string(json_object_array_get_idx(diff_ids, i));
 
-			rc = oci_sha256(o->outer, e, hex);
+			rc = arc_sha256(o->outer, e, hex);
 			if (rc < 0)
 				return rc;
 			if (!want_id || strncmp(want_id, "sha256:", 7) || strcmp(want_id + 7, hex))

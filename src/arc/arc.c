@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <openssl/evp.h>
 #include <search.h>
 #include <stdio.h>
 #include <string.h>
@@ -721,4 +722,43 @@ bool arc_is_zero_copy(const struct arc *a)
 bool arc_splices(const struct arc *a)
 {
 	return !a->seek;
+}
+
+/* Bytes hashed per read. */
+#define ARC_HASH_CHUNK (1024 * 1024)
+
+int arc_sha256(const struct arc *a, const struct arc_entry *e, char hex[65])
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+	uint64_t off;
+	ssize_t n = 0;
+	int rc = 0;
+
+	buf = malloc(ARC_HASH_CHUNK);
+	ctx = EVP_MD_CTX_new();
+	if (!buf || !ctx) {
+		EVP_MD_CTX_free(ctx);
+		return -ENOMEM;
+	}
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		rc = -ENOMEM;
+	for (off = 0; rc == 0 && off < e->size; off += (uint64_t) n) {
+		n = arc_pread(a, e, buf, ARC_HASH_CHUNK, off);
+		if (n <= 0)
+			rc = n < 0 ? (int) n : -EIO;
+		else if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1)
+			rc = -ENOMEM;
+	}
+	if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		rc = -ENOMEM;
+	EVP_MD_CTX_free(ctx);
+	if (rc < 0)
+		return rc;
+	for (unsigned int i = 0; i < mdlen && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[64] = '\0';
+	return 0;
 }

@@ -255,8 +255,7 @@ static int add_sk_queues(const struct ckpt *ck, struct content_vec *cv)
 	return 0;
 }
 
-/* "127.0.0.1:8080" or "[::1]:8080" from an address as files.img stores it. */
-static void put_endpoint(struct ck_buf *b, const uint32_t *addr, size_t n, uint32_t port)
+void ckpt_put_endpoint(struct ck_buf *b, const uint32_t *addr, size_t n, uint32_t port)
 {
 	char text[INET6_ADDRSTRLEN];
 
@@ -288,9 +287,9 @@ static int add_tcp_queue(const struct ckpt *ck, struct content_vec *cv, const st
 	if (!c->err && content_one_piece(c, q->off) < 0)
 		return -ENOMEM;
 	ck_buf_printf(&b, "tcp-%u-", f->ino);
-	put_endpoint(&b, f->src_addr, f->n_src_addr, f->src_port);
+	ckpt_put_endpoint(&b, f->src_addr, f->n_src_addr, f->src_port);
 	ck_buf_putc(&b, '-');
-	put_endpoint(&b, f->dst_addr, f->n_dst_addr, f->dst_port);
+	ckpt_put_endpoint(&b, f->dst_addr, f->n_dst_addr, f->dst_port);
 	ck_buf_puts(&b, outq ? ".outq" : ".inq");
 	return content_name(c, &b);
 }

@@ -62,4 +62,8 @@ int64_t ckpt_content_seek(const struct ckpt_content *c, uint64_t off, bool data)
 /* Bytes that hold data (for st_blocks). */
 uint64_t ckpt_content_allocated(const struct ckpt_content *c);
 
+/* Append "127.0.0.1:8080" or "[::1]:8080" from an address as files.img
+ * stores it (@n words: 1 for IPv4, 4 for IPv6; anything else "?"). */
+void ckpt_put_endpoint(struct ck_buf *b, const uint32_t *addr, size_t n, uint32_t port);
+
 #endif

@@ -50,6 +50,19 @@ char *ckpt_image_path(const struct ckpt *ck, const char *name)
 	return p;
 }
 
+int ckpt_container_prefix(const struct ckpt *ck, char *out, size_t size)
+{
+	const char *dir = ck->img_dir ? ck->img_dir : "";
+	const char *slash = strrchr(dir, '/');
+	size_t len = slash ? (size_t) (slash - dir) + 1 : 0;
+
+	if (len >= size)
+		return -ENAMETOOLONG;
+	memcpy(out, dir, len);
+	out[len] = '\0';
+	return 0;
+}
+
 void ckpt_blob_done(struct ckpt_blob *ib)
 {
 	free(ib->owned);

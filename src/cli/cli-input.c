@@ -171,9 +171,21 @@ static int find_models(const struct cli_common *c, struct cli_input *in, unsigne
 	return 0;
 }
 
-/* Load model @i of @in. Returns 0 or an exit code after a message. */
+void cli_arc_opts(const struct cli_common *c, struct arc_opts *ret)
+{
+	*ret = (struct arc_opts) { .cache_dir = c->cache_dir, .image_ref = c->image, .spill_limit = c->spill_limit };
+}
+
+/* The options cli_input_open() reads @path with. */
+static void input_opts(const struct cli_common *c, const char *path, struct arc_opts *aopts, struct ckpt_opts *copts)
+{
+	cli_arc_opts(c, aopts);
+	*copts = (struct ckpt_opts) { .path = path, .arc_opts = aopts, .page_size = c->page_size };
+}
+
+/* Load model @i of @in into *@ret. Returns 0 or an exit code after a message. */
 static int load_model(const struct cli_common *c, struct cli_input *in, size_t i, struct ckpt_opts *copts,
-		      struct cli_progress *bar)
+		      struct cli_progress *bar, struct ckpt **ret)
 {
 	_cleanup_free_ char *dir = NULL, *err = NULL;
 	const struct ckpt *ck;
@@ -182,23 +194,67 @@ static int load_model(const struct cli_common *c, struct cli_input *in, size_t i
 	if (in->names && asprintf(&dir, "%s/checkpoint", in->names[i]) < 0)
 		return CLI_EXIT_NO_MEMORY;
 	copts->img_dir = dir;
-	rc = ckpt_load(in->a, copts, &in->cks[i], &err);
+	rc = ckpt_load(in->a, copts, ret, &err);
 	progress_end(bar);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s%s%s: %s\n", c->prog, in->path, dir ? ": " : "", dir ? dir : "",
 			err ? err : strerror(-rc));
 		return exit_for(rc, CLI_EXIT_BAD_IMAGE);
 	}
-	ck = in->cks[i];
+	ck = *ret;
 	if (ck->chain_err && ck->chain_given) {
 		/* -o parent= named something that is no parent checkpoint */
 		fprintf(stderr, "%s: %s\n", c->prog, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
 		return CLI_EXIT_NOT_CHECKPOINT;
 	}
-	if (ck->chain_err)
-		ck_log(CK_LOG_WARNING, "%s: %s; pages kept only in a parent checkpoint read as holes (zeros)",
-		       in->path, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
 	return 0;
+}
+
+void cli_input_chain_warn(const struct cli_input *in)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		const struct ckpt *ck = in->cks[i];
+
+		if (ck && ck->chain_err)
+			ck_log(CK_LOG_WARNING, "%s: %s; pages kept only in a parent checkpoint read as holes (zeros)",
+			       in->path, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
+	}
+}
+
+/* True when every page of every process of @ck is there: none is kept in
+ * a parent checkpoint the chain lacks. */
+static bool chain_whole(const struct ckpt *ck)
+{
+	for (size_t i = 0; i < ck->n_procs; i++)
+		if (ck->procs[i].mem && mem_missing_count(ck->procs[i].mem))
+			return false;
+	return true;
+}
+
+int cli_input_reparent(const struct cli_common *c, struct cli_input *in, const struct ckpt_parent *parents,
+		       size_t n)
+{
+	struct arc_opts aopts;
+	struct ckpt_opts copts;
+	struct cli_progress bar = { 0 };
+	_cleanup_free_ struct ckpt **cks = calloc(in->n + 1, sizeof(*cks));
+	bool whole = true;
+	int rc = cks ? 0 : CLI_EXIT_NO_MEMORY;
+
+	input_opts(c, in->path, &aopts, &copts);
+	copts.parents = parents;
+	copts.n_parents = n;
+	for (size_t i = 0; rc == 0 && i < in->n; i++) {
+		rc = load_model(c, in, i, &copts, &bar, &cks[i]);
+		whole = whole && rc == 0 && chain_whole(cks[i]);
+	}
+	for (size_t i = 0; rc == 0 && whole && i < in->n; i++) {
+		ckpt_free(in->cks[i]);
+		in->cks[i] = TAKE_PTR(cks[i]);
+	}
+	for (size_t i = 0; cks && i < in->n; i++)
+		ckpt_free(cks[i]);
+	return rc ? rc : whole ? 0 : 1;
 }
 
 int cli_input_exists(const struct cli_common *c, const char *path)
@@ -213,14 +269,14 @@ int cli_input_exists(const struct cli_common *c, const char *path)
 
 int cli_input_open(const struct cli_common *c, const char *path, unsigned flags, struct cli_input *in)
 {
-	struct arc_opts aopts = { .cache_dir = c->cache_dir, .image_ref = c->image,
-				  .spill_limit = c->spill_limit };
-	struct ckpt_opts copts = { .path = path, .arc_opts = &aopts, .page_size = c->page_size };
+	struct arc_opts aopts;
+	struct ckpt_opts copts;
 	struct cli_progress bar = { .label = "ckptfs: indexing" };
 	_cleanup_free_ char *err = NULL;
 	int rc;
 
 	*in = (struct cli_input) { .path = path };
+	input_opts(c, path, &aopts, &copts);
 	rc = cli_input_exists(c, path);
 	if (rc)
 		return rc;
@@ -240,7 +296,9 @@ int cli_input_open(const struct cli_common *c, const char *path, unsigned flags,
 	copts.parents = in->parents;
 	copts.n_parents = in->n_parents;
 	for (size_t i = 0; rc == 0 && i < in->n; i++)
-		rc = load_model(c, in, i, &copts, &bar);
+		rc = load_model(c, in, i, &copts, &bar, &in->cks[i]);
+	if (rc == 0 && !(flags & CLI_INPUT_CHAIN_LATER))
+		cli_input_chain_warn(in);
 	return rc;
 }
 

@@ -22,6 +22,9 @@ enum cli_exit {
 	/* --search, --yara, --where: as grep's (found is CLI_EXIT_OK) */
 	CLI_EXIT_NOT_FOUND = 1,		/* nothing found */
 	CLI_EXIT_SEARCH_ERROR = 2,	/* a bad pattern or rules file, an unreadable archive, memory skipped */
+	/* --diff: as diff's (no difference is CLI_EXIT_OK) */
+	CLI_EXIT_DIFFERENT = 1,		/* differences found */
+	CLI_EXIT_TROUBLE = 2,		/* an input could not be read, or something was not compared */
 	CLI_EXIT_ARCHIVE = 10,		/* the archive cannot be read */
 	CLI_EXIT_NOT_CHECKPOINT = 11,	/* it holds no CRIU images */
 	CLI_EXIT_BAD_IMAGE = 12,	/* inventory.img or pstree.img is malformed */
@@ -111,6 +114,7 @@ int cli_number(const char *prog, const char *what, const char *s, bool size, uin
 /* The modes (each in its own file). */
 extern const struct cli_mode cli_mode_mount, cli_mode_ls, cli_mode_cat, cli_mode_readlink,
 	cli_mode_recompress, cli_mode_build_oci, cli_mode_search, cli_mode_yara, cli_mode_where;
+extern const struct cli_mode cli_mode_diff;
 
 /* An opened input: the archive, its -o parent= checkpoints, and the
  * checkpoint models: one, or one per container of a pod (then @names). */
@@ -127,12 +131,23 @@ struct cli_input {
 
 enum cli_input_flags {
 	CLI_INPUT_PODS = 1 << 0,	/* one model per container of a pod (else the archive's own) */
+	CLI_INPUT_CHAIN_LATER = 1 << 1,	/* no warning about a broken pre-dump chain: cli_input_chain_warn() */
 };
 
 /* Open @path as @c says. Returns 0, or the exit code (10, 11, 12, 13)
  * after one line on stderr naming the file. */
 int cli_input_open(const struct cli_common *c, const char *path, unsigned flags, struct cli_input *in);
 void cli_input_done(struct cli_input *in);
+/* The archive options of @c (-o cache_dir, spill_limit, image). */
+void cli_arc_opts(const struct cli_common *c, struct arc_opts *ret);
+/* Warn (once a model) that a pre-dump chain stops early and its pages read as holes. */
+void cli_input_chain_warn(const struct cli_input *in);
+/* Load the models of @in again with @parents as its pre-dump chain, the
+ * immediate parent first (borrowed; they must outlive @in). Kept only when
+ * that chain holds every page the models keep in a parent. Returns 0
+ * (kept), 1 (not: @in is as it was), or an exit code after a message. */
+int cli_input_reparent(const struct cli_common *c, struct cli_input *in, const struct ckpt_parent *parents,
+		       size_t n);
 
 /* The tree of an opened input (mounting and the offline readers); @shared:
  * other users may read it (allow_other). Returns 0 or an exit code after a

@@ -256,6 +256,11 @@ const char *img_fmt_dict(const char *dict, const char *field, uint64_t v)
 	return NULL;
 }
 
+const char *img_sk_name(const char *field, uint64_t v)
+{
+	return img_fmt_dict("sk", field, v);
+}
+
 void img_fmt_dev(struct ck_buf *out, uint64_t v, bool odev)
 {
 	uint64_t major, minor;

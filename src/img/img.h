@@ -74,6 +74,10 @@ enum img_fd_type {
 	IMG_FD_CTL_TTY = 65534, IMG_FD_AUTOFS_PIPE = 65535,
 };
 
+/* The name crit gives value @v of socket field @field ("family", "type",
+ * "state", "proto"): "INET6", "STREAM", "ESTABLISHED", "TCP"; NULL if none. */
+const char *img_sk_name(const char *field, uint64_t v);
+
 /* Identify an image by its file name (basename, e.g. "core-1.img",
  * "stats-dump") and its first bytes. Returns the crit magic name ("CORE",
  * "PAGEMAP", ...) for a protobuf image, or NULL for raw data (pages-*.img,

@@ -352,6 +352,10 @@ static int put_oci_image(json_object *o, const struct arc_image *img)
 	return rc;
 }
 
+const char *const spec_dump_keys[] = {
+	"checkpointed", "checkpoint_size", "statistics", "process_tree", "process_tree_left_out", NULL,
+};
+
 int spec_render_container(const struct spec_info *info, const struct spec_sizes *sizes,
 			  const struct spec_stats *stats, const struct spec_proc *procs, size_t n_procs,
 			  struct ck_buf *out)

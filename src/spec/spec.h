@@ -91,6 +91,9 @@ int spec_rfc3339(const char *ts, char *out, size_t size);
  * into *@ret. Returns 0 or -EINVAL. */
 int spec_epoch(const char *ts, int64_t *ret);
 
+/* deleted.files holds one JSON string per path; larger is not a list. */
+#define SPEC_DELETED_MAX (16u << 20)
+
 /* deleted.files (a JSON array of strings) as text, one path a line.
  * Returns 0, -EBADMSG or -ENOMEM. */
 int spec_render_deleted(const struct ck_blob *b, struct ck_buf *out);
@@ -150,5 +153,10 @@ int spec_ps_tree_left_out(const struct spec_proc *procs, size_t n, struct spec_p
 int spec_render_container(const struct spec_info *info, const struct spec_sizes *sizes,
 			  const struct spec_stats *stats, const struct spec_proc *procs, size_t n_procs,
 			  struct ck_buf *out);
+
+/* The top-level keys of /container.json that describe the dump rather
+ * than the container: when and how it was taken, how large it is, and the
+ * process tree (which the processes themselves show). NULL-ended. */
+extern const char *const spec_dump_keys[];
 
 #endif

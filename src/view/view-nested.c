@@ -16,8 +16,6 @@
 #include "view-priv.h"
 #include "spec.h"
 
-/* deleted.files holds one JSON string per path; larger is not a list. */
-#define VIEW_DELETED_MAX (16u << 20)
 #define VIEW_PATH_MAX 4096
 
 struct nested_file {
@@ -43,27 +41,12 @@ static const struct tree_stream_ops nested_ops = {
 	.free = free,
 };
 
-/* The directory of the container's own files ("" or "<ctr>/"), from the
- * images directory "checkpoint" or "<ctr>/checkpoint". */
-int view_container_prefix(const struct ckpt *ck, char *out, size_t size)
-{
-	const char *dir = ck->img_dir ? ck->img_dir : "";
-	const char *slash = strrchr(dir, '/');
-	size_t len = slash ? (size_t) (slash - dir) + 1 : 0;
-
-	if (len >= size)
-		return -ENAMETOOLONG;
-	memcpy(out, dir, len);
-	out[len] = '\0';
-	return 0;
-}
-
 /* The member @name of the container directory, or NULL. */
 const struct arc_entry *view_container_member(const struct tree *t, const char *name)
 {
 	char prefix[VIEW_PATH_MAX], path[VIEW_PATH_MAX];
 
-	if (view_container_prefix(t->ck, prefix, sizeof(prefix)) < 0)
+	if (ckpt_container_prefix(t->ck, prefix, sizeof(prefix)) < 0)
 		return NULL;
 	if (snprintf(path, sizeof(path), "%s%s", prefix, name) >= (int) sizeof(path))
 		return NULL;
@@ -211,7 +194,7 @@ static int render_deleted(const struct tree *t, const struct tree_node *n, struc
 	struct ck_blob b;
 	int rc;
 
-	rc = arc_load(t->arc, n->member, VIEW_DELETED_MAX, &b, &owned);
+	rc = arc_load(t->arc, n->member, SPEC_DELETED_MAX, &b, &owned);
 	if (rc < 0)
 		return rc;
 	return spec_render_deleted(&b, out);
