@@ -11,6 +11,7 @@
 
 #include "ckpt-content.h"
 #include "diff-priv.h"
+#include "render.h"
 
 #define NET_NO_OWNER ((uint64_t) UINT32_MAX + 1)
 
@@ -80,12 +81,12 @@ static int sk_fill(struct sk *s, const struct img_file *f)
 	sk_proto(f, s->proto, sizeof(s->proto));
 	if (f->type == IMG_FD_INETSK) {
 		ckpt_put_endpoint(&local, f->src_addr, f->n_src_addr, f->src_port);
-		ckpt_put_endpoint(&peer, f->dst_addr, f->n_dst_addr, f->dst_port);
 		s->conn = f->dst_port != 0;
+		if (s->conn)
+			ckpt_put_endpoint(&peer, f->dst_addr, f->n_dst_addr, f->dst_port);
 	} else if (fam && !strcmp(fam, "UNIX")) {
-		/* an abstract name starts with a NUL, which ss shows as '@' */
-		for (size_t i = 0; i < f->sk_name_len; i++)
-			ck_buf_putc(&local, f->sk_name[i] ? (char) f->sk_name[i] : '@');
+		if (f->sk_name)
+			render_unix_name(&local, f->sk_name, f->sk_name_len);
 		if (f->peer)
 			ck_buf_printf(&peer, "socket:[%u]", f->peer);
 		s->conn = f->peer != 0;

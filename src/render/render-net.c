@@ -203,11 +203,12 @@ int render_net_inet(const struct ckpt *ck, const struct ckpt_proc *p, int family
 /* The Path column: a bound name as the kernel prints it. Abstract names
  * start with '@'; a NUL inside a name prints as '@'; the NUL that ends a
  * path name is not printed. Relative names print as they were bound. */
-static void put_unix_name(struct ck_buf *out, const uint8_t *name, size_t len)
+void render_unix_name(struct ck_buf *out, const uint8_t *name, size_t len)
 {
 	size_t i = 0;
 
-	ck_buf_putc(out, ' ');
+	if (!len)
+		return;
 	if (name[0] == '\0') {
 		ck_buf_putc(out, '@');
 		i = 1;
@@ -241,8 +242,10 @@ static int put_unix(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_
 			      f->sk_state == NET_TCP_LISTEN ? NET_UNIX_ACCEPTCON : 0U, f->sk_type & 0xffff,
 			      f->sk_state == NET_TCP_ESTABLISHED ? NET_SS_CONNECTED : NET_SS_UNCONNECTED,
 			      f->ino);
-		if (f->sk_name && f->sk_name_len)
-			put_unix_name(out, f->sk_name, f->sk_name_len);
+		if (f->sk_name && f->sk_name_len) {
+			ck_buf_putc(out, ' ');
+			render_unix_name(out, f->sk_name, f->sk_name_len);
+		}
 		ck_buf_putc(out, '\n');
 	}
 	return 0;

@@ -45,6 +45,9 @@ int render_reg_path(const struct ckpt *ck, uint32_t id, struct ck_buf *out);
  * the sockets of @p's network namespace in files.img, in /proc/net's format. */
 int render_net_inet(const struct ckpt *ck, const struct ckpt_proc *p, int family, int proto,
 		       struct ck_buf *out);
+/* A unix socket's name as net/unix shows it: an abstract name with '@'
+ * for its leading NUL (and for NULs inside), a path without its trailing NUL. */
+void render_unix_name(struct ck_buf *out, const uint8_t *name, size_t len);
 /* net/unix: the unix sockets of @p's network namespace. */
 int render_net_unix(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out);
 /* mountinfo from mountpoints-<mnt_ns_id>.img; -ENOENT without one. */
