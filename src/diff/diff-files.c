@@ -390,7 +390,8 @@ static int leaves_of(struct diff_ctx *x, const char *what, const char *text, siz
 	flatten(l, &path, *ret_doc, 0);
 	if (l->err)
 		return l->err;
-	qsort(l->v, l->n, sizeof(*l->v), leaf_cmp);
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), leaf_cmp);
 	return 0;
 }
 
@@ -417,9 +418,10 @@ static int leaves_diff(struct diff_ctx *x, struct leaves *a, const struct leaves
 {
 	int rc = 0;
 
-	qsort(a->v, a->n, sizeof(*a->v), leaf_order_cmp);
+	if (a->n)
+		qsort(a->v, a->n, sizeof(*a->v), leaf_order_cmp);
 	for (size_t i = 0; rc == 0 && i < a->n; i++) {
-		const struct leaf *o = bsearch(&a->v[i], b->v, b->n, sizeof(*b->v), leaf_cmp);
+		const struct leaf *o = b->n ? bsearch(&a->v[i], b->v, b->n, sizeof(*b->v), leaf_cmp) : NULL;
 
 		if (o && (!a_is_from || !strcmp(o->value, a->v[i].value)))
 			continue;
@@ -442,7 +444,8 @@ int diff_container(struct diff_ctx *x)
 	if (rc == 0)
 		rc = leaves_diff(x, &la, &lb, true);
 	if (rc == 0) {
-		qsort(la.v, la.n, sizeof(*la.v), leaf_cmp);
+		if (la.n)
+			qsort(la.v, la.n, sizeof(*la.v), leaf_cmp);
 		rc = leaves_diff(x, &lb, &la, false);
 	}
 	leaves_done(&la);

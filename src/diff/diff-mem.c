@@ -90,13 +90,64 @@ static bool grows_down(const struct img_vma *v)
 	return v && (v->flags & IMG_MAP_GROWSDOWN);
 }
 
-/* Pairs of @ma and @mb by start; then an area that grows down and lost its
- * start is paired by its end. */
+/* The end of the one area of pair @i of @p. */
+static uint64_t lone_end(const struct vpair *p, size_t i)
+{
+	return p[i].a ? p[i].a->end : p[i].b->end;
+}
+
+static int lone_cmp(const void *x, const void *y, void *ctx)
+{
+	size_t i = *(const size_t *) x, j = *(const size_t *) y;
+	uint64_t ei = lone_end(ctx, i), ej = lone_end(ctx, j);
+
+	return ei != ej ? (ei < ej ? -1 : 1) : (i < j ? -1 : i > j);
+}
+
+/* Pair the areas of @p that grow down and have only one side by end:
+ * a stack that grew keeps its end. Returns the new count or -ENOMEM. */
+static ssize_t pair_by_end(struct vpair *p, size_t n)
+{
+	_cleanup_free_ size_t *la = calloc(n + 1, sizeof(*la)), *lb = calloc(n + 1, sizeof(*lb));
+	size_t na = 0, nb = 0, i = 0, j = 0, k = 0;
+
+	if (!la || !lb)
+		return -ENOMEM;
+	for (size_t q = 0; q < n; q++) {
+		if (!p[q].b && grows_down(p[q].a))
+			la[na++] = q;
+		else if (!p[q].a && grows_down(p[q].b))
+			lb[nb++] = q;
+	}
+	qsort_r(la, na, sizeof(*la), lone_cmp, p);
+	qsort_r(lb, nb, sizeof(*lb), lone_cmp, p);
+	while (i < na && j < nb) {
+		uint64_t ea = lone_end(p, la[i]), eb = lone_end(p, lb[j]);
+
+		if (ea != eb) {
+			i += ea < eb;
+			j += eb < ea;
+			continue;
+		}
+		/* one pair where the lower start was; the other slot goes */
+		p[CK_MIN(la[i], lb[j])] = (struct vpair) { p[la[i]].a, p[lb[j]].b };
+		p[CK_MAX(la[i], lb[j])] = (struct vpair) { NULL, NULL };
+		i++;
+		j++;
+	}
+	for (size_t q = 0; q < n; q++)
+		if (p[q].a || p[q].b)
+			p[k++] = p[q];
+	return (ssize_t) k;
+}
+
+/* Pairs of @ma and @mb by start, then by end for areas that grow down. */
 static int vma_pairs(const struct img_mm *ma, const struct img_mm *mb, struct vpair **ret, size_t *ret_n)
 {
 	size_t na, nb, i = 0, j = 0, n = 0;
 	_cleanup_free_ const struct img_vma **va = vmas_sorted(ma, &na), **vb = vmas_sorted(mb, &nb);
 	struct vpair *p = calloc(na + nb + 1, sizeof(*p));
+	ssize_t got;
 
 	if (!va || !vb || !p) {
 		free(p);
@@ -109,21 +160,13 @@ static int vma_pairs(const struct img_mm *ma, const struct img_mm *mb, struct vp
 		i += c <= 0;
 		j += c >= 0;
 	}
-	for (i = 0; i < n; i++) {
-		if (p[i].b || !grows_down(p[i].a))
-			continue;
-		for (j = 0; j < n; j++)
-			if (!p[j].a && grows_down(p[j].b) && p[j].b->end == p[i].a->end)
-				break;
-		if (j == n)
-			continue;
-		/* keep the pair where the lower start was */
-		p[CK_MIN(i, j)] = (struct vpair) { p[i].a, p[j].b };
-		memmove(&p[CK_MAX(i, j)], &p[CK_MAX(i, j) + 1], (n - CK_MAX(i, j) - 1) * sizeof(*p));
-		n--;
+	got = pair_by_end(p, n);
+	if (got < 0) {
+		free(p);
+		return (int) got;
 	}
 	*ret = p;
-	*ret_n = n;
+	*ret_n = (size_t) got;
 	return 0;
 }
 

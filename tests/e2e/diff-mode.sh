@@ -116,7 +116,8 @@ check "parent -> child: the planted GEN-1 pages are there" \
 # file of its own, the parent's pages image is read only where the child
 # re-dumped a page
 mkdir -p "$WORK/p" "$WORK/c" && tar --zstd -xf "$parent" -C "$WORK/p" && tar --zstd -xf "$child" -C "$WORK/c"
-strace -f -y -e trace=pread64,read -o "$WORK/strace" "$CKPTFS" --diff --json "$WORK/p" "$WORK/c" >"$WORK/chaindir.out" 2>&1
+strace -f -y -e trace=pread64 -o "$WORK/strace" "$CKPTFS" --diff --json "$WORK/p" "$WORK/c" >"$WORK/chaindir.out" \
+	2>"$WORK/chaindir.err"
 check "parent -> child as directories: the same events" cmp -s "$WORK/chain.out" "$WORK/chaindir.out"
 tap chain-reads "$WORK/strace" "$WORK/p/pre-checkpoint/pages-1.img" "$parent" "$child"
 # the other way round, and with a wrong parent
