@@ -32,6 +32,19 @@ void diff_none(struct diff_event *ev, const char *key);
 int diff_emit(struct diff_ctx *x, const struct diff_event *ev);
 /* Say that something could not be compared; the result becomes trouble. */
 void diff_warn(struct diff_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What could not be compared for one process, said in one line: "PATH:
+ * pid N: cwd, environ, fd 3 not compared: REASON" (the first side and
+ * reason found). */
+struct diff_skip {
+	struct ck_buf names;
+	const char *path;
+	int err;
+};
+/* Add @name, which side @pa / @pb (-errno or 0 each) could not give. */
+void diff_skip_add(struct diff_ctx *x, struct diff_skip *s, const char *name, int ra, int rb);
+/* Say it, if anything was added, and release @s. */
+void diff_skip_say(struct diff_ctx *x, struct diff_skip *s, uint32_t pid);
+
 /* A one-field change: @kind with the current group, @field, @from and @to
  * (NULL: DIFF_NONE), after the fields already in @ev. */
 int diff_change(struct diff_ctx *x, struct diff_event *ev, const char *field, const char *from, const char *to);

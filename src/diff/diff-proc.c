@@ -73,6 +73,8 @@ static int proc_value(const struct ckpt *ck, const struct ckpt_proc *p, size_t v
 {
 	switch (proc_values[v].how) {
 	case PV_COMM:
+		if (!ckpt_leader_core(p))
+			return -EIO;
 		return ck_buf_puts(out, ckpt_proc_name(p) ? ckpt_proc_name(p) : "");
 	case PV_CMDLINE:
 		return cmdline_value(ck, p, out);
@@ -86,6 +88,8 @@ static int proc_value(const struct ckpt *ck, const struct ckpt_proc *p, size_t v
 			return p->fs_err < 0 && p->fs_err != -ENOENT ? -EIO : -ENOENT;
 		return render_reg_path(ck, proc_values[v].how == PV_CWD ? p->fs.cwd_id : p->fs.root_id, out);
 	case PV_STATE:
+		if (!ckpt_leader_core(p))
+			return -EIO;
 		return ck_buf_puts(out, ckpt_task_state_name(ckpt_task_state(p)));
 	case PV_PPID:
 		return ck_buf_printf(out, "%u", p->ppid);
@@ -174,16 +178,19 @@ static int env_event(struct diff_ctx *x, const struct env *a, const struct env *
 	return diff_emit(x, &ev);
 }
 
-static int diff_environ(struct diff_ctx *x, const struct ckpt_proc *pa, const struct ckpt_proc *pb)
+static int diff_environ(struct diff_ctx *x, const struct ckpt_proc *pa, const struct ckpt_proc *pb,
+			struct diff_skip *skip)
 {
 	_cleanup_(ck_buf_done) struct ck_buf ba = { 0 }, bb = { 0 };
 	_cleanup_free_ struct env *ea = NULL, *eb = NULL;
 	size_t na, nb, i = 0, j = 0;
 	int ra = render_environ(x->a->ck, pa, &ba), rb = render_environ(x->b->ck, pb, &bb), rc;
 
+	if (ra == -ENOMEM || rb == -ENOMEM)
+		return -ENOMEM;
 	if ((ra < 0 && ra != -ENOENT) || (rb < 0 && rb != -ENOENT)) {
-		diff_warn(x, "pid %u: environ not compared: %s", pa->pid, strerror(-(ra < 0 ? ra : rb)));
-		return ra == -ENOMEM || rb == -ENOMEM ? -ENOMEM : 0;
+		diff_skip_add(x, skip, "environ", ra == -ENOENT ? 0 : ra, rb == -ENOENT ? 0 : rb);
+		return 0;
 	}
 	if (env_split(&ba, &ea, &na) < 0 || env_split(&bb, &eb, &nb) < 0)
 		return -ENOMEM;
@@ -207,7 +214,8 @@ static int diff_environ(struct diff_ctx *x, const struct ckpt_proc *pa, const st
 
 /* ---- processes ---- */
 
-static int diff_values(struct diff_ctx *x, const struct ckpt_proc *pa, const struct ckpt_proc *pb)
+static int diff_values(struct diff_ctx *x, const struct ckpt_proc *pa, const struct ckpt_proc *pb,
+		       struct diff_skip *skip)
 {
 	_cleanup_(ck_buf_done) struct ck_buf sa = { 0 }, sb = { 0 };
 	int rsa = render_status(x->a->ck, pa, NULL, &sa), rsb = render_status(x->b->ck, pb, NULL, &sb), rc;
@@ -220,8 +228,7 @@ static int diff_values(struct diff_ctx *x, const struct ckpt_proc *pa, const str
 		if (ra == -ENOMEM || rb == -ENOMEM || va.oom || vb.oom)
 			return -ENOMEM;
 		if ((ra < 0 && ra != -ENOENT) || (rb < 0 && rb != -ENOENT)) {
-			diff_warn(x, "pid %u: %s not compared: %s", pa->pid, proc_values[v].name,
-				  strerror(-(ra < 0 && ra != -ENOENT ? ra : rb)));
+			diff_skip_add(x, skip, proc_values[v].name, ra == -ENOENT ? 0 : ra, rb == -ENOENT ? 0 : rb);
 			continue;
 		}
 		if (va.len == vb.len && !memcmp(va.data ?: "", vb.data ?: "", va.len))
@@ -231,7 +238,7 @@ static int diff_values(struct diff_ctx *x, const struct ckpt_proc *pa, const str
 		if (rc < 0)
 			return rc;
 	}
-	return diff_environ(x, pa, pb);
+	return diff_environ(x, pa, pb, skip);
 }
 
 /* ---- threads ---- */
@@ -353,7 +360,7 @@ static int fd_event(struct diff_ctx *x, const struct ckpt *ck, const struct ckpt
 
 /* One fd-changed per value of @fa and @fb that differs. */
 static int fd_both(struct diff_ctx *x, const struct ckpt_proc *pa, const struct ckpt_proc *pb,
-		   const struct img_fdinfo *fa, const struct img_fdinfo *fb)
+		   const struct img_fdinfo *fa, const struct img_fdinfo *fb, struct diff_skip *skip)
 {
 	_cleanup_(fdv_done) struct fdv a = { 0 }, b = { 0 };
 	struct {
@@ -367,7 +374,10 @@ static int fd_both(struct diff_ctx *x, const struct ckpt_proc *pa, const struct 
 	if (a.err == -ENOMEM || b.err == -ENOMEM)
 		return -ENOMEM;
 	if (a.err || b.err) {
-		diff_warn(x, "pid %u: fd %u not compared: %s", pa->pid, fa->fd, strerror(-(a.err ?: b.err)));
+		char name[32];
+
+		snprintf(name, sizeof(name), "fd %u", fa->fd);
+		diff_skip_add(x, skip, name, a.err, b.err);
 		return 0;
 	}
 	vals[0] = (typeof(vals[0])) { "target", a.target.data, b.target.data, a.target.len, b.target.len };
@@ -391,23 +401,23 @@ static int fd_both(struct diff_ctx *x, const struct ckpt_proc *pa, const struct 
 	return 0;
 }
 
-static int diff_fds(struct diff_ctx *x, const struct ckpt_proc *pa, const struct ckpt_proc *pb)
+static int diff_fds(struct diff_ctx *x, const struct ckpt_proc *pa, const struct ckpt_proc *pb,
+		    struct diff_skip *skip)
 {
+	int ea = pa->fds_err == -ENOENT ? 0 : pa->fds_err, eb = pb->fds_err == -ENOENT ? 0 : pb->fds_err;
 	size_t i = 0, j = 0;
 	int rc = 0;
 
-	if (pa->fds_err < 0 && pa->fds_err != -ENOENT)
-		diff_warn(x, "%s: pid %u: descriptors not compared: %s", x->a->path, pa->pid, strerror(-pa->fds_err));
-	if (pb->fds_err < 0 && pb->fds_err != -ENOENT)
-		diff_warn(x, "%s: pid %u: descriptors not compared: %s", x->b->path, pb->pid, strerror(-pb->fds_err));
-	if ((pa->fds_err < 0 && pa->fds_err != -ENOENT) || (pb->fds_err < 0 && pb->fds_err != -ENOENT))
+	if (ea < 0 || eb < 0) {
+		diff_skip_add(x, skip, "descriptors", ea, eb);
 		return 0;
+	}
 	while (rc == 0 && (i < pa->n_fds || j < pb->n_fds)) {
 		const struct img_fdinfo *fa = i < pa->n_fds ? &pa->fds[i] : NULL;
 		const struct img_fdinfo *fb = j < pb->n_fds ? &pb->fds[j] : NULL;
 
 		if (fa && fb && fa->fd == fb->fd) {
-			rc = fd_both(x, pa, pb, fa, fb);
+			rc = fd_both(x, pa, pb, fa, fb, skip);
 			i++;
 			j++;
 		} else if (fa && (!fb || fa->fd < fb->fd)) {
@@ -444,12 +454,14 @@ static int proc_one(struct diff_ctx *x, const struct ckpt *ck, const struct ckpt
 
 static int proc_both(struct diff_ctx *x, const struct ckpt_proc *pa, const struct ckpt_proc *pb)
 {
+	struct diff_skip skip = { 0 };
 	int rc;
 
 	x->comm = ckpt_proc_name(pb) ? ckpt_proc_name(pb) : ckpt_proc_name(pa);
-	rc = diff_values(x, pa, pb);
+	rc = diff_values(x, pa, pb, &skip);
 	rc = rc ?: diff_threads(x, pa, pb);
-	rc = rc ?: diff_fds(x, pa, pb);
+	rc = rc ?: diff_fds(x, pa, pb, &skip);
+	diff_skip_say(x, &skip, pa->pid);
 	rc = rc ?: diff_net_proc(x, pa->pid);
 	return rc ?: diff_mem(x, pa, pb);
 }

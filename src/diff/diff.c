@@ -97,6 +97,23 @@ void diff_warn(struct diff_ctx *x, const char *fmt, ...)
 		x->o->warn(x->o->warn_ctx, msg);
 }
 
+void diff_skip_add(struct diff_ctx *x, struct diff_skip *s, const char *name, int ra, int rb)
+{
+	if (!s->err) {
+		s->err = ra < 0 ? ra : rb;
+		s->path = ra < 0 ? x->a->path : x->b->path;
+	}
+	ck_buf_printf(&s->names, "%s%s", s->names.len ? ", " : "", name);
+}
+
+void diff_skip_say(struct diff_ctx *x, struct diff_skip *s, uint32_t pid)
+{
+	if (s->names.len)
+		diff_warn(x, "%s: pid %u: %s not compared: %s", s->path, pid, s->names.data, strerror(-s->err));
+	ck_buf_done(&s->names);
+	*s = (struct diff_skip) { 0 };
+}
+
 int diff_run(const struct diff_side *a, const struct diff_side *b, const struct diff_opts *o, bool *ret_trouble)
 {
 	struct diff_ctx x = { .a = a, .b = b, .o = o };

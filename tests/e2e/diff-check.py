@@ -57,12 +57,17 @@ def num(v):
 
 
 def pages_of(evs, kind, pid):
-    out = set()
+    """The pages of @pid's @kind events; each event's "pages" is checked."""
+    out, bad, n = set(), [], 0
     for e in evs:
         if e["kind"] == kind and e.get("pid") == pid:
             s, t = num(e["start"]), num(e["end"])
-            check(e["pages"] == (t - s) // PAGE, "%s %x-%x: pages=%d" % (kind, s, t, e["pages"]))
+            if e["pages"] != (t - s) // PAGE:
+                bad.append(e)
             out.update(range(s, t, PAGE))
+            n += 1
+    if n:
+        check(not bad, "pid %d: %d %s events count their pages (%s)" % (pid, n, kind, bad[:2]))
     return out
 
 
@@ -269,16 +274,11 @@ def cmd_chain(evpath, parent, child, pid=1):
     return want_changed
 
 
-def cmd_chain_reads(trace, pages_img, parent, child, pid=1):
-    """The parent's pages image (@pages_img, in the directory diffed under
-    strace) is read only for the pages the child re-dumped that the parent
-    dumped too: each once."""
-    pp, cp = image_pages(parent, pid), image_pages(child, pid)
-    shared = [a for a, (f, _) in cp.items() if f == "present" and a in pp and pp[a][0] == "present"]
-    kept = [a for a, (f, _) in cp.items() if f == "parent"]
+def page_reads(trace, path):
+    """Bytes strace saw read from file @path: (by whole pages, otherwise)."""
     pages = other = 0
     for l in open(trace):
-        m = re.search(r"pread64\(\d+<%s>, .*, (\d+), (\d+)\) = (\d+)$" % re.escape(os.path.realpath(pages_img)), l)
+        m = re.search(r"pread64\(\d+<%s>, .*, (\d+), (\d+)\) = (\d+)$" % re.escape(os.path.realpath(path)), l)
         if not m:
             continue
         length, off, got = (int(x) for x in m.groups())
@@ -286,9 +286,25 @@ def cmd_chain_reads(trace, pages_img, parent, child, pid=1):
             pages += got
         else:
             other += got  # the command line and environment, read from memory
+    return pages, other
+
+
+def cmd_chain_reads(trace, pages_img, parent, child, pid=1):
+    """The parent's pages image (@pages_img, in the directory diffed under
+    strace) is read only for the pages the child re-dumped that the parent
+    dumped too: each once."""
+    pp, cp = image_pages(parent, pid), image_pages(child, pid)
+    shared = [a for a, (f, _) in cp.items() if f == "present" and a in pp and pp[a][0] == "present"]
+    kept = [a for a, (f, _) in cp.items() if f == "parent"]
+    pages, other = page_reads(trace, pages_img)
     check(pages == len(shared) * PAGE, "the parent's pages image is read page by page only for the %d pages "
           "both dumped (%d bytes; the child keeps %d pages in it)" % (len(shared), pages, len(kept)))
     check(other < PAGE, "... and for %d bytes of command line and environment" % other)
+
+
+def cmd_page_reads(trace, path, want):
+    pages, _ = page_reads(trace, path)
+    check(pages == int(want), "%s: %d bytes read page by page (%s wanted)" % (os.path.basename(path), pages, want))
 
 
 def cmd_kinds(evpath, kinds):
@@ -304,6 +320,8 @@ def main():
         cmd_mem(args[0], args[1], args[2], [int(p) for p in args[3:]] or [1])
     elif cmd == "chain":
         cmd_chain(*args)
+    elif cmd == "page-reads":
+        cmd_page_reads(*args)
     elif cmd == "chain-reads":
         cmd_chain_reads(*args)
     elif cmd == "kinds":

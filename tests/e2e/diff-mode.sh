@@ -131,6 +131,20 @@ check "a wrong parent is not taken: exit 2, not $rc" test "$rc" -eq 2
 check "a wrong parent: the broken chain and what was not compared are said" \
 	sh -c "grep -q 'is not followed' '$WORK/wrong.err' && grep -q 'not compared' '$WORK/wrong.err'"
 
+# scripts/mkincremental: wl-gamma's pid 1 dealt over a child and its parent,
+# directories on disk linked by `parent`; the parent does not hold the pages
+# the child holds, so none is dumped in both
+mkdir -p "$WORK/gam" && tar -xf "$FIXTURES/wl-gamma.tar" -C "$WORK/gam" &&
+	python3 "$HERE/../../scripts/mkincremental" "$WORK/gam/checkpoint" 1 "$WORK/inc" >/dev/null || fail "mkincremental"
+d inc "$WORK/gam/checkpoint" "$WORK/inc/child"
+check "the split chain, read through its parent link, equals the checkpoint it was split from (rc $rc)" \
+	sh -c "[ $rc -eq 0 ] && [ ! -s '$WORK/inc.out' ] && [ ! -s '$WORK/inc.err' ]"
+strace -f -y -e trace=pread64 -o "$WORK/strace.inc" "$CKPTFS" --diff --json "$WORK/inc/parent" "$WORK/inc/child" \
+	>"$WORK/inc2.out" 2>"$WORK/inc2.err"
+tap mem "$WORK/inc2.out" "$WORK/inc/parent" "$WORK/inc/child" 1
+id=$("$CKPTFS" --cat "$WORK/inc/parent" images/pagemap-1.json | jq .entries[0].pages_id)
+tap page-reads "$WORK/strace.inc" "$WORK/inc/parent/pages-$id.img" 0
+
 # ---- the same checkpoint twice ----
 cp "$t0" "$WORK/copy.tar.zst"
 for pair in "$t0 $t0" "$t0 $WORK/copy.tar.zst" "$FIXTURES/wl-gamma.tar $FIXTURES/wl-gamma.tar" \
@@ -169,6 +183,13 @@ check "pod: every process of the new container added" \
 	'map(select(.container == "extra" and .kind == "process-added")) | length == $n' "$WORK/pod.out"
 d podsame "$WORK/pod1.tar" "$WORK/pod1.tar"
 check "pod vs itself: exit 0, no output" sh -c "[ $rc -eq 0 ] && [ ! -s '$WORK/podsame.out' ]"
+
+# ---- a damaged image: what it holds is not compared, and said once ----
+mkdir -p "$WORK/dmg" && tar --zstd -xf "$t0" -C "$WORK/dmg" && truncate -s 20 "$WORK/dmg/checkpoint/core-1.img"
+d dmg "$t0" "$WORK/dmg"
+check "core-1.img cut short: exit 2, no difference claimed, one line naming it (rc $rc)" \
+	sh -c "[ $rc -eq 2 ] && [ ! -s '$WORK/dmg.out' ] && [ \$(wc -l <'$WORK/dmg.err') -eq 1 ] &&
+	       grep -q 'dmg: pid 1: comm, state.* not compared' '$WORK/dmg.err'"
 
 # ---- bad input: exit 2 and one line ----
 printf 'not a checkpoint\n' >"$WORK/hostname" && tar -cf "$WORK/notckpt.tar" -C "$WORK" hostname
