@@ -196,12 +196,38 @@ static int compare_all(struct diff_job *j)
 
 /* Open both inputs, each other's parent where one is a pre-dump child of
  * the other, and their container.json texts. */
+/* Whether a model of @in wants a parent that was not found. */
+static bool chain_broken(const struct cli_input *in)
+{
+	for (size_t i = 0; i < in->n; i++)
+		if (in->cks[i]->chain_err && in->cks[i]->n_levels == 1)
+			return true;
+	return false;
+}
+
+/* Open input @k: -o parent= is for an input that wants a parent (a child
+ * whose own link leads nowhere), not for the others (the parent itself). */
+static int open_one(struct diff_job *j, int k, const char *path)
+{
+	const unsigned flags = CLI_INPUT_PODS | CLI_INPUT_CHAIN_LATER;
+	struct cli_common plain = *j->c;
+	int rc;
+
+	plain.parents = NULL;
+	plain.n_parents = 0;
+	rc = cli_input_open(&plain, path, flags, j->in[k]);
+	if (rc || !j->c->n_parents || !chain_broken(j->in[k]))
+		return rc;
+	cli_input_done(j->in[k]);
+	return cli_input_open(j->c, path, flags, j->in[k]);
+}
+
 static int open_inputs(struct diff_job *j, char **argv)
 {
 	int rc = 0;
 
 	for (int k = 0; rc == 0 && k < 2; k++)
-		rc = cli_input_open(j->c, argv[k], CLI_INPUT_PODS | CLI_INPUT_CHAIN_LATER, j->in[k]);
+		rc = open_one(j, k, argv[k]);
 	rc = rc ?: adopt(j->c, j->in[1], j->in[0]);
 	rc = rc ?: adopt(j->c, j->in[0], j->in[1]);
 	for (int k = 0; rc == 0 && k < 2; k++) {

@@ -120,6 +120,9 @@ strace -f -y -e trace=pread64 -o "$WORK/strace" "$CKPTFS" --diff --json "$WORK/p
 	2>"$WORK/chaindir.err"
 check "parent -> child as directories: the same events" cmp -s "$WORK/chain.out" "$WORK/chaindir.out"
 tap chain-reads "$WORK/strace" "$WORK/p/pre-checkpoint/pages-1.img" "$parent" "$child"
+d chaino --json -o "parent=$parent" "$parent" "$child"
+check "-o parent= names the child's parent, not the parent's: the same events (rc $rc)" \
+	sh -c "cmp -s '$WORK/chain.out' '$WORK/chaino.out' && [ ! -s '$WORK/chaino.err' ]"
 # the other way round, and with a wrong parent
 d chainrev --json "$child" "$parent"
 check "child -> parent: the same pages (rc $rc)" \
