@@ -290,24 +290,10 @@ static int both(struct mcmp *m, const struct mem_run *ra, uint64_t oa, const str
 
 /* The part of [a, e) from @a that is, or is not (*@ret_in), in a range of
  * @m kept in a parent checkpoint that was not given: its end. */
-struct miss_key {
-	const struct mem_space *m;
-	uint64_t a;
-};
-
-static bool miss_before(const void *ctx, size_t i)
-{
-	const struct miss_key *k = ctx;
-	const struct mem_range *r = mem_missing_at(k->m, i);
-
-	return r->vaddr + r->len <= k->a;
-}
-
 static uint64_t missing_cut(const struct mem_space *m, uint64_t a, uint64_t e, bool *ret_in)
 {
-	struct miss_key k = { m, a };
-	size_t n = m ? mem_missing_count(m) : 0, i = n ? ck_lower_bound(n, miss_before, &k) : 0;
-	const struct mem_range *r = i < n ? mem_missing_at(m, i) : NULL;
+	size_t i = m ? mem_missing_after(m, a) : 0;
+	const struct mem_range *r = m && i < mem_missing_count(m) ? mem_missing_at(m, i) : NULL;
 
 	*ret_in = r && r->vaddr <= a;
 	if (!r)

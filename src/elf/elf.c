@@ -113,27 +113,6 @@ static bool vma_all_known(const struct img_vma *v, const struct mem_space *mem)
 	       v->end <= mem_size(mem);
 }
 
-/* Index of the first missing range (PE_PARENT pages no parent holds) ending after @addr. */
-struct missing_key {
-	const struct mem_space *mem;
-	uint64_t addr;
-};
-
-static bool missing_ends_before(const void *ctx, size_t i)
-{
-	const struct missing_key *k = ctx;
-	const struct mem_range *r = mem_missing_at(k->mem, i);
-
-	return r->vaddr + r->len <= k->addr;
-}
-
-static size_t missing_after(const struct mem_space *mem, uint64_t addr)
-{
-	struct missing_key k = { mem, addr };
-
-	return ck_lower_bound(mem_missing_count(mem), missing_ends_before, &k);
-}
-
 /* A VMA whose bytes are all known except where a parent checkpoint is missing. */
 static int known_segments(struct elf_core *c, const struct img_vma *v, size_t first, uint32_t flags)
 {
@@ -141,7 +120,7 @@ static int known_segments(struct elf_core *c, const struct img_vma *v, size_t fi
 	uint64_t pos = v->start;
 	int rc;
 
-	for (size_t i = missing_after(c->mem, v->start); i < n; i++) {
+	for (size_t i = mem_missing_after(c->mem, v->start); i < n; i++) {
 		const struct mem_range *r = mem_missing_at(c->mem, i);
 		uint64_t s = CK_MAX(r->vaddr, v->start);
 		uint64_t e = CK_MIN(r->vaddr + r->len, v->end);

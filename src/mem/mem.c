@@ -46,6 +46,20 @@ size_t mem_run_after(const struct mem_space *m, uint64_t addr)
 	return ck_lower_bound(m->n_runs, run_ends_before, &k);
 }
 
+static bool missing_ends_before(const void *ctx, size_t i)
+{
+	const struct run_key *k = ctx;
+
+	return k->m->missing[i].vaddr + k->m->missing[i].len <= k->v;
+}
+
+size_t mem_missing_after(const struct mem_space *m, uint64_t addr)
+{
+	struct run_key k = { m, addr };
+
+	return ck_lower_bound(m->n_missing, missing_ends_before, &k);
+}
+
 static bool run_dense_ends_before(const void *ctx, size_t i)
 {
 	const struct run_key *k = ctx;

@@ -115,5 +115,7 @@ uint64_t mem_dumped_bytes(const struct mem_space *m);
  * merged. Borrowed from @m. */
 size_t mem_missing_count(const struct mem_space *m);
 const struct mem_range *mem_missing_at(const struct mem_space *m, size_t i);
+/* Index of the first missing range that ends after @addr, or mem_missing_count(). */
+size_t mem_missing_after(const struct mem_space *m, uint64_t addr);
 
 #endif
