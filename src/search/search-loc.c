@@ -160,33 +160,9 @@ static int cmp_str(const void *a, const void *b)
 
 ssize_t search_pod_containers(const struct arc *a, char ***ret_names)
 {
-	static const char tail[] = "/checkpoint/inventory.img";
-	char **v = NULL;
-	size_t n = 0;
+	ssize_t n = ckpt_pod_containers(a, ret_names);
 
-	*ret_names = NULL;
-	if (arc_find(a, "checkpoint/inventory.img"))
-		return 0;
-	for (size_t i = 0; i < arc_count(a); i++) {
-		const struct arc_entry *e = arc_entry_at(a, i);
-		const char *slash = strchr(e->path, '/');
-		char **nv;
-
-		if (e->type != ARC_REG || !slash || slash == e->path || strcmp(slash, tail))
-			continue;
-		nv = reallocarray(v, n + 1, sizeof(*v));
-		if (nv)
-			v = nv;
-		if (!nv || !(v[n] = strndup(e->path, (size_t) (slash - e->path)))) {
-			for (size_t k = 0; k < n; k++)
-				free(v[k]);
-			free(v);
-			return -ENOMEM;
-		}
-		n++;
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_str);
-	*ret_names = v;
-	return (ssize_t) n;
+	if (n > 0)
+		qsort(*ret_names, (size_t) n, sizeof(**ret_names), cmp_str);
+	return n;
 }
