@@ -152,17 +152,3 @@ void search_escape(struct ck_buf *out, const uint8_t *p, size_t len)
 		}
 	}
 }
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-ssize_t search_pod_containers(const struct arc *a, char ***ret_names)
-{
-	ssize_t n = ckpt_pod_containers(a, ret_names);
-
-	if (n > 0)
-		qsort(*ret_names, (size_t) n, sizeof(**ret_names), cmp_str);
-	return n;
-}

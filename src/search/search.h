@@ -110,8 +110,5 @@ void search_loc_done(struct search_loc *loc);
  * is, backslash as "\\", \n \t \r as such, any other byte as "\xNN". */
 void search_escape(struct ck_buf *out, const uint8_t *p, size_t len);
 
-/* The containers of a pod checkpoint as ckpt_pod_containers() finds them
- * (0: not a pod), their names sorted. */
-ssize_t search_pod_containers(const struct arc *a, char ***ret_names);
 
 #endif
