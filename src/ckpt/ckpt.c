@@ -50,6 +50,17 @@ char *ckpt_image_path(const struct ckpt *ck, const char *name)
 	return p;
 }
 
+const struct arc_entry *ckpt_container_member(const struct ckpt *ck, const char *name)
+{
+	const char *dir = ck->img_dir ? ck->img_dir : "", *slash = strrchr(dir, '/');
+	_cleanup_free_ char *path = NULL;
+
+	/* the images directory is "checkpoint" or "<ctr>/checkpoint" */
+	if (asprintf(&path, "%.*s%s", slash ? (int) (slash - dir) + 1 : 0, dir, name) < 0)
+		return NULL;
+	return arc_find(ck->arc, path);
+}
+
 void ckpt_blob_done(struct ckpt_blob *ib)
 {
 	free(ib->owned);

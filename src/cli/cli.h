@@ -22,6 +22,8 @@ enum cli_exit {
 	/* --search, --yara, --where: as grep's (found is CLI_EXIT_OK) */
 	CLI_EXIT_NOT_FOUND = 1,		/* nothing found */
 	CLI_EXIT_SEARCH_ERROR = 2,	/* a bad pattern or rules file, an unreadable archive, memory skipped */
+	CLI_EXIT_FINDINGS = 1,		/* --triage: findings at or above --min-severity */
+	CLI_EXIT_TRIAGE_ERROR = 2,	/* --triage: an archive unreadable, or a check not made and nothing found */
 	CLI_EXIT_ARCHIVE = 10,		/* the archive cannot be read */
 	CLI_EXIT_NOT_CHECKPOINT = 11,	/* it holds no CRIU images */
 	CLI_EXIT_BAD_IMAGE = 12,	/* inventory.img or pstree.img is malformed */
@@ -111,6 +113,7 @@ int cli_number(const char *prog, const char *what, const char *s, bool size, uin
 /* The modes (each in its own file). */
 extern const struct cli_mode cli_mode_mount, cli_mode_ls, cli_mode_cat, cli_mode_readlink,
 	cli_mode_recompress, cli_mode_build_oci, cli_mode_search, cli_mode_yara, cli_mode_where;
+extern const struct cli_mode cli_mode_triage;
 
 /* An opened input: the archive, its -o parent= checkpoints, and the
  * checkpoint models: one, or one per container of a pod (then @names). */

@@ -43,31 +43,10 @@ static const struct tree_stream_ops nested_ops = {
 	.free = free,
 };
 
-/* The directory of the container's own files ("" or "<ctr>/"), from the
- * images directory "checkpoint" or "<ctr>/checkpoint". */
-int view_container_prefix(const struct ckpt *ck, char *out, size_t size)
-{
-	const char *dir = ck->img_dir ? ck->img_dir : "";
-	const char *slash = strrchr(dir, '/');
-	size_t len = slash ? (size_t) (slash - dir) + 1 : 0;
-
-	if (len >= size)
-		return -ENAMETOOLONG;
-	memcpy(out, dir, len);
-	out[len] = '\0';
-	return 0;
-}
-
 /* The member @name of the container directory, or NULL. */
 const struct arc_entry *view_container_member(const struct tree *t, const char *name)
 {
-	char prefix[VIEW_PATH_MAX], path[VIEW_PATH_MAX];
-
-	if (view_container_prefix(t->ck, prefix, sizeof(prefix)) < 0)
-		return NULL;
-	if (snprintf(path, sizeof(path), "%s%s", prefix, name) >= (int) sizeof(path))
-		return NULL;
-	return arc_find(t->arc, path);
+	return ckpt_container_member(t->ck, name);
 }
 
 static int keep_nested(struct tree *t, struct arc *a)

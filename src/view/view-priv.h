@@ -26,7 +26,6 @@ int view_add_sys(struct tree *t);		/* view-sys.c: /self, /stat, /uptime, ... for
 int64_t view_checkpoint_time(const struct tree *t);
 /* view-nested.c: the container's own directory in the archive ("" or
  * "<ctr>/") into @out; and its member @name, or NULL. */
-int view_container_prefix(const struct ckpt *ck, char *out, size_t size);
 const struct arc_entry *view_container_member(const struct tree *t, const char *name);
 int view_add_nested(struct tree *t);
 /* view.c: a tree for @ck whose archive view shows only the members under
