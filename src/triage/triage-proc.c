@@ -67,7 +67,7 @@ static void check_exe(struct triage_proc *tp)
 
 	if (!f) {
 		if (tp->ck->files_err < 0)
-			tr_incomplete(tp->r, tp, "exe", "files.img cannot be read (%s): the executable not checked",
+			tr_incomplete(tp->r, tp, "exe", "the executable: files.img cannot be read (%s)",
 				      strerror(-tp->ck->files_err));
 		return;
 	}
@@ -137,7 +137,7 @@ static void check_environ(struct triage_proc *tp)
 
 	if (rc < 0 || env.oom) {
 		if (rc != -ENOENT)
-			tr_incomplete(tp->r, tp, "environ", "the environment cannot be read (%s): not checked",
+			tr_incomplete(tp->r, tp, "environ", "the environment cannot be read (%s)",
 				      strerror(rc < 0 ? -rc : ENOMEM));
 		ck_buf_done(&env);
 		return;
@@ -237,7 +237,7 @@ void tr_proc_check(struct triage_proc *tp)
 		check_environ(tp);
 	}
 	if (p->fds_err < 0)
-		tr_incomplete(tp->r, tp, "fds", "fdinfo-%u.img cannot be read (%s): descriptors not checked", p->pid,
+		tr_incomplete(tp->r, tp, "fds", "descriptors: fdinfo-%u.img cannot be read (%s)", p->pid,
 			      strerror(-p->fds_err));
 	else
 		check_shell(tp);
@@ -362,7 +362,7 @@ void tr_connections(struct triage_run *r)
 	struct sockets s = { .v = calloc(ck->n_files ? ck->n_files : 1, sizeof(*s.v)) };
 
 	if (ck->files_err < 0 && ck->files_err != -ENOENT)
-		tr_incomplete(r, NULL, "sockets", "files.img cannot be read (%s): sockets not checked",
+		tr_incomplete(r, NULL, "sockets", "sockets: files.img cannot be read (%s)",
 			      strerror(-ck->files_err));
 	if (!s.v) {
 		r->err = -ENOMEM;

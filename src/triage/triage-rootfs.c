@@ -226,7 +226,7 @@ static void check_diff(struct triage_run *r)
 			continue;
 		n = arc_pread(a, e, head, ROOTFS_SHOW, 0);
 		if (n < 0) {
-			tr_incomplete(r, NULL, "rootfs-diff", "rootfs-diff.tar: %s cannot be read (%s): not checked", path,
+			tr_incomplete(r, NULL, "rootfs-diff", "rootfs-diff.tar: %s cannot be read (%s)", path,
 				      strerror((int) -n));
 			continue;
 		}
@@ -257,12 +257,12 @@ static void check_deleted(struct triage_run *r)
 void tr_rootfs_check(struct triage_run *r)
 {
 	if (r->o->rootfs_diff_err < 0)
-		tr_incomplete(r, NULL, "rootfs-diff", "rootfs-diff.tar cannot be read (%s): the rootfs diff not checked",
+		tr_incomplete(r, NULL, "rootfs-diff", "the rootfs diff: rootfs-diff.tar cannot be read (%s)",
 			      strerror(-r->o->rootfs_diff_err));
 	if (r->o->rootfs_diff)
 		check_diff(r);
 	if (r->o->deleted_err < 0)
-		tr_incomplete(r, NULL, "deleted.files", "deleted.files cannot be read (%s): not checked",
+		tr_incomplete(r, NULL, "deleted.files", "deleted.files cannot be read (%s)",
 			      strerror(-r->o->deleted_err));
 	check_deleted(r);
 }

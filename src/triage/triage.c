@@ -417,7 +417,7 @@ static void proc_memory(struct triage_proc *tp)
 
 	if (!p->mm) {
 		if (p->mm_err < 0)
-			tr_incomplete(tp->r, tp, "maps", "mm-%u.img cannot be read (%s): memory maps not checked",
+			tr_incomplete(tp->r, tp, "maps", "memory maps: mm-%u.img cannot be read (%s)",
 				      p->pid, strerror(-p->mm_err));
 		return;
 	}
@@ -426,7 +426,7 @@ static void proc_memory(struct triage_proc *tp)
 	if (!p->mem) {
 		if (p->mem_err < 0)
 			tr_incomplete(tp->r, tp, "memory",
-				      "pagemap-%u.img or its pages cannot be read (%s): memory not checked", p->pid,
+				      "memory: pagemap-%u.img or its pages cannot be read (%s)", p->pid,
 				      strerror(-p->mem_err));
 		return;
 	}
@@ -436,15 +436,18 @@ static void proc_memory(struct triage_proc *tp)
 		tr_code_report(tp, code);
 	tr_code_free(code);
 	if (tp->bad_bytes)
-		tr_incomplete(tp->r, tp, "memory", "%" PRIu64 " bytes of memory from 0x%" PRIx64
-			      " cannot be read (%s): not checked", tp->bad_bytes, tp->bad_first,
+		tr_incomplete(tp->r, tp, "memory", "memory: %" PRIu64 " bytes from 0x%" PRIx64
+			      " cannot be read (%s)", tp->bad_bytes, tp->bad_first,
 			      strerror(-tp->bad_err));
-	for (size_t i = 0; i < mem_missing_count(p->mem); i++) {
-		const struct mem_range *m = mem_missing_at(p->mem, i);
+	if (mem_missing_count(p->mem)) {
+		const struct mem_range *m = mem_missing_at(p->mem, 0);
+		uint64_t bytes = 0;
 
-		tr_incomplete(tp->r, tp, "memory", "0x%" PRIx64 "-0x%" PRIx64
-			      " is kept in a parent checkpoint that was not given: not checked", m->vaddr,
-			      m->vaddr + m->len);
+		for (size_t i = 0; i < mem_missing_count(p->mem); i++)
+			bytes += mem_missing_at(p->mem, i)->len;
+		tr_incomplete(tp->r, tp, "memory", "memory: %" PRIu64 " bytes in %zu ranges (the first 0x%" PRIx64 "-0x%" PRIx64
+			      ") are kept in a parent checkpoint that was not given (-o parent=)", bytes,
+			      mem_missing_count(p->mem), m->vaddr, m->vaddr + m->len);
 	}
 	if (tp->bash)
 		tr_history(tp);
