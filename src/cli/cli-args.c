@@ -467,5 +467,6 @@ void cli_help(const struct cli_mode *m, const char *prog)
 	       "14 writing OUT or DEST failed or it exists, 20 mount failed;\n"
 	       "--ls/--cat/--readlink: 2 no such PATH or the wrong kind, 3 read error;\n"
 	       "--search/--yara/--where: 0 found, 1 nothing found, 2 error (bad pattern or\n"
-	       "rules, unreadable archive, memory skipped).\n\n");
+	       "rules, unreadable archive, memory skipped);\n"
+	       "--triage: 0 nothing at or above --min-severity, 1 findings, 2 error.\n\n");
 }

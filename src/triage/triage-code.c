@@ -2,13 +2,11 @@
 /* modified-code: dumped pages inside an executable file mapping. CRIU dumps
  * only the pages of a private file mapping that were written (copied on
  * write), so such a page is code that was changed in memory, with one
- * exception: to run its parasite, CRIU (criu/parasite-syscall.c,
- * get_exec_start(), and compel's compel_execute_syscall() and
- * parasite_memfd_exchange()) writes 16 bytes (a syscall instruction and the
- * name "CRIUMFD") at the start of the first VMA in address order that is
- * executable and at least 4096 bytes long, and writes the original bytes
- * back. That page is dumped whatever happened before, equal to what the
- * process had there; it is reported only when it differs from the file.
+ * exception (docs/formats.md §3.2): to run its parasite, CRIU writes 16
+ * bytes at the start of the first VMA in address order that is executable
+ * and at least 4096 bytes long, and writes the original bytes back. That
+ * page is dumped whatever happened before, equal to what the process had
+ * there; it is reported only when it differs from the file.
  *
  * The original of a page comes from, in this order: the memfd (a memfd
  * mapping), the ghost file (a deleted file), the rootfs diff, the

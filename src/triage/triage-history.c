@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bash-history: the commands of a bash process, from its heap. readline
  * keeps each history entry as { char *line; char *timestamp; void *data; }
- * and the timestamp as a string "#<seconds>" ('#' when HISTTIMEFORMAT is
- * set, else a NUL byte in its place); the_history is an array of pointers
- * to the entries, in order. So, over the anonymous memory of the process
+ * and the timestamp as a string "#<seconds>" (bash 5.2 writes the '#'
+ * whether HISTTIMEFORMAT is set or not; readline without bash puts a NUL
+ * there); the_history is an array of pointers to the entries, in order. So, over the anonymous memory of the process
  * (the heap and anonymous mappings, which are small for a shell):
  *   1. find the timestamp strings;
  *   2. find the words that point at one: each is the timestamp field of an
@@ -26,7 +26,6 @@
 struct hist_ts {
 	uint64_t addr;
 	int64_t time;
-	bool hash;		/* '#': HISTTIMEFORMAT was set */
 };
 
 struct hist_entry {
@@ -92,7 +91,7 @@ static void find_ts(struct hist *h, uint64_t addr, const uint8_t *p, size_t len)
 			t = t * 10 + (p[i + d] - '0');
 		if (d != TS_LEN - 1)
 			continue;
-		h->ts[h->n_ts++] = (struct hist_ts) { .addr = addr + i, .time = t, .hash = p[i] == '#' };
+		h->ts[h->n_ts++] = (struct hist_ts) { .addr = addr + i, .time = t };
 		i += TS_LEN - 1;
 	}
 }
@@ -212,7 +211,6 @@ static void report(struct hist *h, size_t n)
 	struct triage_run *r = h->tp->r;
 	struct triage_finding *f;
 	size_t k = 0;
-	bool hash = false;
 
 	f = tr_new(r, TRIAGE_BASH_HISTORY, TRIAGE_MEDIUM, h->tp);
 	if (!f || !(f->commands = calloc(n, sizeof(*f->commands)))) {
@@ -225,15 +223,13 @@ static void report(struct hist *h, size_t n)
 		if (!line)
 			continue;
 		f->commands[k++] = (struct triage_cmd) { .command = line, .time = h->e[i].ts->time };
-		hash |= h->e[i].ts->hash;
 	}
 	f->n_commands = k;
 	tr_path(r, f, h->tp->exe);
 	f->has_address = k > 0;
 	f->address = n ? h->e[0].addr : 0;
-	tr_bool(r, f, "histtimeformat", hash);
-	tr_summary(r, f, "%zu command%s typed into bash, recovered from its heap%s", k, k == 1 ? "" : "s",
-		   hash ? " with their times (HISTTIMEFORMAT was set)" : "");
+	tr_summary(r, f, "%zu command%s typed into bash, with %s times, recovered from its heap", k,
+		   k == 1 ? "" : "s", k == 1 ? "its" : "their");
 	if (!k)
 		f->severity = TRIAGE_INFO;
 }

@@ -7,10 +7,11 @@
  *
  * Finding the patterns is the cost: a vector filter looks at every position
  * for a pair of bytes that each pattern has at a fixed place (the "IA" of
- * AKIA/ASIA, the "-B" of "-----BEGIN ", "b....r " of Bearer, "\x7fE" of an
- * ELF header) and the few positions it lets through are checked byte by
- * byte. One filter for all four costs about what one PCRE2 literal search
- * costs (scripts/bench: --triage against --search -F). */
+ * AKIA/ASIA, the "-B" of "-----BEGIN ", the "Be" of "Bearer ", the "\x7fE"
+ * of an ELF header) and the few positions it lets through are checked byte
+ * by byte from the pattern's start. One filter for all four costs about what
+ * one PCRE2 literal search costs (scripts/bench: --triage against --search
+ * -F). */
 #include <errno.h>
 #include <string.h>
 
@@ -20,15 +21,18 @@
 /* the longest match looked at: a PEM block with its END line */
 #define SCAN_CARRY (16u << 10)
 
-/* The vector width, and how far past a position the filter looks. */
+/* The vector width; the filter reads a pair, so one byte past it. */
 #define VW 32
-#define VLOOK 7
+/* How far before its pair a pattern starts ("-----BEGIN": 4); the buffer
+ * keeps as much before the bytes it owns. */
+#define BACK 8
 
 struct scan {
 	struct triage_proc *tp;
 	uint8_t *buf;
 	uint64_t base;		/* address of buf[0] */
 	size_t len;		/* bytes in buf */
+	uint64_t seg_start;	/* where the stretch being read starts */
 	uint64_t skip;		/* positions below this address belong to a match already taken */
 };
 
@@ -61,21 +65,37 @@ uint64_t tr_dumped(const struct mem_space *m, uint64_t start, uint64_t end)
 	return n;
 }
 
-/* Check position @i of the buffer (the filter let it through). */
+/* Check for a pattern starting at buffer offset @i. */
 static void check_at(struct scan *s, size_t i)
 {
 	const uint8_t *p = s->buf + i;
 	size_t avail = s->len - i, took = 0;
 	uint64_t addr = s->base + i;
 
-	if (addr < s->skip)
+	if (addr < s->skip || addr < s->seg_start)
 		return;
 	if (avail >= 4 && p[0] == 0x7f && !memcmp(p, "\x7f" "ELF", 4))
 		took = tr_elf_mem(s->tp, tr_vma_at(s->tp->p, addr), addr, p, avail);
-	else if (avail >= 7 && (p[0] == 'A' || p[0] == '-' || (p[0] | 0x20) == 'b'))
+	else if (avail >= 7 && (p[0] == 'A' || p[0] == '-' || p[0] == 'B'))
 		took = tr_secret_mem(s->tp, addr, p, avail);
 	if (took)
 		s->skip = addr + took;
+}
+
+/* The filter let the pair at buffer offset @j through: check the pattern
+ * it belongs to from its start. */
+static void check_pair(struct scan *s, size_t j)
+{
+	size_t back = s->buf[j] == 'I' ? 2 : s->buf[j] == '-' ? 4 : 0;
+
+	if (j >= back)
+		check_at(s, j - back);
+}
+
+static bool pair(const uint8_t *b)
+{
+	return (b[0] == 'I' && b[1] == 'A') || (b[0] == '-' && b[1] == 'B') || (b[0] == 'B' && b[1] == 'e') ||
+	       (b[0] == 0x7f && b[1] == 'E');
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -86,7 +106,7 @@ static void check_at(struct scan *s, size_t i)
 
 typedef uint8_t scan_vec __attribute__((vector_size(VW)));
 
-/* Positions [from, to) of the buffer (bytes up to s->len readable). */
+/* The pairs at buffer offsets [from, to) (bytes up to s->len readable). */
 SCAN_CLONES static void filter(struct scan *s, size_t from, size_t to)
 {
 	const uint8_t *b = s->buf;
@@ -94,11 +114,10 @@ SCAN_CLONES static void filter(struct scan *s, size_t from, size_t to)
 
 #define LD(o) ({ scan_vec v_; memcpy(&v_, b + i + (o), VW); v_; })
 #define SPLAT(c) ((scan_vec) { 0 } + (uint8_t) (c))
-	for (; i + VW <= to && i + VW + VLOOK <= s->len; i += VW) {
-		scan_vec x0 = LD(0), x1 = LD(1), x2 = LD(2), x3 = LD(3), x4 = LD(4), x5 = LD(5), x6 = LD(6);
-		scan_vec m = ((x2 == SPLAT('I')) & (x3 == SPLAT('A'))) | ((x4 == SPLAT('-')) & (x5 == SPLAT('B'))) |
-			     (((x0 | SPLAT(0x20)) == SPLAT('b')) & (x5 == SPLAT('r')) & (x6 == SPLAT(' '))) |
-			     ((x0 == SPLAT(0x7f)) & (x1 == SPLAT('E')));
+	for (; i + VW <= to && i + VW + 1 <= s->len; i += VW) {
+		scan_vec x0 = LD(0), x1 = LD(1);
+		scan_vec m = ((x0 == SPLAT('I')) & (x1 == SPLAT('A'))) | ((x0 == SPLAT('-')) & (x1 == SPLAT('B'))) |
+			     ((x0 == SPLAT('B')) & (x1 == SPLAT('e'))) | ((x0 == SPLAT(0x7f)) & (x1 == SPLAT('E')));
 		uint64_t w[VW / 8], any = 0;
 
 		memcpy(w, &m, sizeof(w));
@@ -108,13 +127,14 @@ SCAN_CLONES static void filter(struct scan *s, size_t from, size_t to)
 			continue;
 		for (size_t k = 0; k < VW; k++)
 			if (((const uint8_t *) &m)[k])
-				check_at(s, i + k);
+				check_pair(s, i + k);
 	}
 #undef LD
 #undef SPLAT
-	/* the tail, and positions too near the end of the bytes for the filter */
+	/* the tail, where a vector would read past the bytes */
 	for (; i < to; i++)
-		check_at(s, i);
+		if (i + 1 < s->len && pair(b + i))
+			check_pair(s, i);
 }
 
 /* Hand the bytes of [from, to) to the watches that cover them. */
@@ -172,10 +192,10 @@ static void scan_stretch(struct scan *s, uint64_t start, uint64_t end)
 		uint64_t own = start, bad_end = end;
 		int err = 0;
 
-		s->base = start;
+		s->base = s->seg_start = start;
 		s->len = 0;
 		for (;;) {
-			uint64_t at = s->base + s->len, own_to;
+			uint64_t at = s->base + s->len, own_to, keep;
 			size_t n = (size_t) CK_MIN((uint64_t) SCAN_CHUNK, end - at);
 			size_t got = read_at(s->tp->p->mem, at, s->buf + s->len, n, &bad_end, &err);
 			bool final;
@@ -195,9 +215,11 @@ static void scan_stretch(struct scan *s, uint64_t start, uint64_t end)
 				start = end;
 				break;
 			}
-			memmove(s->buf, s->buf + (own - s->base), (size_t) (s->base + s->len - own));
-			s->len = (size_t) (s->base + s->len - own);
-			s->base = own;
+			/* keep what is not owned yet, and BACK bytes before it */
+			keep = CK_MAX(s->base, own - BACK);
+			memmove(s->buf, s->buf + (keep - s->base), (size_t) (s->base + s->len - keep));
+			s->len = (size_t) (s->base + s->len - keep);
+			s->base = keep;
 		}
 	}
 }
@@ -217,7 +239,7 @@ int tr_scan(struct triage_proc *tp)
 
 	if (tp->n_w)
 		qsort(tp->w, tp->n_w, sizeof(*tp->w), watch_cmp);
-	s.buf = malloc(SCAN_CHUNK + SCAN_CARRY);
+	s.buf = malloc(SCAN_CHUNK + SCAN_CARRY + BACK);
 	if (!s.buf)
 		return -ENOMEM;
 	while (i < n && !tp->r->err) {

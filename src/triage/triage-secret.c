@@ -177,12 +177,12 @@ static bool token_char(uint8_t c)
 	       (c && strchr("-._~+/", c));
 }
 
-/* "Bearer " (any case of the B) and a token of at least 16 characters. */
+/* "Bearer " and a token of at least 16 characters. */
 static size_t bearer_len(const uint8_t *p, size_t avail, size_t *ret_tok)
 {
 	size_t i = 7;
 
-	if (avail < 7 + 16 || (p[0] | 0x20) != 'b' || memcmp(p + 1, "earer ", 6))
+	if (avail < 7 + 16 || memcmp(p, "Bearer ", 7))
 		return 0;
 	while (i < avail && i < 4096 && token_char(p[i]))
 		i++;

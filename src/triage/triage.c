@@ -278,7 +278,7 @@ void tr_vma(struct triage_proc *tp, struct triage_finding *f, const struct img_v
 		ck_buf_done(&b);
 		return;
 	}
-	if (b.len && b.data[b.len - 1] == '\n')
+	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' '))
 		b.data[--b.len] = '\0';
 	free(f->maps);
 	f->maps = ck_buf_steal(&b, NULL);
