@@ -216,7 +216,7 @@ int tr_code_watch(struct triage_proc *tp, struct tr_code **ret)
 		struct code_vma *cv = &c->v[c->n];
 
 		if (!(v->prot & IMG_PROT_EXEC) || !(v->status & (IMG_VMA_FILE_PRIVATE | IMG_VMA_AREA_MEMFD)) ||
-		    !tr_dumped(tp->p->mem, v->start, v->end))
+		    !mem_dumped_range(tp->p->mem, v->start, v->end))
 			continue;
 		*cv = (struct code_vma) { .c = c, .v = v, .path = file_path(tp, v) };
 		if (v == para) {
@@ -241,24 +241,36 @@ static void hex_value(struct triage_run *r, struct triage_finding *f, const char
 	tr_str(r, f, key, "%s", buf);
 }
 
+/* A modified-code finding about @cv at @addr, the file offset in *@ret_off. */
+static struct triage_finding *code_finding(struct triage_proc *tp, struct code_vma *cv, enum triage_severity sev,
+					   uint64_t addr, uint64_t *ret_off)
+{
+	struct triage_finding *f = tr_new(tp->r, TRIAGE_MODIFIED_CODE, sev, tp);
+
+	*ret_off = cv->v->pgoff + (addr - cv->v->start);
+	if (!f)
+		return NULL;
+	f->has_address = true;
+	f->address = addr;
+	tr_vma(tp, f, cv->v);
+	tr_path(tp->r, f, cv->path);
+	tr_hex(tp->r, f, "file_offset", *ret_off);
+	return f;
+}
+
 /* The bytes at @cv's first difference differ from its original. */
 static void report_diff(struct triage_proc *tp, struct code_vma *cv)
 {
 	struct triage_run *r = tp->r;
-	struct triage_finding *f = tr_new(r, TRIAGE_MODIFIED_CODE, TRIAGE_HIGH, tp);
 	struct tr_file file = { orig_read, &cv->o };
-	uint64_t off = cv->v->pgoff + (cv->first_diff - cv->v->start), delta;
+	uint64_t off, delta;
+	struct triage_finding *f = code_finding(tp, cv, TRIAGE_HIGH, cv->first_diff, &off);
 	size_t len = (size_t) (cv->last_diff - cv->first_diff + 1);
 	uint8_t orig[CODE_SHOW] = { 0 };
 	char sym[128];
 
 	if (!f)
 		return;
-	f->has_address = true;
-	f->address = cv->first_diff;
-	tr_vma(tp, f, cv->v);
-	tr_path(r, f, cv->path);
-	tr_hex(r, f, "file_offset", off);
 	tr_int(r, f, "len", (int64_t) len);
 	hex_value(r, f, "bytes", cv->shown, CK_MIN(len, cv->shown_len));
 	if (orig_read(&cv->o, orig, len, off) >= 0)
@@ -284,17 +296,12 @@ static void report_diff(struct triage_proc *tp, struct code_vma *cv)
 static void report_unknown(struct triage_proc *tp, struct code_vma *cv)
 {
 	struct triage_run *r = tp->r;
-	struct triage_finding *f = tr_new(r, TRIAGE_MODIFIED_CODE, TRIAGE_MEDIUM, tp);
-	uint64_t off = cv->v->pgoff + (cv->first_other - cv->v->start);
+	uint64_t off;
+	struct triage_finding *f = code_finding(tp, cv, TRIAGE_MEDIUM, cv->first_other, &off);
 	int err = cv->read_err ? cv->read_err : cv->open_err;
 
 	if (!f)
 		return;
-	f->has_address = true;
-	f->address = cv->first_other;
-	tr_vma(tp, f, cv->v);
-	tr_path(r, f, cv->path);
-	tr_hex(r, f, "file_offset", off);
 	tr_int(r, f, "dumped", (int64_t) cv->dumped);
 	tr_excerpt(r, f, cv->first_other, cv->other, cv->other_len);
 	if (err != -ENOENT)

@@ -98,7 +98,7 @@ static struct triage_finding *vma_finding(struct triage_proc *tp, const struct i
 					  enum triage_severity sev)
 {
 	struct triage_finding *f = tr_new(tp->r, kind, sev, tp);
-	uint64_t dumped = tp->p->mem ? tr_dumped(tp->p->mem, v->start, v->end) : 0;
+	uint64_t dumped = tp->p->mem ? mem_dumped_range(tp->p->mem, v->start, v->end) : 0;
 
 	tr_vma(tp, f, v);
 	tr_int(tp->r, f, "dumped", (int64_t) dumped);

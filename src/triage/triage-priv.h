@@ -104,8 +104,6 @@ struct tr_watch {
 void tr_watch_add(struct triage_proc *tp, uint64_t start, uint64_t end,
 		  void (*bytes)(void *ctx, uint64_t addr, const uint8_t *p, size_t len, size_t avail), void *ctx);
 int tr_scan(struct triage_proc *tp);
-/* Bytes of [start, end) that @m holds. */
-uint64_t tr_dumped(const struct mem_space *m, uint64_t start, uint64_t end);
 
 /* triage-code.c: modified-code. Before the pass: watch the dumped pages of
  * executable file mappings (state in *@ret); after it: the findings. */

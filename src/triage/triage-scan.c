@@ -49,22 +49,6 @@ void tr_watch_add(struct triage_proc *tp, uint64_t start, uint64_t end,
 	tp->w[tp->n_w++] = (struct tr_watch) { .start = start, .end = end, .bytes = bytes, .ctx = ctx };
 }
 
-uint64_t tr_dumped(const struct mem_space *m, uint64_t start, uint64_t end)
-{
-	uint64_t n = 0;
-
-	for (size_t i = mem_run_after(m, start); i < mem_run_count(m); i++) {
-		const struct mem_run *r = mem_run_at(m, i);
-		uint64_t a = CK_MAX(r->vaddr, start), b = CK_MIN(r->vaddr + r->len, end);
-
-		if (r->vaddr >= end)
-			break;
-		if (b > a)
-			n += b - a;
-	}
-	return n;
-}
-
 /* Check for a pattern starting at buffer offset @i. */
 static void check_at(struct scan *s, size_t i)
 {
