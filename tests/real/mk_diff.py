@@ -96,6 +96,7 @@ def pair():
     finally:
         tree.kill()
         lst.close()
+        rk.unlock([lst.port])
     g = rk.parse_kv(info)
     cmd = [DIFFER, info, os.path.join(d, "a"), os.path.join(d, "b"), str(lst.port)]
     env = ["%s=%s" % kv for kv in rk.CLEAN_ENV.items()]

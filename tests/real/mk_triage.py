@@ -131,6 +131,7 @@ def build():
     finally:
         shell.close()
         beacon.close()
+        rk.unlock([shell.port, beacon.port])
     got = rk.parse_kv(OUT)
     if b"shell-on-socket-alive" not in shell.received:
         raise RuntimeError("the shell on the socket did not answer")

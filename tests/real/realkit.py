@@ -92,6 +92,19 @@ def criu(action, pid, outdir, *opts):
     return outdir
 
 
+def unlock(ports):
+    """Drop the iptables rules a --tcp-established dump (without --leave-running)
+    leaves to keep the dumped connections locked, for the listener PORTS only."""
+    want = {str(p) for p in ports}
+    rules = subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout.splitlines()
+    for r in rules:
+        f = r.split()
+        if f[:1] != ["-A"] or "0xc114" not in f:
+            continue
+        if want & {f[i + 1] for i, x in enumerate(f[:-1]) if x in ("--sport", "--dport")}:
+            subprocess.run(["iptables", "-D"] + f[1:], check=True)
+
+
 def _template():
     out = subprocess.run(["tar", "-xO", "--zstd", "-f", FIXTURE, "config.dump", "spec.dump"],
                          check=True, capture_output=True).stdout
