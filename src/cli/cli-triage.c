@@ -276,7 +276,8 @@ static bool print_report(const struct triage_one *one, struct triage_report *r, 
 	int group = -1;
 	char sums[128];
 
-	qsort(r->v, r->n, sizeof(*r->v), finding_cmp);
+	if (r->n)
+		qsort(r->v, r->n, sizeof(*r->v), finding_cmp);
 	if (!st->json)
 		printf("== %s%s%s ==\n", one->archive, one->container ? ": " : "", one->container ? one->container : "");
 	for (size_t i = 0; i < r->n; i++) {

@@ -21,6 +21,8 @@
 #include "ckpt-content.h"
 #include "triage-priv.h"
 
+/* The most executable mappings with dumped pages one process has compared. */
+#define CODE_VMAS_MAX 4096
 /* Bytes of the original read at a time while comparing. */
 #define CODE_CMP_CHUNK (64u << 10)
 /* The bytes shown of a change. */
@@ -206,9 +208,11 @@ int tr_code_watch(struct triage_proc *tp, struct tr_code **ret)
 	const struct img_mm *mm = tp->p->mm;
 	const struct img_vma *para = parasite_vma(tp->p);
 	struct tr_code *c = calloc(1, sizeof(*c));
+	size_t more = 0;
 
 	*ret = c;
-	if (!c || !(c->fbuf = malloc(CODE_CMP_CHUNK)) || !(c->v = calloc(mm->n_vmas, sizeof(*c->v))))
+	if (!c || !(c->fbuf = malloc(CODE_CMP_CHUNK)) ||
+	    !(c->v = calloc(CK_MIN(mm->n_vmas, (size_t) CODE_VMAS_MAX) + 1, sizeof(*c->v))))
 		return -ENOMEM;
 	c->tp = tp;
 	for (size_t i = 0; i < mm->n_vmas; i++) {
@@ -218,6 +222,10 @@ int tr_code_watch(struct triage_proc *tp, struct tr_code **ret)
 		if (!(v->prot & IMG_PROT_EXEC) || !(v->status & (IMG_VMA_FILE_PRIVATE | IMG_VMA_AREA_MEMFD)) ||
 		    !mem_dumped_range(tp->p->mem, v->start, v->end))
 			continue;
+		if (c->n == CODE_VMAS_MAX) {
+			more++;
+			continue;
+		}
 		*cv = (struct code_vma) { .c = c, .v = v, .path = file_path(tp, v) };
 		if (v == para) {
 			cv->para_start = v->start;
@@ -227,6 +235,9 @@ int tr_code_watch(struct triage_proc *tp, struct tr_code **ret)
 		c->n++;
 		tr_watch_add(tp, v->start, v->end, code_bytes, cv);
 	}
+	if (more)
+		tr_incomplete(tp->r, tp, "memory", "modified code: %zu executable mappings with dumped pages after the "
+			      "first %d", more, CODE_VMAS_MAX);
 	return tp->r->err;
 }
 

@@ -11,7 +11,13 @@
  *   3. find the words that point at an entry: the longest run of them,
  *      one after the other, is the history array, and gives the order.
  * Entries that no array holds (freed ones) are left out; without an array
- * the entries are ordered by time, then address. */
+ * the entries are ordered by time, then address.
+ *
+ * dash has no history, but what it reads from its standard input (a
+ * reverse shell's commands, a script piped into it) stays in its input
+ * buffer, a static array in the program's own writable data, next to its
+ * output buffer: the lines of text there that end in a newline are the
+ * last it read (and wrote), without times. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -213,7 +219,9 @@ static void report(struct hist *h, size_t n)
 	size_t k = 0;
 
 	f = tr_new(r, TRIAGE_BASH_HISTORY, TRIAGE_MEDIUM, h->tp);
-	if (!f || !(f->commands = calloc(n, sizeof(*f->commands)))) {
+	if (!f)
+		return;
+	if (!(f->commands = calloc(n, sizeof(*f->commands)))) {
 		r->err = -ENOMEM;
 		return;
 	}
@@ -266,4 +274,74 @@ out:
 	free(h.buf);
 	free(h.ts);
 	free(h.e);
+}
+
+/* The lines of @p (@len bytes) that are NUL-delimited printable text
+ * ending in a newline, appended to @f's commands (tabs as spaces). */
+static void input_lines(struct triage_run *r, struct triage_finding *f, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t n = 0;
+		struct triage_cmd *v;
+
+		while (i + n < len && ((p[i + n] >= 0x20 && p[i + n] < 0x7f) || p[i + n] == '\t' || p[i + n] == '\n'))
+			n++;
+		if (n >= 3 && p[i + n - 1] == '\n' && (i == 0 || !p[i - 1]) && i + n < len && !p[i + n]) {
+			for (size_t k = i, e; k < i + n; k = e + 1) {
+				char *line;
+
+				e = (size_t) ((const uint8_t *) memchr(p + k, '\n', i + n - k) - p);
+				/* dash's own variables (IFS=, PS1=, ...) end in a newline too */
+				if (e == k || (k == i && p[k + strspn((const char *) p + k, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_")] == '=') ||
+				    !(line = strndup((const char *) p + k, e - k)))
+					continue;
+				for (char *t = line; (t = strchr(t, '\t')); t++)
+					*t = ' ';
+				v = reallocarray(f->commands, f->n_commands + 1, sizeof(*v));
+				if (!v) {
+					free(line);
+					r->err = -ENOMEM;
+					return;
+				}
+				f->commands = v;
+				f->commands[f->n_commands++] = (struct triage_cmd) { .command = line };
+			}
+		}
+		i += n + 1;
+	}
+}
+
+void tr_dash_input(struct triage_proc *tp)
+{
+	const struct img_mm *mm = tp->p->mm;
+	struct triage_finding lines = { 0 }, *f;
+	uint8_t *buf = NULL;
+
+	/* the program's writable data and the anonymous memory after it (bss) */
+	for (size_t i = 0; i < mm->n_vmas && !tp->r->err; i++) {
+		const struct img_vma *v = &mm->vmas[i];
+		bool data = (v->status & IMG_VMA_FILE_PRIVATE) && (v->prot & IMG_PROT_WRITE) &&
+			    v->shmid == mm->exe_file_id;
+		bool bss = i && tr_vma_anon(v) && v->start == mm->vmas[i - 1].end && mm->vmas[i - 1].shmid ==
+			   mm->exe_file_id && (mm->vmas[i - 1].status & IMG_VMA_FILE_PRIVATE);
+		size_t len = (size_t) (v->end - v->start);
+
+		if ((!data && !bss) || (v->status & IMG_VMA_AREA_HEAP) || len > HIST_CHUNK * 16)
+			continue;
+		free(buf);
+		if ((buf = malloc(len)) && mem_read(tp->p->mem, v->start, buf, len) == (ssize_t) len)
+			input_lines(tp->r, &lines, buf, len);
+	}
+	free(buf);
+	if (lines.n_commands && (f = tr_new(tp->r, TRIAGE_BASH_HISTORY, TRIAGE_LOW, tp))) {
+		f->commands = TAKE_PTR(lines.commands);
+		f->n_commands = lines.n_commands;
+		tr_path(tp->r, f, tp->exe);
+		tr_str(tp->r, f, "source", "dash's input and output buffers");
+		tr_summary(tp->r, f, "%zu line%s of text in dash's buffers: what it read last from its standard "
+			   "input (and wrote last), no times", f->n_commands, f->n_commands == 1 ? "" : "s");
+	}
+	for (size_t i = 0; lines.commands && i < lines.n_commands; i++)
+		free(lines.commands[i].command);
+	free(lines.commands);
 }

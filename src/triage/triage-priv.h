@@ -7,12 +7,20 @@
 
 #include "triage.h"
 
+/* The most findings of one kind a checkpoint lists; past it they are
+ * counted, and one more finding of that kind says how many were left out
+ * (a hostile checkpoint of 10^6 RWX mappings stays a short report). */
+#define TRIAGE_KIND_MAX 256
+
 /* One checkpoint being checked. */
 struct triage_run {
 	const struct ckpt *ck;
 	const struct triage_opts *o;
 	struct triage_report *out;
 	int err;			/* -ENOMEM once anything failed to allocate */
+	size_t count[TRIAGE_KIND_COUNT];
+	size_t left_out[TRIAGE_KIND_COUNT];
+	enum triage_severity left_out_sev[TRIAGE_KIND_COUNT];
 };
 
 /* A secret seen in one process: its value once, every address it was seen at. */
@@ -33,6 +41,7 @@ struct triage_proc {
 	const struct img_vma *stack;	/* the VMA holding mm_start_stack, or NULL */
 	const char *jit;		/* a mapped file that shows a JIT runtime, or NULL */
 	bool bash;			/* the program is bash */
+	bool dash;			/* ... dash */
 	struct tr_secret *secrets;
 	size_t n_secrets;
 	size_t n_elf;			/* ELF headers reported */
@@ -47,7 +56,8 @@ struct triage_proc {
 /* ---- findings (triage.c) ---- */
 
 /* A new finding of @kind and @sev in @r's report, about process @tp (NULL:
- * about the checkpoint); NULL when out of memory (r->err is set). */
+ * about the checkpoint); NULL when out of memory (r->err is set) or past
+ * TRIAGE_KIND_MAX of that kind (counted). Every tr_*() below accepts NULL. */
 struct triage_finding *tr_new(struct triage_run *r, enum triage_kind kind, enum triage_severity sev,
 			      const struct triage_proc *tp);
 /* Set the summary (one line). */
@@ -138,8 +148,10 @@ int tr_elf_symbol(const struct tr_file *f, uint64_t off, char *name, size_t size
 void tr_proc_check(struct triage_proc *tp);
 void tr_connections(struct triage_run *r);
 
-/* triage-history.c: bash-history of a bash process. */
+/* triage-history.c: bash-history of a bash process; the lines a dash
+ * process read last from its standard input. */
 void tr_history(struct triage_proc *tp);
+void tr_dash_input(struct triage_proc *tp);
 
 /* triage-rootfs.c: the rootfs diff and deleted.files. Also: whether @path
  * (absolute) is in the rootfs diff as a regular file. */

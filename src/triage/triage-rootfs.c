@@ -208,7 +208,7 @@ static void added_exec(struct triage_run *r, const struct arc_entry *e, const ch
 		tr_strn(r, f, "interpreter", (const char *) head, strcspn((const char *) head, "\n"));
 	tr_excerpt(r, f, 0, head, CK_MIN(n, (size_t) 64));
 	tr_summary(r, f, "%s%s %s%s", suid ? (e->mode & S_ISUID ? "a setuid " : "a setgid ") : "an ",
-		   elf ? "ELF executable" : script ? "executable script" : "file", change(r, path),
+		   elf ? "ELF file" : script ? "executable script" : "file", change(r, path),
 		   tr_tmp_path(path) ? " in a temporary directory" : hidden(e->path) ? " under a hidden name" : "");
 }
 

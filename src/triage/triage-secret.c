@@ -57,8 +57,10 @@ static struct triage_finding *secret_add(struct triage_proc *tp, const char *typ
 
 	for (size_t i = 0; i < tp->n_secrets; i++) {
 		s = &tp->secrets[i];
-		if (s->len != len || memcmp(s->value, value, len) || !s->f)
+		if (s->len != len || memcmp(s->value, value, len))
 			continue;
+		if (!s->f)
+			return NULL;	/* past TRIAGE_KIND_MAX */
 		/* the environment's copy is found again by the pass */
 		if (addr == s->f->address)
 			return NULL;

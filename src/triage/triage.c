@@ -92,8 +92,8 @@ static void oom(struct triage_run *r)
 	r->err = -ENOMEM;
 }
 
-struct triage_finding *tr_new(struct triage_run *r, enum triage_kind kind, enum triage_severity sev,
-			      const struct triage_proc *tp)
+static struct triage_finding *add(struct triage_run *r, enum triage_kind kind, enum triage_severity sev,
+				  const struct triage_proc *tp)
 {
 	struct triage_finding **v = reallocarray(r->out->v, r->out->n + 1, sizeof(*v));
 	struct triage_finding *f = calloc(1, sizeof(*f));
@@ -114,6 +114,37 @@ struct triage_finding *tr_new(struct triage_run *r, enum triage_kind kind, enum 
 	}
 	r->out->v[r->out->n++] = f;
 	return f;
+}
+
+struct triage_finding *tr_new(struct triage_run *r, enum triage_kind kind, enum triage_severity sev,
+			      const struct triage_proc *tp)
+{
+	if (r->count[kind] >= TRIAGE_KIND_MAX) {
+		if (!r->left_out[kind]++ || sev > r->left_out_sev[kind])
+			r->left_out_sev[kind] = sev;
+		return NULL;
+	}
+	r->count[kind]++;
+	return add(r, kind, sev, tp);
+}
+
+/* One finding per kind that had more than TRIAGE_KIND_MAX: how many more. */
+static void left_out(struct triage_run *r)
+{
+	for (size_t k = 0; k < TRIAGE_KIND_COUNT; k++) {
+		struct triage_finding *f;
+
+		if (!r->left_out[k])
+			continue;
+		f = add(r, (enum triage_kind) k, r->left_out_sev[k], NULL);
+		tr_int(r, f, "left_out", (int64_t) r->left_out[k]);
+		if (k == TRIAGE_INCOMPLETE)
+			tr_summary(r, f, "%zu more checks that could not be made are not listed (the first %d are)",
+				   r->left_out[k], TRIAGE_KIND_MAX);
+		else
+			tr_summary(r, f, "%zu more findings of this kind are not listed (the first %d are)",
+				   r->left_out[k], TRIAGE_KIND_MAX);
+	}
 }
 
 /* vasprintf into *@dst (replacing it). */
@@ -403,9 +434,11 @@ static void proc_setup(struct triage_proc *tp)
 		tp->stack = tr_vma_at(p, p->mm->mm_start_stack);
 	tp->bash = !strcmp(tp->comm, "bash");
 	if (tp->exe) {
-		size_t n = strcspn(tr_basename(tp->exe), " ");
+		const char *base = tr_basename(tp->exe);
+		size_t n = strcspn(base, " ");
 
-		tp->bash = n == 4 && !strncmp(tr_basename(tp->exe), "bash", 4);
+		tp->bash = n == 4 && !strncmp(base, "bash", 4);
+		tp->dash = n == 4 && !strncmp(base, "dash", 4);
 	}
 }
 
@@ -451,6 +484,8 @@ static void proc_memory(struct triage_proc *tp)
 	}
 	if (tp->bash)
 		tr_history(tp);
+	if (tp->dash)
+		tr_dash_input(tp);
 }
 
 int triage_checkpoint(const struct ckpt *ck, const struct triage_opts *o, struct triage_report *out)
@@ -473,5 +508,6 @@ int triage_checkpoint(const struct ckpt *ck, const struct triage_opts *o, struct
 		tr_connections(&r);
 	if (!r.err)
 		tr_rootfs_check(&r);
+	left_out(&r);
 	return r.err;
 }

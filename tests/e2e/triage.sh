@@ -98,6 +98,12 @@ check "triage.tar.zst: exit 1 (findings)" test "$rc" = 1
 python3 "$WORK/compare.py" "$WORK/planted.json" "$REAL/triage.truth.json" >"$WORK/planted.res"
 result "$WORK/planted.res"
 check "every line names its archive" test "$(jq -r .archive "$WORK/planted.json" | sort -u)" = "$REAL/triage.tar.zst"
+# dash keeps no history: the commands the reverse shell read ("id; uname -n",
+# tests/data/real/README.md) are in its input buffer
+sh_pid=$(T '.findings[] | select(.kind=="shell-on-socket") | .pid' triage)
+check "dash (pid $sh_pid): the reverse shell's commands from its input buffer, at low" test "$(jq -r \
+	"select(.kind==\"bash-history\" and .pid==$sh_pid and .severity==\"low\") | .commands[].command" "$WORK/planted.json" |
+	grep -c '^id; uname -n')" = 1
 for c in redis nginx python node; do
 	tri "$WORK/$c.json" --json --min-severity info "$REAL/control-$c.tar.zst"
 	python3 "$WORK/compare.py" "$WORK/$c.json" "$REAL/control-$c.truth.json" | sed "s/^\(\(not \)\?ok \)/\1control-$c: /" >"$WORK/$c.res"
@@ -145,6 +151,13 @@ check "... at the changed byte, original_from --rootfs" \
 	test "$(jq -r 'select(.pid==1) | "\(.address) \(.original_from) \(.path)"' "$WORK/flip.json")" = "$(printf '0x%x' $((para + 100))) --rootfs $path"
 check "... exit 1" test "$rc" = 1
 
+# ---- --rootfs tells an added file of the rootfs diff from a changed one
+mkdir -p "$WORK/img/etc" && cp /etc/hostname "$WORK/img/etc/passwd"
+tri "$WORK/img.json" --json --rootfs "$WORK/img" "$REAL/triage.tar.zst"
+check "--rootfs: /etc/passwd changed, /etc/cron.d/sysupdate added" test "$(jq -r \
+	'select(.path=="/etc/passwd" or .path=="/etc/cron.d/sysupdate") | "\(.path) \(.change)"' "$WORK/img.json" | sort | tr '\n' ,)" = \
+	"/etc/cron.d/sysupdate added,/etc/passwd changed,"
+
 # ---- a mounted tree gives what its archive gives
 if mount_ck "$REAL/triage.tar.zst" "$WORK/mnt"; then
 	tri "$WORK/tree.json" --json --min-severity info "$WORK/mnt"
@@ -152,6 +165,19 @@ if mount_ck "$REAL/triage.tar.zst" "$WORK/mnt"; then
 	check "mounted tree: the archive's findings" cmp -s <(jq -c 'del(.archive)' "$WORK/tree.json" | sort) \
 		<(jq -c 'del(.archive)' "$WORK/planted.json" | sort)
 	umount_ck "$WORK/mnt"
+fi
+
+# ---- a pod: each container's own findings, named (scripts/mkpod)
+zstd -qdc "$REAL/triage.tar.zst" >"$WORK/t.tar" && zstd -qdc "$REAL/control-redis.tar.zst" >"$WORK/r.tar"
+if python3 "$(dirname "$0")/../../scripts/mkpod" "$WORK/pod.tar" bad="$WORK/t.tar" redis="$WORK/r.tar" >/dev/null; then
+	tri "$WORK/pod.json" --json --min-severity info "$WORK/pod.tar"
+	check "pod: exit 1, findings of container bad only at medium or more" test "$rc" = 1 -a \
+		"$(jq -r 'select(.severity=="medium" or .severity=="high") | .container' "$WORK/pod.json" | sort -u)" = bad
+	check "pod: container bad has the archive's findings" cmp -s \
+		<(jq -c 'select(.container=="bad") | del(.archive, .container)' "$WORK/pod.json" | sort) \
+		<(jq -c 'del(.archive)' "$WORK/planted.json" | sort)
+else
+	fail "scripts/mkpod"
 fi
 
 # ---- several archives, the flags
@@ -216,4 +242,5 @@ check "pre-dump child without its parent: exit 2, memory not checked" test "$rc"
 	"$(jq -r 'select(.kind=="incomplete") | .check' "$WORK/child.json")" = memory
 tri "$WORK/child2.json" --json -o parent="$REAL/predump-parent.tar.zst" "$REAL/predump-child.tar.zst"
 check "... with -o parent=: exit 0, nothing" test "$rc" = 0 -a ! -s "$WORK/child2.json"
+check "no sanitizer report in any run" test -z "$(grep -lE 'Sanitizer|runtime error' "$WORK"/*.err)"
 finish
