@@ -50,17 +50,15 @@ char *ckpt_image_path(const struct ckpt *ck, const char *name)
 	return p;
 }
 
-int ckpt_container_prefix(const struct ckpt *ck, char *out, size_t size)
+const struct arc_entry *ckpt_container_member(const struct ckpt *ck, const char *name)
 {
-	const char *dir = ck->img_dir ? ck->img_dir : "";
-	const char *slash = strrchr(dir, '/');
-	size_t len = slash ? (size_t) (slash - dir) + 1 : 0;
+	const char *dir = ck->img_dir ? ck->img_dir : "", *slash = strrchr(dir, '/');
+	_cleanup_free_ char *path = NULL;
 
-	if (len >= size)
-		return -ENAMETOOLONG;
-	memcpy(out, dir, len);
-	out[len] = '\0';
-	return 0;
+	/* the images directory is "checkpoint" or "<ctr>/checkpoint" */
+	if (asprintf(&path, "%.*s%s", slash ? (int) (slash - dir) + 1 : 0, dir, name) < 0)
+		return NULL;
+	return arc_find(ck->arc, path);
 }
 
 void ckpt_blob_done(struct ckpt_blob *ib)

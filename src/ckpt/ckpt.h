@@ -166,11 +166,9 @@ const struct ckpt_shm *ckpt_vma_shm(const struct ckpt *ck, const struct img_vma 
 int ckpt_memfd_content(const struct ckpt *ck, uint32_t file_id, const struct mem_space **ret_mem);
 /* The archive path of image @name ("core-1.img") inside the images directory; malloc'ed. */
 char *ckpt_image_path(const struct ckpt *ck, const char *name);
-/* The directory of the container's own files in the archive (config.dump,
- * rootfs-diff.tar, deleted.files, ...): "" or "<ctr>/", from the images
- * directory "checkpoint" or "<ctr>/checkpoint", into @out. Returns 0 or
- * -ENAMETOOLONG. */
-int ckpt_container_prefix(const struct ckpt *ck, char *out, size_t size);
+/* The container engine's file @name ("config.dump", "rootfs-diff.tar") of
+ * @ck: the member next to its images directory ("<ctr>/" of a pod), or NULL. */
+const struct arc_entry *ckpt_container_member(const struct ckpt *ck, const char *name);
 
 /* ---- namespaces, mounts, cgroups and socket queues (ckpt-ns.c) ---- */
 

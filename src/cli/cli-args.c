@@ -16,7 +16,7 @@
 
 const struct cli_mode *const cli_modes[] = {
 	&cli_mode_mount, &cli_mode_ls, &cli_mode_cat, &cli_mode_readlink,
-	&cli_mode_search, &cli_mode_yara, &cli_mode_where, &cli_mode_diff,
+	&cli_mode_search, &cli_mode_yara, &cli_mode_where, &cli_mode_triage, &cli_mode_diff,
 	&cli_mode_recompress, &cli_mode_build_oci, NULL,
 };
 
@@ -466,6 +466,8 @@ void cli_help(const struct cli_mode *m, const char *prog)
 	       "14 writing OUT or DEST failed or it exists, 20 mount failed;\n"
 	       "--ls/--cat/--readlink: 2 no such PATH or the wrong kind, 3 read error;\n"
 	       "--search/--yara/--where: 0 found, 1 nothing found, 2 error (bad pattern or\n"
-	       "rules, unreadable archive, memory skipped); --diff: 0 the same,\n"
-	       "1 different, 2 trouble (usage, unreadable input, something not compared).\n\n");
+	       "rules, unreadable archive, memory skipped);\n"
+	       "--triage: 0 nothing at or above --min-severity, 1 findings, 2 error;\n"
+	       "--diff: 0 the same, 1 different, 2 trouble (usage, unreadable input,\n"
+	       "something not compared).\n\n");
 }

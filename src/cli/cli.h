@@ -25,6 +25,8 @@ enum cli_exit {
 	/* --diff: as diff's (no difference is CLI_EXIT_OK) */
 	CLI_EXIT_DIFFERENT = 1,		/* differences found */
 	CLI_EXIT_TROUBLE = 2,		/* an input could not be read, or something was not compared */
+	CLI_EXIT_FINDINGS = 1,		/* --triage: findings at or above --min-severity */
+	CLI_EXIT_TRIAGE_ERROR = 2,	/* --triage: an archive unreadable, or a check not made and nothing found */
 	CLI_EXIT_ARCHIVE = 10,		/* the archive cannot be read */
 	CLI_EXIT_NOT_CHECKPOINT = 11,	/* it holds no CRIU images */
 	CLI_EXIT_BAD_IMAGE = 12,	/* inventory.img or pstree.img is malformed */
@@ -115,6 +117,7 @@ int cli_number(const char *prog, const char *what, const char *s, bool size, uin
 extern const struct cli_mode cli_mode_mount, cli_mode_ls, cli_mode_cat, cli_mode_readlink,
 	cli_mode_recompress, cli_mode_build_oci, cli_mode_search, cli_mode_yara, cli_mode_where;
 extern const struct cli_mode cli_mode_diff;
+extern const struct cli_mode cli_mode_triage;
 
 /* An opened input: the archive, its -o parent= checkpoints, and the
  * checkpoint models: one, or one per container of a pod (then @names). */

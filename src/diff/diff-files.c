@@ -48,23 +48,12 @@ static int ritem_cmp(const void *a, const void *b)
 	return c ?: (x->e ? 0 : 1) - (y->e ? 0 : 1);
 }
 
-/* Member @name of the container directory of @ck, or NULL. */
-static const struct arc_entry *member(const struct ckpt *ck, const char *name)
-{
-	char prefix[FILES_PATH_MAX], path[FILES_PATH_MAX];
-
-	if (ckpt_container_prefix(ck, prefix, sizeof(prefix)) < 0 ||
-	    snprintf(path, sizeof(path), "%s%s", prefix, name) >= (int) sizeof(path))
-		return NULL;
-	return arc_find(ck->arc, path);
-}
-
 /* Open rootfs-diff.tar and read deleted.files of @ck into @s. Returns 0,
  * -ENOMEM, or 1 after a warning (not comparable). */
 static int rside_load(struct diff_ctx *x, const struct ckpt *ck, struct rside *s)
 {
-	const struct arc_entry *tar = ck ? member(ck, "rootfs-diff.tar") : NULL;
-	const struct arc_entry *del = ck ? member(ck, "deleted.files") : NULL;
+	const struct arc_entry *tar = ck ? ckpt_container_member(ck, "rootfs-diff.tar") : NULL;
+	const struct arc_entry *del = ck ? ckpt_container_member(ck, "deleted.files") : NULL;
 	_cleanup_free_ char *err = NULL;
 	_cleanup_free_ void *owned = NULL;
 	struct ck_blob b;

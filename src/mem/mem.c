@@ -174,6 +174,22 @@ uint64_t mem_dumped_bytes(const struct mem_space *m)
 	return m->dumped;
 }
 
+uint64_t mem_dumped_range(const struct mem_space *m, uint64_t start, uint64_t end)
+{
+	uint64_t total = 0;
+
+	for (size_t i = mem_run_after(m, start); i < mem_run_count(m); i++) {
+		const struct mem_run *r = mem_run_at(m, i);
+		uint64_t a = CK_MAX(r->vaddr, start), b = CK_MIN(r->vaddr + r->len, end);
+
+		if (r->vaddr >= end)
+			break;
+		if (b > a)
+			total += b - a;
+	}
+	return total;
+}
+
 size_t mem_missing_count(const struct mem_space *m)
 {
 	return m->n_missing;

@@ -110,6 +110,8 @@ size_t mem_run_at_dense(const struct mem_space *m, uint64_t off);
 ssize_t mem_run_read(const struct mem_run *r, uint64_t in, void *buf, size_t len);
 /* Total dumped bytes (below mem_size() for an object). */
 uint64_t mem_dumped_bytes(const struct mem_space *m);
+/* Dumped bytes within [start, end). */
+uint64_t mem_dumped_range(const struct mem_space *m, uint64_t start, uint64_t end);
 /* Ranges the images say were dumped in a parent checkpoint that was not
  * given or does not hold them: holes in mem_read(), in address order,
  * merged. Borrowed from @m. */

@@ -35,20 +35,7 @@ struct sm_counts {
 /* Dumped bytes of @p's address space within [start, end). */
 static uint64_t dumped_in(const struct ckpt_proc *p, uint64_t start, uint64_t end)
 {
-	uint64_t total = 0;
-
-	if (!p->mem)
-		return 0;
-	for (size_t i = mem_run_after(p->mem, start); i < mem_run_count(p->mem); i++) {
-		const struct mem_run *r = mem_run_at(p->mem, i);
-		uint64_t a = CK_MAX(r->vaddr, start), b = CK_MIN(r->vaddr + r->len, end);
-
-		if (r->vaddr >= end)
-			break;
-		if (b > a)
-			total += b - a;
-	}
-	return total;
+	return p->mem ? mem_dumped_range(p->mem, start, end) : 0;
 }
 
 static void vma_counts(const struct ckpt_proc *p, const struct img_vma *v, struct sm_counts *c)

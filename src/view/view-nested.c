@@ -44,13 +44,7 @@ static const struct tree_stream_ops nested_ops = {
 /* The member @name of the container directory, or NULL. */
 const struct arc_entry *view_container_member(const struct tree *t, const char *name)
 {
-	char prefix[VIEW_PATH_MAX], path[VIEW_PATH_MAX];
-
-	if (ckpt_container_prefix(t->ck, prefix, sizeof(prefix)) < 0)
-		return NULL;
-	if (snprintf(path, sizeof(path), "%s%s", prefix, name) >= (int) sizeof(path))
-		return NULL;
-	return arc_find(t->arc, path);
+	return ckpt_container_member(t->ck, name);
 }
 
 static int keep_nested(struct tree *t, struct arc *a)

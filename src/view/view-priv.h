@@ -44,7 +44,7 @@ int view_add_sys(struct tree *t);		/* view-sys.c: /self, /stat, /uptime, ... for
  * archive member's mtime, else the archive's (opts.mtime). */
 int64_t view_checkpoint_time(const struct tree *t);
 /* view-nested.c: the member @name of the container's own directory
- * (ckpt_container_prefix()), or NULL. */
+ * (ckpt_container_member()), or NULL. */
 const struct arc_entry *view_container_member(const struct tree *t, const char *name);
 int view_add_nested(struct tree *t);		/* view-nested.c: /rootfs-diff/, /devshm/, /tmpfs/ */
 /* view.c: a tree for @ck whose archive view shows only the members under
