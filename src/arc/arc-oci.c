@@ -122,6 +122,14 @@ static const char *jstr(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/* Element @i of the array @a when it is a string, else NULL. */
+static const char *jstr_at(json_object *a, size_t i)
+{
+	json_object *v = a && json_object_is_type(a, json_type_array) ? json_object_array_get_idx(a, i) : NULL;
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
 static json_object *jget(json_object *o, const char *key, json_type type)
 {
 	json_object *v;
@@ -314,7 +322,8 @@ static int oci_walk(struct oci *o, json_object *index, json_object *self, const 
 	int rc;
 
 	if (!mf)
-		return ck_err(o->ret_error, -EBADMSG, "%s: no \"manifests\" list", self ? jstr(self, "digest") : "index.json");
+		return ck_err(o->ret_error, -EBADMSG, "%s: no \"manifests\" list",
+			       self ? (jstr(self, "digest") ?: "an index") : "index.json");
 	for (size_t i = 0; i < json_object_array_length(mf); i++) {
 		json_object *d = json_object_array_get_idx(mf, i), *child;
 		const char *mt = jstr(d, "mediaType");
@@ -789,8 +798,9 @@ static int oci_docker(struct oci *o, json_object *list)
 		json_object *x = json_object_array_get_idx(list, i), *tags = jget(x, "RepoTags", json_type_array);
 		bool match = !want;
 
+		/* tags that are not strings name nothing */
 		for (size_t t = 0; want && tags && t < json_object_array_length(tags); t++)
-			match |= !strcmp(json_object_get_string(json_object_array_get_idx(tags, t)), want);
+			match |= jstr_at(tags, t) && !strcmp(jstr_at(tags, t), want);
 		if (match && !nfound++)
 			img = x;
 	}
@@ -805,9 +815,16 @@ static int oci_docker(struct oci *o, json_object *list)
 	o->img->format = strdup("docker-archive");
 	if (!o->img->format)
 		return -ENOMEM;
-	if (jget(img, "RepoTags", json_type_array) && json_object_array_length(jget(img, "RepoTags", json_type_array)))
-		o->img->ref = ck_strdup0(json_object_get_string(json_object_array_get_idx(jget(img, "RepoTags",
-											       json_type_array), 0)));
+	{
+		/* its name: the tag asked for, else the first tag that is a string */
+		json_object *tags = jget(img, "RepoTags", json_type_array);
+		const char *ref = want;
+
+		for (size_t t = 0; !ref && tags && t < json_object_array_length(tags); t++)
+			ref = jstr_at(tags, t);
+		if (ref && !(o->img->ref = strdup(ref)))
+			return -ENOMEM;
+	}
 	if (!jstr(img, "Config") || !(layers = jget(img, "Layers", json_type_array)))
 		return ck_err(o->ret_error, -EBADMSG, "manifest.json: an image without Config or Layers");
 	if (arc_norm_path(jstr(img, "Config"), path) <= 0 || !(e = arc_find(o->outer, path)) || e->type != ARC_REG)
@@ -834,18 +851,18 @@ static int oci_docker(struct oci *o, json_object *list)
 		return rc;
 	diff_ids = jget(jget(cfg, "rootfs", json_type_object), "diff_ids", json_type_array);
 	for (size_t i = 0; i < json_object_array_length(layers); i++) {
-		const char *lp = json_object_get_string(json_object_array_get_idx(layers, i));
+		const char *lp = jstr_at(layers, i);
 		char lwhat[64], head[4] = { 0 };
 		struct arc *layer;
 
 		snprintf(lwhat, sizeof(lwhat), "layer %zu", i + 1);
 		if (!lp || arc_norm_path(lp, path) <= 0 || !(e = arc_find(o->outer, path)) || e->type != ARC_REG)
 			return ck_err(o->ret_error, -EBADMSG, "manifest.json: %s '%s' is not a file of the archive",
-				       lwhat, arc_safe_name(lp, safe, sizeof(safe)));
+				       lwhat, lp ? arc_safe_name(lp, safe, sizeof(safe)) : "(not a string)");
 		arc_pread(o->outer, e, head, sizeof(head), 0);
 		if (diff_ids && i < json_object_array_length(diff_ids) &&
 		    memcmp(head, "\x1f\x8b", 2) && memcmp(head, "\x28\xb5\x2f\xfd", 4)) {
-			const char *want_id = json_object_get_string(json_object_array_get_idx(diff_ids, i));
+			const char *want_id = jstr_at(diff_ids, i);
 
 			rc = oci_sha256(o->outer, e, hex);
 			if (rc < 0)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Hostile container images (tests/e2e/mkocihostile.py, small versions; the
+# large ones are in scripts/stress-bounds): each must give one line and a
+# non-zero exit, or mount and show what was planted, never crash.
+. "$(dirname "$0")/lib.sh"
+need python3 tar
+GEN="python3 $(dirname "$0")/mkocihostile.py"
+src=$FIXTURES/wl-gamma.tar
+
+# refused DESC WANT_RC PATTERN IMAGE [OPTIONS]: --ls and a mount both fail
+# with WANT_RC and one line matching PATTERN
+refused() {
+	local desc=$1 want=$2 pat=$3 img=$4 mnt=$WORK/refused rc; shift 4
+	timeout 120 "$CKPTFS" --ls "$@" "$img" / >/dev/null 2>"$WORK/err"; rc=$?
+	if [ "$rc" -eq "$want" ] && [ "$(wc -l <"$WORK/err")" -eq 1 ] && grep -qE "$pat" "$WORK/err"; then
+		ok "$desc: --ls exits $want with one line"
+	else
+		fail "$desc: --ls exit $rc (want $want): $(head -c 300 "$WORK/err")"
+	fi
+	mkdir -p "$mnt"
+	timeout 120 "$CKPTFS" "$@" "$img" "$mnt" 2>"$WORK/err"; rc=$?
+	if [ "$rc" -eq "$want" ] && [ "$(wc -l <"$WORK/err")" -eq 1 ] && grep -qE "$pat" "$WORK/err" && ! mountpoint -q "$mnt"; then
+		ok "$desc: mount exits $want with one line"
+	else
+		fail "$desc: mount exit $rc (want $want): $(head -c 300 "$WORK/err")"
+		mountpoint -q "$mnt" && fusermount3 -u "$mnt"
+	fi
+}
+
+# item: RepoTags holding null and a number (a strcmp on NULL once)
+$GEN tags "$src" "$WORK/tags.tar" || fail "mkocihostile tags"
+refused "RepoTags [null, 3, ...], -o image=foo" 10 "no image tagged 'foo' in manifest.json" "$WORK/tags.tar" -o image=foo
+refused "RepoTags [null, 3, ...], -o image=3" 10 "no image tagged '3'" "$WORK/tags.tar" -o image=3
+check "RepoTags [null, 3, ...], -o image=wl:tagged: the string tag still names it" \
+	sh -c "'$CKPTFS' --cat -o image=wl:tagged '$WORK/tags.tar' container.json | grep -q '\"reference\": \"wl:tagged\"'"
+check "RepoTags [null, 3, ...]: mounts and lists the checkpoint" \
+	sh -c "'$CKPTFS' --ls '$WORK/tags.tar' checkpoint | grep -q inventory.img"
+
+finish
