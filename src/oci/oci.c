@@ -18,47 +18,29 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "arc-oci.h"
 #include "log.h"
 #include "pack.h"
 #include "spec.h"
 
 #define OCI_CHUNK (1024 * 1024)
 #define OCI_SPEC_MAX (16u << 20)
-#define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define MT_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_INDEX "application/vnd.oci.image.index.v1+json"
 
 DEFINE_CLEANUP(oci_json_putp, json_object, json_object_put)
-DEFINE_CLEANUP(oci_md_freep, EVP_MD_CTX, EVP_MD_CTX_free)
-
-static void oci_hex(EVP_MD_CTX *md, char out[72])
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	EVP_DigestFinal_ex(md, d, &n);
-	memcpy(out, "sha256:", 7);
-	for (unsigned int i = 0; i < n && i < 32; i++)
-		snprintf(out + 7 + 2 * i, 3, "%02x", d[i]);
-}
 
 /* The layer being written: tar bytes in, compressed bytes out to @fd. */
 struct oci_layer {
 	int fd;
 	enum oci_compress comp;
-	EVP_MD_CTX *diff_md;	/* of the tar */
-	EVP_MD_CTX *blob_md;	/* of the compressed blob */
+	struct arc_sha256 *diff_md;	/* of the tar */
+	struct arc_sha256 *blob_md;	/* of the compressed blob */
 	z_stream z;
 	bool z_init;
 	struct pack_zstd *zw;	/* zstd */
@@ -78,8 +60,9 @@ static int layer_emit(void *ctx, const void *p, size_t n)
 	rc = ck_pwrite_full(l->fd, p, n, (off_t) l->size);
 	if (rc < 0)
 		return rc;
-	if (EVP_DigestUpdate(l->blob_md, p, n) != 1)
-		return -ENOMEM;
+	rc = arc_sha256_add(l->blob_md, p, n);
+	if (rc < 0)
+		return rc;
 	l->size += n;
 	return 0;
 }
@@ -119,10 +102,8 @@ static la_ssize_t layer_write_cb(struct archive *ar, void *data, const void *buf
 	struct oci_layer *l = data;
 	int rc;
 
-	if (EVP_DigestUpdate(l->diff_md, buf, n) != 1)
-		rc = -ENOMEM;
-	else
-		rc = layer_feed(l, buf, n, false);
+	rc = arc_sha256_add(l->diff_md, buf, n);
+	rc = rc ?: layer_feed(l, buf, n, false);
 	if (rc < 0) {
 		l->err = rc;
 		archive_set_error(ar, -rc, "%s", strerror(-rc));
@@ -215,12 +196,11 @@ out:
 static int layer_init(struct oci_layer *l, int fd, enum oci_compress comp)
 {
 	*l = (struct oci_layer) { .fd = fd, .comp = comp };
-	l->diff_md = EVP_MD_CTX_new();
-	l->blob_md = EVP_MD_CTX_new();
+	l->diff_md = arc_sha256_new();
+	l->blob_md = arc_sha256_new();
 	l->out_cap = OCI_CHUNK;
 	l->out = malloc(l->out_cap);
-	if (!l->diff_md || !l->blob_md || !l->out || EVP_DigestInit_ex(l->diff_md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestInit_ex(l->blob_md, EVP_sha256(), NULL) != 1)
+	if (!l->diff_md || !l->blob_md || !l->out)
 		return -ENOMEM;
 	if (comp == OCI_GZIP) {
 		/* 15 + 16: a gzip wrapper, with no name and no time in its header */
@@ -234,8 +214,8 @@ static int layer_init(struct oci_layer *l, int fd, enum oci_compress comp)
 
 static void layer_done(struct oci_layer *l)
 {
-	EVP_MD_CTX_free(l->diff_md);
-	EVP_MD_CTX_free(l->blob_md);
+	arc_sha256_free(l->diff_md);
+	arc_sha256_free(l->blob_md);
 	if (l->z_init)
 		deflateEnd(&l->z);
 	pack_zstd_free(l->zw);
@@ -349,14 +329,14 @@ static int oci_annotations(const struct oci_meta *m, const struct oci_build_opts
 	const char *engine = i->annotations || i->config_name ? spec_engine(i) : NULL;
 	int rc = 0;
 
-	rc = rc ?: put_s(ann, "io.kubernetes.cri-o.annotations.checkpoint.name", m->name);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.container.name", m->name);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.pod.name", i->annotations ? spec_pod_name(i) : NULL);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.pod.namespace", i->annotations ? spec_namespace(i) : NULL);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.engine.name", engine);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.rootfsImageName", i->image);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.rootfsImageID", m->image_id);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.runtime.name", i->runtime);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIO_NAME, m->name);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "container.name", m->name);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "pod.name", i->annotations ? spec_pod_name(i) : NULL);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "pod.namespace", i->annotations ? spec_namespace(i) : NULL);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "engine.name", engine);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "rootfsImageName", i->image);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "rootfsImageID", m->image_id);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "runtime.name", i->runtime);
 	for (size_t k = 0; rc == 0 && k < opts->n_annotations; k++) {
 		const char *kv = opts->annotations[k], *eq = strchr(kv, '=');
 		_cleanup_free_ char *key = eq ? strndup(kv, (size_t) (eq - kv)) : NULL;
@@ -371,41 +351,25 @@ static int oci_annotations(const struct oci_meta *m, const struct oci_build_opts
 	return rc;
 }
 
-static const char *oci_arch(void)
-{
-	static const struct { const char *uname, *oci; } map[] = {
-		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "armv7l", "arm" }, { "i686", "386" },
-		{ "ppc64le", "ppc64le" }, { "s390x", "s390x" }, { "riscv64", "riscv64" },
-	};
-	static struct utsname u;
-
-	if (uname(&u) == 0)
-		for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-			if (!strcmp(u.machine, map[i].uname))
-				return map[i].oci;
-	return "amd64";
-}
-
-static int oci_json_text(json_object *o, char **ret, size_t *ret_len, char digest[72])
+static int oci_json_text(json_object *o, char **ret, size_t *ret_len, char digest[ARC_DIGEST_SIZE])
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	_cleanup_(oci_md_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
 
-	if (!s || !md)
+	if (!s)
 		return -ENOMEM;
 	*ret_len = strlen(s);
 	*ret = strdup(s);
-	if (!*ret || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(md, s, *ret_len) != 1)
+	if (!*ret)
 		return -ENOMEM;
-	oci_hex(md, digest);
-	return 0;
+	return arc_sha256_of(s, *ret_len, digest);
 }
 
 /* The small documents of the image. */
 struct oci_docs {
 	char *config, *manifest, *index;
 	size_t config_len, manifest_len, index_len;
-	char config_digest[72], manifest_digest[72], layer_digest[72], index_digest[72];
+	char config_digest[ARC_DIGEST_SIZE], manifest_digest[ARC_DIGEST_SIZE], layer_digest[ARC_DIGEST_SIZE];
+	char index_digest[ARC_DIGEST_SIZE];
 };
 
 static void oci_docs_done(struct oci_docs *d)
@@ -438,7 +402,7 @@ static int oci_make_docs(const struct oci_meta *m, const struct oci_build_opts *
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 	/* config: the checkpoint's time as the image's */
 	rc = rc ?: put_s(cfg, "created", m->checkpointed ? m->checkpointed : now);
-	rc = rc ?: put_s(cfg, "architecture", oci_arch());
+	rc = rc ?: put_s(cfg, "architecture", arc_oci_arch());
 	rc = rc ?: put_s(cfg, "os", "linux");
 	json_object_object_add(cfg, "config", json_object_new_object());
 	json_object_array_add(ids, json_object_new_string(diff_id));
@@ -452,9 +416,9 @@ static int oci_make_docs(const struct oci_meta *m, const struct oci_build_opts *
 	rc = rc ?: oci_json_text(cfg, &d->config, &d->config_len, d->config_digest);
 	/* manifest */
 	json_object_object_add(man, "schemaVersion", json_object_new_int(2));
-	rc = rc ?: put_s(man, "mediaType", MT_MANIFEST);
-	json_object_object_add(man, "config", oci_desc(MT_CONFIG, d->config_digest, d->config_len));
-	json_object_array_add(layers, oci_desc(opts->compress == OCI_ZSTD ? MT_LAYER_ZSTD : MT_LAYER_GZIP,
+	rc = rc ?: put_s(man, "mediaType", ARC_MT_OCI_MANIFEST);
+	json_object_object_add(man, "config", oci_desc(ARC_MT_OCI_CONFIG, d->config_digest, d->config_len));
+	json_object_array_add(layers, oci_desc(opts->compress == OCI_ZSTD ? ARC_MT_OCI_LAYER_ZSTD : ARC_MT_OCI_LAYER_GZIP,
 					       d->layer_digest, layer_size));
 	json_object_object_add(man, "layers", layers);
 	json_object_object_add(man, "annotations", ann);
@@ -463,18 +427,18 @@ static int oci_make_docs(const struct oci_meta *m, const struct oci_build_opts *
 	if (rc < 0)
 		return rc;
 	/* index.json */
-	mdesc = oci_desc(MT_MANIFEST, d->manifest_digest, d->manifest_len);
+	mdesc = oci_desc(ARC_MT_OCI_MANIFEST, d->manifest_digest, d->manifest_len);
 	if (!mdesc)
 		return -ENOMEM;
 	if (opts->ref) {
 		json_object *ra = json_object_new_object();
 
-		put_s(ra, "org.opencontainers.image.ref.name", opts->ref);
+		put_s(ra, ARC_ANN_REF, opts->ref);
 		json_object_object_add(mdesc, "annotations", ra);
 	}
 	json_object_array_add(mfs, mdesc);
 	json_object_object_add(idx, "schemaVersion", json_object_new_int(2));
-	put_s(idx, "mediaType", MT_INDEX);
+	put_s(idx, "mediaType", ARC_MT_OCI_INDEX);
 	json_object_object_add(idx, "manifests", mfs);
 	return oci_json_text(idx, &d->index, &d->index_len, d->index_digest);
 }
@@ -593,18 +557,6 @@ out:
 	return rc;
 }
 
-static bool oci_has_inventory(const struct arc *a)
-{
-	for (size_t i = 0; i < arc_count(a); i++) {
-		const struct arc_entry *e = arc_entry_at(a, i);
-		const char *b = strrchr(e->path, '/');
-
-		if (e->type == ARC_REG && !strcmp(b ? b + 1 : e->path, "inventory.img"))
-			return true;
-	}
-	return false;
-}
-
 int oci_build(const char *archive, const char *dest, const struct oci_build_opts *opts,
 	      char **ret_digest, enum oci_fail *ret_fail, char **ret_error)
 {
@@ -616,7 +568,7 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 	bool is_tar, layer_inited = false;
 	_cleanup_close_ int dfd = -1, lfd = -1, tfd = -1;
 	const char *layer_tmp = ".layer.partial";
-	char diff_id[72];
+	char diff_id[ARC_DIGEST_SIZE];
 	struct stat st;
 	size_t len = strlen(dest);
 	int rc;
@@ -627,7 +579,7 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 		*ret_fail = rc == -ARC_ENOTCKPT ? OCI_FAIL_NOT_CKPT : OCI_FAIL_READ;
 		return ck_err(ret_error, rc, "%s: %s", archive, err ? err : strerror(-rc));
 	}
-	if (!oci_has_inventory(a)) {
+	if (!arc_oci_has_images(a)) {
 		*ret_fail = OCI_FAIL_NOT_CKPT;
 		return ck_err(ret_error, -ENOENT, "%s: no CRIU images (inventory.img) found", archive);
 	}
@@ -692,8 +644,8 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 		ck_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
 		goto out;
 	}
-	oci_hex(layer.diff_md, diff_id);
-	oci_hex(layer.blob_md, docs.layer_digest);
+	arc_sha256_end(layer.diff_md, diff_id);
+	arc_sha256_end(layer.blob_md, docs.layer_digest);
 	rc = oci_make_docs(&meta, opts, diff_id, layer.size, &docs);
 	if (rc == -EINVAL) {
 		rc = ck_err(ret_error, rc, "--annotation takes KEY=VALUE");

@@ -7,7 +7,23 @@ image forms come from mkoci.py's writer.
 
   mkocihostile.py CASE SRC OUT [N]
     tags      docker-archive whose RepoTags holds null and a number
+    fanout    layout whose index.json lists one nested index N times, three
+              levels deep (N^3 paths to one manifest)
+    sharedmem layout of N gzip layers that all reference one blob holding
+              15 members of 1 MiB (zeros), then SRC's files in a last layer
+    layers    layout of N layers that all reference one tar blob of 20
+              small files, then SRC's files in a last layer
+    empties   layout of one gzip layer: SRC's files and N empty files
+    whiteouts layout of SRC's files under a layer with ".wh." and
+              "checkpoint/.wh." (OUT) and one with a valid whiteout (OUT-ok)
+    nuldigest layout whose manifest digest is valid hex followed by "\\0x"
+    procimages a plain checkpoint tar (not an image) of N processes in a
+              random tree (mkhostile.py procs), each with copies of pid 1's
+              core, mm, pagemap, fs and ids images
 """
+import gzip
+import io
+import io
 import json
 import os
 import sys
@@ -15,6 +31,27 @@ import tarfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mkoci  # noqa: E402  (the layout writer: put, desc, retar, reg, ...)
+
+ANN = {"io.kubernetes.cri-o.annotations.checkpoint.name": "wl"}
+MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MT_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def layout_of(out, blobs, ref="wl:1"):
+    """Layout at @out whose one manifest lists the layer blobs @blobs
+    ((media type, (digest, size)) pairs, in order)."""
+    cfg = mkoci.put(out, json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                                     "rootfs": {"type": "layers", "diff_ids": []}}).encode())
+    man = {"schemaVersion": 2, "mediaType": MT_MANIFEST,
+           "config": mkoci.desc("application/vnd.oci.image.config.v1+json", cfg),
+           "layers": [mkoci.desc(mt, dg) for mt, dg in blobs], "annotations": ANN}
+    mdg = mkoci.put(out, json.dumps(man).encode())
+    mkoci.write_layout(out, [mkoci.desc(MT_MANIFEST, mdg, {"org.opencontainers.image.ref.name": ref})])
+    return mdg
+
+
+def src_layer(out, src):
+    return (mkoci.layer_type("none"), mkoci.put(out, open(src, "rb").read()))
 
 
 def case_tags(src, out, n):
@@ -30,6 +67,71 @@ def case_tags(src, out, n):
             ti.size = len(data)
         res.append((ti, data))
     open(out, "wb").write(mkoci.retar(res))
+
+
+def case_fanout(src, out, n):
+    mdg = layout_of(out, [src_layer(out, src)])
+    level = mkoci.desc(MT_MANIFEST, mdg)
+    for _ in range(3):
+        sub = mkoci.put(out, json.dumps({"schemaVersion": 2, "mediaType": MT_INDEX,
+                                         "manifests": [level] * n}).encode())
+        level = mkoci.desc(MT_INDEX, sub)
+    mkoci.write_layout(out, [level] * n)
+
+
+def case_sharedmem(src, out, n):
+    big = mkoci.retar([mkoci.reg("big/%02d" % i, bytes(1 << 20)) for i in range(15)])
+    blob = mkoci.put(out, gzip.compress(big, 9, mtime=0))
+    layout_of(out, [(mkoci.layer_type("gzip"), blob)] * n + [src_layer(out, src)])
+
+
+def case_layers(src, out, n):
+    small = mkoci.put(out, mkoci.retar([mkoci.reg("shared/%d/%02d.txt" % (i % 2, i), b"%d\n" % i)
+                                        for i in range(20)]))
+    layout_of(out, [(mkoci.layer_type("none"), small)] * n + [src_layer(out, src)])
+
+
+def case_empties(src, out, n):
+    ms = mkoci.members_of(src) + [mkoci.reg("empty/%06d" % i, b"") for i in range(n)]
+    layout_of(out, [(mkoci.layer_type("gzip"), mkoci.put(out, gzip.compress(mkoci.retar(ms), 1, mtime=0)))])
+
+
+def case_whiteouts(src, out, n):
+    for d, names in ((out, [".wh.", "checkpoint/.wh."]), (out + "-ok", [".wh.stats-dump"])):
+        upper = mkoci.put(d, mkoci.retar([mkoci.reg(w, b"") for w in names]))
+        layout_of(d, [src_layer(d, src), (mkoci.layer_type("none"), upper)])
+
+
+def case_nuldigest(src, out, n):
+    mdg = layout_of(out, [src_layer(out, src)])
+    idx = json.load(open(os.path.join(out, "index.json")))
+    idx["manifests"][0]["digest"] = mdg[0] + "\0x"
+    with open(os.path.join(out, "index.json"), "w") as f:
+        json.dump(idx, f)
+
+
+def case_procimages(src, out, n):
+    import shutil
+    import subprocess
+    import tempfile
+    tmp = tempfile.mkdtemp()
+    try:
+        with tarfile.open(src) as t:
+            t.extractall(tmp)
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "mkhostile.py"),
+                        tmp, out + ".procs", "procs", str(n)], check=True)
+        with tarfile.open(out + ".procs") as t:
+            ms = [(ti, t.extractfile(ti).read() if ti.isfile() else None) for ti in t.getmembers()]
+        own = {k: dict(ms)[next(ti for ti, _ in ms if ti.name == "checkpoint/%s-1.img" % k)]
+               for k in ("core", "mm", "pagemap", "fs", "ids")}
+        ms += [mkoci.reg("checkpoint/%s-%d.img" % (k, 1000 + i), v) for i in range(n) for k, v in own.items()]
+        with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as t:
+            for ti, data in ms:
+                t.addfile(ti, io.BytesIO(data) if data is not None else None)
+    finally:
+        shutil.rmtree(tmp)
+        if os.path.exists(out + ".procs"):
+            os.unlink(out + ".procs")
 
 
 def main():

@@ -14,9 +14,8 @@
  * hold only strings. tests/fuzz/corpus/fuzz-oci/ holds seeds of every form. */
 #include <archive.h>
 #include <archive_entry.h>
-#include <openssl/evp.h>
 
-#include "arc.h"
+#include "arc-oci.h"
 #include "fuzz.h"
 /* only its member splitting is used here */
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -29,18 +28,8 @@ struct fuzz_member {
 	char name[300];
 	uint8_t *data;
 	size_t len;
-	char hex[65];
+	char digest[ARC_DIGEST_SIZE];	/* "sha256:<hex>" */
 };
-
-static void fuzz_sha256(const uint8_t *p, size_t n, char hex[65])
-{
-	unsigned char md[32];
-	unsigned int len = 0;
-
-	EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-}
 
 /* The member @k refers to ('0'..'9', 'a'..'z'), or SIZE_MAX. */
 static size_t fuzz_key(uint8_t k)
@@ -66,7 +55,7 @@ static void fuzz_subst(const uint8_t *src, size_t n, const struct fuzz_member *m
 		if (src[i + 1] == 's')
 			ck_buf_printf(out, "%zu", m[k].len);
 		else
-			ck_buf_printf(out, "%s%s", src[i + 1] == 'd' ? "sha256:" : "", m[k].hex);
+			ck_buf_puts(out, m[k].digest + (src[i + 1] == 'd' ? 0 : 7));
 		i += 2;
 	}
 }
@@ -97,7 +86,8 @@ static size_t fuzz_members(const uint8_t *data, size_t size, struct fuzz_member 
 		if (b.oom)
 			fuzz_fail("out of memory");
 		m[i].data = (uint8_t *) ck_buf_steal(&b, &m[i].len);
-		fuzz_sha256(m[i].data ? m[i].data : (const uint8_t *) "", m[i].len, m[i].hex);
+		if (arc_sha256_of(m[i].data ? m[i].data : (const uint8_t *) "", m[i].len, m[i].digest) < 0)
+			fuzz_fail("out of memory");
 		fuzz_subst((const uint8_t *) m[i].name, strlen(m[i].name), m, nm, i, true, &b);
 		snprintf(name, sizeof(name), "%s", b.data ? b.data : "");
 		ck_buf_done(&b);
@@ -166,8 +156,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a member named "@image" is no file: it picks the image, as -o image= does */
 	for (size_t i = 0; i < nm; i++)
 		if (!strcmp(m[i].name, "@image")) {
-			snprintf(want, sizeof(want), "%.*s", (int) strnlen((const char *) m[i].data, m[i].len),
-				 m[i].data ? (const char *) m[i].data : "");
+			size_t len = m[i].data ? strnlen((const char *) m[i].data, CK_MIN(m[i].len, sizeof(want) - 1)) : 0;
+
+			memcpy(want, m[i].data ? (const char *) m[i].data : "", len);
+			want[len] = '\0';
 			want[strcspn(want, "\n")] = '\0';
 			opts.image_ref = want;
 			m[i].name[0] = '\0';

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The layers of an image: each blob indexed as a tar of its own, then its
+ * items added to the image's arc over those of the layers below, with the
+ * whiteouts (.wh.NAME, .wh..wh..opq) removing what they name. */
+#include "arc-oci-priv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Index the blob @e of the outer arc as a tar of its own. A file of a
+ * layout directory is opened as a whole file, which gives compressed
+ * layers random access where arc-seek.c allows it. */
+int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, struct arc **ret)
+{
+	_cleanup_free_ char *err = NULL;
+	struct arc_opts lo = { 0 };
+	struct arc **v;
+	int rc;
+
+	if (o->opts)
+		lo = *o->opts;
+	lo.progress = NULL;
+	if (!strcmp(o->outer->kind, "directory")) {
+		int fd = arc_open_member(o->outer, e->path);
+
+		if (fd < 0)
+			return ck_err(o->ret_error, fd, "%s: cannot open %s: %s", what, e->path, strerror(-fd));
+		rc = arc_open_fd(fd, &lo, ret, &err);
+	} else {
+		rc = arc_open_nested(o->outer, e, &lo, ret, &err);
+	}
+	if (rc < 0)
+		return ck_err(o->ret_error, rc, "%s (%s): %s", what, e->path, err ? err : strerror(-rc));
+	v = reallocarray(o->m->subs, o->m->nsubs + 1, sizeof(*v));
+	if (!v) {
+		arc_free(*ret);
+		return -ENOMEM;
+	}
+	o->m->subs = v;
+	v[o->m->nsubs++] = *ret;
+	return 0;
+}
+
+/* Does @path lie at or below @dir (which may be "" for the root)? */
+static bool oci_below(const char *path, const char *dir, size_t dlen, bool self)
+{
+	if (!dlen)
+		return self || *path;
+	if (strncmp(path, dir, dlen))
+		return false;
+	return path[dlen] == '/' || (self && path[dlen] == '\0');
+}
+
+/* Hide what the whiteouts of @layer remove from the layers below. */
+static void oci_whiteouts(struct oci *o, const struct arc *layer, const char *prefix)
+{
+	char target[ARC_PATH_MAX];
+
+	for (size_t i = 0; i < layer->n; i++) {
+		const char *p = layer->items[i].e.path, *base = strrchr(p, '/');
+		size_t dlen = base ? (size_t) (base - p) : 0;
+		bool opaque;
+
+		base = base ? base + 1 : p;
+		if (strncmp(base, ".wh.", 4))
+			continue;
+		opaque = !strcmp(base, ".wh..wh..opq");
+		snprintf(target, sizeof(target), "%s%.*s%s%s", prefix, (int) dlen, p, dlen && !opaque ? "/" : "",
+			 opaque ? "" : base + 4);
+		if (*target && target[strlen(target) - 1] == '/')
+			target[strlen(target) - 1] = '\0';
+		for (size_t j = 0; j < o->m->n; j++)
+			if (oci_below(o->m->items[j].e.path, target, strlen(target), !opaque))
+				o->m->items[j].drop = true;
+	}
+}
+
+/* Add the items of @layer, under @prefix ("" or "checkpoint/"). */
+int oci_add_layer(struct oci *o, const struct arc *layer, const char *prefix)
+{
+	oci_whiteouts(o, layer, prefix);
+	for (size_t i = 0; i < layer->n; i++) {
+		const struct arc_item *src = &layer->items[i];
+		const char *base = strrchr(src->e.path, '/');
+		char path[ARC_PATH_MAX];
+		struct arc_item *it;
+		int rc;
+
+		base = base ? base + 1 : src->e.path;
+		if (!strncmp(base, ".wh.", 4))
+			continue;
+		snprintf(path, sizeof(path), "%s%s", prefix, src->e.path);
+		/* a file that replaces a directory of a lower layer hides what was in it */
+		if (src->e.type != ARC_DIR)
+			for (size_t j = 0; j < o->m->n; j++)
+				if (oci_below(o->m->items[j].e.path, path, strlen(path), false))
+					o->m->items[j].drop = true;
+		rc = arc_item_new(o->m, path, &it);
+		if (rc <= 0) {
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		it->e.type = src->e.type;
+		it->e.mode = src->e.mode;
+		it->e.size = src->e.size;
+		it->e.mtime = src->e.mtime;
+		if (src->e.link && !(it->e.link = strdup(src->e.link)))
+			return -ENOMEM;
+		it->src = src->src;
+		it->off = src->off;
+		it->data = src->data;
+		it->owner = src->owner ? src->owner : layer;
+		it->owner_path = src->owner_path ? src->owner_path : src->e.path;
+	}
+	return 0;
+}
+
+/* Add outer blob @e under @name, read in place. */
+int oci_add_blob_as(struct oci *o, const struct arc_entry *e, const char *name)
+{
+	const struct arc_item *src = (const struct arc_item *) e;
+	struct arc_item *it;
+	int rc;
+
+	rc = arc_item_new(o->m, name, &it);
+	if (rc <= 0)
+		return rc < 0 ? rc : -EINVAL;
+	it->e.type = ARC_REG;
+	it->e.mode = 0644;
+	it->e.size = e->size;
+	it->e.mtime = e->mtime;
+	it->src = src->src;
+	it->off = src->off;
+	it->data = src->data;
+	it->owner = src->owner ? src->owner : o->outer;
+	it->owner_path = src->owner_path ? src->owner_path : e->path;
+	return 0;
+}
+
+/* Add @len bytes at @data as member @name (copied). */
+int oci_add_mem(struct oci *o, const char *name, const void *data, size_t len, int64_t mtime)
+{
+	struct arc_item *it;
+	uint8_t *copy;
+	int rc;
+
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, data, len);
+	rc = arc_blob_keep(o->m, copy);
+	if (rc < 0)
+		return rc;
+	rc = arc_item_new(o->m, name, &it);
+	if (rc <= 0)
+		return rc < 0 ? rc : -EINVAL;
+	it->e.type = ARC_REG;
+	it->e.mode = 0644;
+	it->e.size = len;
+	it->e.mtime = mtime;
+	it->src = len ? ARC_SRC_MEM : ARC_SRC_NONE;
+	it->data = copy;
+	return 0;
+}
