@@ -52,7 +52,7 @@ int oci_ctrd(struct oci *o, const struct oci_cand *c)
 		if (!strcmp(mt, ARC_MT_CTRD_CRIU)) {
 			rc = oci_blob(o, d, what, &e);
 			rc = rc ?: oci_open_layer(o, e, what, &layer);
-			rc = rc ?: oci_add_layer(o, layer, "checkpoint/");
+			rc = rc ?: oci_add_layer(o, layer, "checkpoint/", what);
 			criu = true;
 			o->img->n_layers++;
 		} else if (arc_oci_is_layer_type(mt)) {

@@ -52,20 +52,44 @@ static bool oci_below(const char *path, const char *dir, size_t dlen, bool self)
 	return path[dlen] == '/' || (self && path[dlen] == '\0');
 }
 
-/* Hide what the whiteouts of @layer remove from the layers below. */
-static void oci_whiteouts(struct oci *o, const struct arc *layer, const char *prefix)
+/* What the whiteout @base (".wh.NAME") of a layer does: 1 for
+ * ".wh..wh..opq" (the directory's lower contents go), 2 for ".wh.NAME"
+ * (NAME goes), 0 for the other ".wh..wh." names (metadata of AUFS: no
+ * effect), -EBADMSG for one that names no file (".wh.", ".wh..",
+ * ".wh..."): it would remove the directory it is in. */
+static int oci_whiteout_kind(const char *base)
 {
-	char target[ARC_PATH_MAX];
+	const char *name = base + 4;
+
+	if (!strcmp(base, ".wh..wh..opq"))
+		return 1;
+	if (!strncmp(base, ".wh..wh.", 8))
+		return 0;
+	return !*name || !strcmp(name, ".") || !strcmp(name, "..") ? -EBADMSG : 2;
+}
+
+/* Hide what the whiteouts of @layer (@what in messages) remove from the
+ * layers below. */
+static int oci_whiteouts(struct oci *o, const struct arc *layer, const char *prefix, const char *what)
+{
+	char target[ARC_PATH_MAX], safe[256];
 
 	for (size_t i = 0; i < layer->n; i++) {
 		const char *p = layer->items[i].e.path, *base = strrchr(p, '/');
 		size_t dlen = base ? (size_t) (base - p) : 0;
 		bool opaque;
+		int kind;
 
 		base = base ? base + 1 : p;
 		if (strncmp(base, ".wh.", 4))
 			continue;
-		opaque = !strcmp(base, ".wh..wh..opq");
+		kind = oci_whiteout_kind(base);
+		if (kind < 0)
+			return ck_err(o->ret_error, kind, "%s: whiteout '%s' names no file", what,
+				       arc_safe_name(p, safe, sizeof(safe)));
+		if (!kind)
+			continue;
+		opaque = kind == 1;
 		snprintf(target, sizeof(target), "%s%.*s%s%s", prefix, (int) dlen, p, dlen && !opaque ? "/" : "",
 			 opaque ? "" : base + 4);
 		if (*target && target[strlen(target) - 1] == '/')
@@ -74,18 +98,21 @@ static void oci_whiteouts(struct oci *o, const struct arc *layer, const char *pr
 			if (oci_below(o->m->items[j].e.path, target, strlen(target), !opaque))
 				o->m->items[j].drop = true;
 	}
+	return 0;
 }
 
 /* Add the items of @layer, under @prefix ("" or "checkpoint/"). */
-int oci_add_layer(struct oci *o, const struct arc *layer, const char *prefix)
+int oci_add_layer(struct oci *o, const struct arc *layer, const char *prefix, const char *what)
 {
-	oci_whiteouts(o, layer, prefix);
+	int rc = oci_whiteouts(o, layer, prefix, what);
+
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < layer->n; i++) {
 		const struct arc_item *src = &layer->items[i];
 		const char *base = strrchr(src->e.path, '/');
 		char path[ARC_PATH_MAX];
 		struct arc_item *it;
-		int rc;
 
 		base = base ? base + 1 : src->e.path;
 		if (!strncmp(base, ".wh.", 4))

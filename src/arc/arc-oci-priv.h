@@ -66,9 +66,10 @@ int oci_manifest(struct oci *o, const struct oci_cand *c);
 
 /* arc-oci-layer.c: index blob @e of the outer arc as a tar of its own. */
 int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, struct arc **ret);
-/* Add the items of @layer to o->m under @prefix ("" or "checkpoint/"),
- * over those of the layers added before, with its whiteouts. */
-int oci_add_layer(struct oci *o, const struct arc *layer, const char *prefix);
+/* Add the items of @layer (@what in messages) to o->m under @prefix (""
+ * or "checkpoint/"), over those of the layers added before, with its
+ * whiteouts. */
+int oci_add_layer(struct oci *o, const struct arc *layer, const char *prefix, const char *what);
 /* Add outer blob @e as member @name, read in place. */
 int oci_add_blob_as(struct oci *o, const struct arc_entry *e, const char *name);
 /* Add @len bytes at @data as member @name (copied). */

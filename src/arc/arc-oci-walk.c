@@ -168,7 +168,7 @@ int oci_manifest(struct oci *o, const struct oci_cand *c)
 	bool marked;
 	int rc;
 
-	snprintf(what, sizeof(what), "manifest %.80s", c->digest ? c->digest : "?");
+	snprintf(what, sizeof(what), "manifest %.80s", c->digest ? c->digest : "(without a valid digest)");
 	rc = oci_blob(o, c->desc, what, &e);
 	rc = rc ?: oci_parse(o, e, what, &man);
 	if (rc < 0)
@@ -206,7 +206,7 @@ int oci_manifest(struct oci *o, const struct oci_cand *c)
 				       lwhat, arc_safe_name(mt ? mt : "(none)", safe, sizeof(safe)));
 		rc = oci_blob(o, d, lwhat, &e);
 		rc = rc ?: oci_open_layer(o, e, lwhat, &layer);
-		rc = rc ?: oci_add_layer(o, layer, "");
+		rc = rc ?: oci_add_layer(o, layer, "", lwhat);
 		if (rc < 0)
 			return rc;
 		o->img->n_layers++;

@@ -47,22 +47,27 @@ void arc_image_free(struct arc_image *img)
 	free(img);
 }
 
+/* The text of @v when it is a string without a NUL byte in it (what a
+ * C string can hold), else NULL. */
+static const char *oci_str(json_object *v)
+{
+	const char *s = v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+
+	return s && strlen(s) == (size_t) json_object_get_string_len(v) ? s : NULL;
+}
+
 const char *oci_jstr(json_object *o, const char *key)
 {
 	json_object *v;
 
-	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
+	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
 		return NULL;
-	return json_object_get_string(v);
+	return oci_str(v);
 }
 
-/* Element @i of the array @a when it is a string, else NULL. */
 const char *oci_jstr_at(json_object *a, size_t i)
 {
-	json_object *v = a && json_object_is_type(a, json_type_array) ? json_object_array_get_idx(a, i) : NULL;
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+	return a && json_object_is_type(a, json_type_array) ? oci_str(json_object_array_get_idx(a, i)) : NULL;
 }
 
 json_object *oci_jget(json_object *o, const char *key, json_type type)
@@ -93,7 +98,8 @@ static int oci_keep(struct oci *o, json_object *j)
  * hashes to its digest. */
 int oci_blob(struct oci *o, json_object *desc, const char *what, const struct arc_entry **ret)
 {
-	const char *digest = oci_jstr(desc, "digest");
+	json_object *jdigest = oci_jget(desc, "digest", json_type_string);
+	const char *digest = jdigest ? json_object_get_string(jdigest) : NULL;
 	json_object *jsize = oci_jget(desc, "size", json_type_int);
 	char path[96], hex[ARC_DIGEST_SIZE], safe[160];
 	const struct arc_entry *e;
@@ -102,6 +108,10 @@ int oci_blob(struct oci *o, json_object *desc, const char *what, const struct ar
 
 	if (!digest)
 		return ck_err(o->ret_error, -EBADMSG, "%s: descriptor without a digest", what);
+	/* exactly the hex of a sha256: not a NUL and more after it */
+	if (strlen(digest) != (size_t) json_object_get_string_len(jdigest))
+		return ck_err(o->ret_error, -EBADMSG, "%s: digest '%s' is followed by a NUL byte and more",
+			       what, arc_safe_name(digest, safe, sizeof(safe)));
 	if (!arc_digest_ok(digest, strlen(digest))) {
 		if (!strncmp(digest, "sha256:", 7) || !strchr(digest, ':'))
 			return ck_err(o->ret_error, -EBADMSG,
@@ -201,8 +211,8 @@ int oci_ann_from(struct arc_image *img, json_object *ann)
 	if (!ann || !json_object_is_type(ann, json_type_object))
 		return 0;
 	json_object_object_foreach(ann, k, v) {
-		if (json_object_is_type(v, json_type_string))
-			rc = rc ?: oci_ann_add(img, k, json_object_get_string(v));
+		if (oci_str(v))
+			rc = rc ?: oci_ann_add(img, k, oci_str(v));
 	}
 	return rc;
 }
@@ -313,7 +323,7 @@ static int oci_docker(struct oci *o, json_object *list)
 					       lwhat, path, hex + 7);
 		}
 		rc = oci_open_layer(o, e, lwhat, &layer);
-		rc = rc ?: oci_add_layer(o, layer, "");
+		rc = rc ?: oci_add_layer(o, layer, "", lwhat);
 		if (rc < 0)
 			return rc;
 		o->img->n_layers++;

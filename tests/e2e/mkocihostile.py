@@ -14,8 +14,8 @@ image forms come from mkoci.py's writer.
     layers    layout of N layers that all reference one tar blob of 20
               small files, then SRC's files in a last layer
     empties   layout of one gzip layer: SRC's files and N empty files
-    whiteouts layout of SRC's files under a layer with ".wh." and
-              "checkpoint/.wh." (OUT) and one with a valid whiteout (OUT-ok)
+    whiteouts layouts of SRC's files under a layer with ".wh." (OUT), with
+              "checkpoint/.wh." (OUT-ckpt), with ".wh.stats-dump" (OUT-ok)
     nuldigest layout whose manifest digest is valid hex followed by "\\0x"
     procimages a plain checkpoint tar (not an image) of N processes in a
               random tree (mkhostile.py procs), each with copies of pid 1's
@@ -97,7 +97,7 @@ def case_empties(src, out, n):
 
 
 def case_whiteouts(src, out, n):
-    for d, names in ((out, [".wh.", "checkpoint/.wh."]), (out + "-ok", [".wh.stats-dump"])):
+    for d, names in ((out, [".wh."]), (out + "-ckpt", ["checkpoint/.wh."]), (out + "-ok", [".wh.stats-dump"])):
         upper = mkoci.put(d, mkoci.retar([mkoci.reg(w, b"") for w in names]))
         layout_of(d, [src_layer(d, src), (mkoci.layer_type("none"), upper)])
 

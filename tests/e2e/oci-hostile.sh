@@ -37,4 +37,18 @@ check "RepoTags [null, 3, ...], -o image=wl:tagged: the string tag still names i
 check "RepoTags [null, 3, ...]: mounts and lists the checkpoint" \
 	sh -c "'$CKPTFS' --ls '$WORK/tags.tar' checkpoint | grep -q inventory.img"
 
+# item: whiteouts that name no file would remove their own directory
+$GEN whiteouts "$src" "$WORK/wh" || fail "mkocihostile whiteouts"
+refused "whiteout '.wh.'" 10 "layer 2 of manifest sha256:[0-9a-f]{64}: whiteout '\\.wh\\.' names no file" "$WORK/wh"
+refused "whiteout 'checkpoint/.wh.'" 10 "whiteout 'checkpoint/\\.wh\\.' names no file" "$WORK/wh-ckpt"
+"$CKPTFS" --ls "$WORK/wh-ok" / >"$WORK/ls" 2>"$WORK/err"
+check "whiteout '.wh.stats-dump': mounts, stats-dump gone, checkpoint/ and the rest there" \
+	sh -c "! grep -qx stats-dump '$WORK/ls' && grep -qx checkpoint '$WORK/ls' && grep -qx config.dump '$WORK/ls' && test ! -s '$WORK/err'"
+check "whiteout '.wh.stats-dump': checkpoint/inventory.img reads as in the archive" \
+	bash -c "'$CKPTFS' --cat '$WORK/wh-ok' checkpoint/inventory.img | cmp -s - <(tar -xOf '$src' checkpoint/inventory.img)"
+
+# item: a digest of valid hex followed by "\0x" (json-c keeps the whole string)
+$GEN nuldigest "$src" "$WORK/nul" || fail "mkocihostile nuldigest"
+refused "digest 'sha256:<hex>\\u0000x'" 10 "digest 'sha256:[0-9a-f]{64}' is followed by a NUL byte and more" "$WORK/nul"
+
 finish

@@ -124,6 +124,18 @@ def seeds():
         ("@image", b"foo"),
         ("manifest.json", b'[{"Config": "$h2.json", "RepoTags": [null, 3], "Layers": ["$h3/layer.tar", null]}]'),
         ("$h2.json", j({"config": {"Labels": ANN}, "rootfs": {"diff_ids": [7]}})), ("$h3/layer.tar", LAYER)]
+    # whiteouts that name no file (they removed their own directory once),
+    # and a digest of valid hex followed by a NUL and more
+    for name, wh in (("hostile-whiteout-root", ".wh."), ("hostile-whiteout-ckpt", "checkpoint/.wh.")):
+        yield name, [
+            ("oci-layout", LAYOUT), ("index.json", index(desc(MT + "manifest.v1+json", "2"))),
+            ("blobs/sha256/$h2", manifest("3", ["4", "5"])), ("blobs/sha256/$h3", CONFIG),
+            ("blobs/sha256/$h4", LAYER), ("blobs/sha256/$h5", tar([(wh, b"")]))]
+    yield "hostile-digest-nul", [
+        ("oci-layout", LAYOUT),
+        ("index.json", sized(json.dumps({"manifests": [{"mediaType": MT + "manifest.v1+json", "digest": "$d2\0x",
+                                                         "size": "$s2"}]}).encode())),
+        ("blobs/sha256/$h2", manifest("3", ["4"])), ("blobs/sha256/$h3", CONFIG), ("blobs/sha256/$h4", LAYER)]
     yield "crash-docker-repotags-number", [
         ("manifest.json", b'[{"Config": "$h1.json", "RepoTags": [3, null], "Layers": [4]}]'),
         ("$h1.json", CONFIG)]
