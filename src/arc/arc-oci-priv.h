@@ -33,6 +33,8 @@ struct oci {
 	size_t nkeep;
 	struct oci_cand *cands;
 	size_t ncands;
+	void *seen;		/* tsearch() tree of arc-oci-walk.c's struct oci_seen */
+	size_t ndescs;		/* descriptors of indexes read */
 	char **ret_error;
 };
 
@@ -56,6 +58,8 @@ bool oci_ckpt_keys(json_object *ann);
 
 /* arc-oci-walk.c: the images index.json @index leads to, into o->cands. */
 int oci_walk(struct oci *o, json_object *index);
+/* Free an entry of o->seen (for tdestroy()). */
+void oci_seen_free(void *p);
 /* Choose one of o->cands: the only one, or the one -o image= names. */
 int oci_choose(struct oci *o, struct oci_cand **ret);
 /* True when @index lists containerd's CRIU images blob. */

@@ -6,17 +6,73 @@
 #include "arc-oci-priv.h"
 
 #include <errno.h>
+#include <search.h>
 #include <stdio.h>
 #include <string.h>
 
 /* how deep image indexes may nest */
 #define OCI_DEPTH_MAX 4
+/* The most distinct images (digest and name) the indexes may lead to, and
+ * the most descriptors read on the way: an index of a few KB can list one
+ * nested index many times over, several levels deep. */
+#define OCI_CANDS_MAX 1024
+#define OCI_DESCS_MAX 65536
 
+/* What the walk has met: "i <digest>" a parsed index (@j), "w <digest>
+ * <ref>" an index walked for a name, "c <digest> <ref>" a candidate. */
+struct oci_seen {
+	json_object *j;
+	char key[];
+};
+
+static int oci_seen_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct oci_seen *) a)->key, ((const struct oci_seen *) b)->key);
+}
+
+void oci_seen_free(void *p)
+{
+	free(p);
+}
+
+/* The entry of kind @kind for @digest and @ref (either may be NULL),
+ * added if new (*@ret_new). NULL when out of memory. */
+static struct oci_seen *oci_seen(struct oci *o, char kind, const char *digest, const char *ref, bool *ret_new)
+{
+	struct oci_seen *k, **found;
+
+	k = malloc(sizeof(*k) + strlen(digest ?: "") + strlen(ref ?: "") + 4);
+	if (!k)
+		return NULL;
+	k->j = NULL;
+	sprintf(k->key, "%c %s %s", kind, digest ?: "", ref ?: "");
+	found = tsearch(k, &o->seen, oci_seen_cmp);
+	if (!found) {
+		free(k);
+		return NULL;
+	}
+	*ret_new = *found == k;
+	if (!*ret_new)
+		free(k);
+	return *found;
+}
+
+/* Add the image @desc leads to (@index: containerd's checkpoint index it
+ * names, else NULL) under the name @ref, unless it is there already. */
 static int oci_add_cand(struct oci *o, json_object *desc, json_object *index, const char *ref)
 {
-	struct oci_cand *v = reallocarray(o->cands, o->ncands + 1, sizeof(*v));
 	const char *d = oci_jstr(desc, "digest");
+	struct oci_cand *v;
+	bool added;
 
+	if (!oci_seen(o, 'c', d, ref, &added))
+		return -ENOMEM;
+	if (!added)
+		return 0;
+	if (o->ncands >= OCI_CANDS_MAX)
+		return ck_err(o->ret_error, -EBADMSG, "index.json: its indexes lead to more than %d images, "
+			       "more than ckptfs reads", OCI_CANDS_MAX);
+	v = reallocarray(o->cands, o->ncands + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	o->cands = v;
@@ -43,49 +99,83 @@ bool oci_is_ctrd(json_object *index)
 	return false;
 }
 
+/* The nested index @d names, checked and parsed once however often it is
+ * listed. */
+static int oci_index_blob(struct oci *o, json_object *d, json_object **ret)
+{
+	const char *digest = oci_jstr(d, "digest");
+	const struct arc_entry *e;
+	struct oci_seen *s;
+	char what[128];
+	bool added;
+	int rc;
+
+	s = digest ? oci_seen(o, 'i', digest, NULL, &added) : NULL;
+	if (digest && !s)
+		return -ENOMEM;
+	if (s && s->j) {
+		*ret = s->j;
+		return 0;
+	}
+	snprintf(what, sizeof(what), "index %.80s", digest ?: "?");
+	rc = oci_blob(o, d, what, &e);
+	rc = rc ?: oci_parse(o, e, what, ret);
+	if (rc == 0 && s)
+		s->j = *ret;
+	return rc;
+}
+
+static int oci_walk_index(struct oci *o, json_object *index, json_object *self, const char *ref, unsigned depth);
+
+/* The nested index descriptor @d, for images named @ref. */
+static int oci_walk_nested(struct oci *o, json_object *d, const char *ref, unsigned depth)
+{
+	json_object *child;
+	bool added;
+	int rc;
+
+	if (depth >= OCI_DEPTH_MAX)
+		return ck_err(o->ret_error, -EBADMSG, "image indexes nested more than %d deep", OCI_DEPTH_MAX);
+	/* an index listed again for the same name leads to the same images */
+	if (!oci_seen(o, 'w', oci_jstr(d, "digest"), ref, &added))
+		return -ENOMEM;
+	if (!added)
+		return 0;
+	rc = oci_index_blob(o, d, &child);
+	if (rc < 0)
+		return rc;
+	if (oci_is_ctrd(child))
+		return oci_add_cand(o, d, child, ref);
+	return oci_walk_index(o, child, d, ref, depth + 1);
+}
+
 /* Collect the images @index (whose own descriptor is @self, NULL for
  * index.json) leads to. */
 static int oci_walk_index(struct oci *o, json_object *index, json_object *self, const char *ref, unsigned depth)
 {
 	json_object *mf = oci_jget(index, "manifests", json_type_array);
-	int rc;
+	int rc = 0;
 
 	if (!mf)
 		return ck_err(o->ret_error, -EBADMSG, "%s: no \"manifests\" list",
 			       self ? (oci_jstr(self, "digest") ?: "an index") : "index.json");
-	for (size_t i = 0; i < json_object_array_length(mf); i++) {
-		json_object *d = json_object_array_get_idx(mf, i), *child;
+	for (size_t i = 0; i < json_object_array_length(mf) && rc >= 0; i++) {
+		json_object *d = json_object_array_get_idx(mf, i);
 		const char *mt = oci_jstr(d, "mediaType");
-		const char *r = oci_jstr(oci_jget(d, "annotations", json_type_object), ARC_ANN_REF);
-		const struct arc_entry *e;
-		char what[128];
+		const char *r = oci_jstr(oci_jget(d, "annotations", json_type_object), ARC_ANN_REF) ?: ref;
 
-		if (!r)
-			r = ref;
+		if (++o->ndescs > OCI_DESCS_MAX)
+			return ck_err(o->ret_error, -EBADMSG, "index.json: its indexes list more than %d descriptors, "
+				       "more than ckptfs reads", OCI_DESCS_MAX);
 		if (!mt)
 			continue;
-		if (!strcmp(mt, ARC_MT_OCI_MANIFEST) || !strcmp(mt, ARC_MT_DOCKER_MANIFEST)) {
+		if (!strcmp(mt, ARC_MT_OCI_MANIFEST) || !strcmp(mt, ARC_MT_DOCKER_MANIFEST))
 			rc = oci_add_cand(o, d, NULL, r);
-		} else if (!strcmp(mt, ARC_MT_OCI_INDEX) || !strcmp(mt, ARC_MT_DOCKER_LIST)) {
-			if (depth >= OCI_DEPTH_MAX)
-				return ck_err(o->ret_error, -EBADMSG, "image indexes nested more than %d deep",
-					       OCI_DEPTH_MAX);
-			snprintf(what, sizeof(what), "index %.80s", oci_jstr(d, "digest") ? oci_jstr(d, "digest") : "?");
-			rc = oci_blob(o, d, what, &e);
-			rc = rc ?: oci_parse(o, e, what, &child);
-			if (rc < 0)
-				return rc;
-			if (oci_is_ctrd(child))
-				rc = oci_add_cand(o, d, child, r);
-			else
-				rc = oci_walk_index(o, child, d, r, depth + 1);
-		} else {
-			continue;	/* a config, a signature, an attestation, ... */
-		}
-		if (rc < 0)
-			return rc;
+		else if (!strcmp(mt, ARC_MT_OCI_INDEX) || !strcmp(mt, ARC_MT_DOCKER_LIST))
+			rc = oci_walk_nested(o, d, r, depth);
+		/* else a config, a signature, an attestation, ... */
 	}
-	return 0;
+	return rc;
 }
 
 int oci_walk(struct oci *o, json_object *index)
@@ -95,67 +185,87 @@ int oci_walk(struct oci *o, json_object *index)
 	return oci_walk_index(o, index, NULL, NULL, 0);
 }
 
+/* How many names the message listing the images shows. */
+#define OCI_LIST_MAX 8
+
+static bool oci_cand_named(const struct oci_cand *c, const char *want)
+{
+	return !want || (c->ref && !strcmp(c->ref, want)) || (c->digest && !strcmp(c->digest, want));
+}
+
+/* Is the platform of @c's descriptor this machine's? */
+static bool oci_cand_native(const struct oci_cand *c)
+{
+	json_object *plat = oci_jget(c->desc, "platform", json_type_object);
+	const char *arch = oci_jstr(plat, "architecture"), *os = oci_jstr(plat, "os");
+
+	return arch && !strcmp(arch, arc_oci_arch()) && (!os || !strcmp(os, "linux"));
+}
+
+/* The one image named @want (any when NULL) and, when @native, built for
+ * this machine; several names of one manifest count as one image. NULL
+ * when there are none or several; *@ret_n: how many named. */
+static struct oci_cand *oci_cand_pick(struct oci *o, const char *want, bool native, size_t *ret_n)
+{
+	struct oci_cand *found = NULL;
+	bool one = true;
+
+	*ret_n = 0;
+	for (size_t i = 0; i < o->ncands; i++) {
+		struct oci_cand *c = &o->cands[i];
+
+		if (!oci_cand_named(c, want) || (native && !oci_cand_native(c)))
+			continue;
+		if (!found)
+			found = c;
+		else if (!c->digest || !found->digest || strcmp(c->digest, found->digest))
+			one = false;
+		(*ret_n)++;
+	}
+	return one ? found : NULL;
+}
+
+/* The images, for a message: the first OCI_LIST_MAX names, then how many. */
+static int oci_cand_list(const struct oci *o, struct ck_buf *list)
+{
+	for (size_t i = 0; i < o->ncands && i < OCI_LIST_MAX; i++) {
+		char safe[256];
+
+		ck_buf_printf(list, "%s%s", i ? ", " : "",
+			      arc_safe_name(o->cands[i].ref ? o->cands[i].ref : o->cands[i].digest, safe, sizeof(safe)));
+	}
+	if (o->ncands > OCI_LIST_MAX)
+		ck_buf_printf(list, ", ... (%zu in all)", o->ncands);
+	return list->oom ? -ENOMEM : 0;
+}
+
 /* Choose the image: the only one, or the one -o image= names; among
  * several of that name, the one for this machine's platform. */
 int oci_choose(struct oci *o, struct oci_cand **ret)
 {
 	const char *want = o->opts ? o->opts->image_ref : NULL;
-	struct oci_cand *found = NULL;
 	struct ck_buf list = { 0 };
-	size_t nfound = 0;
+	char safe[256];
+	size_t nfound, nnative;
+	int rc;
 
-	for (size_t i = 0; i < o->ncands; i++) {
-		struct oci_cand *c = &o->cands[i];
-
-		if (want && !(c->ref && !strcmp(c->ref, want)) && !(c->digest && !strcmp(c->digest, want)))
-			continue;
-		if (!found)
-			found = c;
-		nfound++;
-	}
-	if (nfound == 1) {
-		*ret = found;
-		return 0;
-	}
+	*ret = oci_cand_pick(o, want, false, &nfound);
 	/* one name for several platforms (a multi-arch list): this host's */
-	if (nfound > 1) {
-		const char *arch = arc_oci_arch();
-		size_t nplat = 0;
-
-		for (size_t i = 0; i < o->ncands; i++) {
-			struct oci_cand *c = &o->cands[i];
-			json_object *plat = oci_jget(c->desc, "platform", json_type_object);
-
-			if (want && !(c->ref && !strcmp(c->ref, want)) && !(c->digest && !strcmp(c->digest, want)))
-				continue;
-			if (plat && oci_jstr(plat, "architecture") && !strcmp(oci_jstr(plat, "architecture"), arch) &&
-			    (!oci_jstr(plat, "os") || !strcmp(oci_jstr(plat, "os"), "linux")) && !nplat++)
-				found = c;
-		}
-		if (nplat == 1) {
-			*ret = found;
-			return 0;
-		}
-	}
-	for (size_t i = 0; i < o->ncands; i++) {
-		char safe[256];
-
-		ck_buf_printf(&list, "%s%s", i ? ", " : "",
-			      arc_safe_name(o->cands[i].ref ? o->cands[i].ref : o->cands[i].digest, safe, sizeof(safe)));
-	}
-	if (list.oom) {
-		ck_buf_done(&list);
-		return -ENOMEM;
-	}
+	if (!*ret && nfound > 1)
+		*ret = oci_cand_pick(o, want, true, &nnative);
+	if (*ret)
+		return 0;
 	if (!o->ncands)
-		ck_err(o->ret_error, -EBADMSG, "index.json lists no image manifest");
-	else if (want && !nfound)
-		ck_err(o->ret_error, -ENOENT, "no image named '%s' here (images: %s)", want, list.data);
-	else
-		ck_err(o->ret_error, -EINVAL, "%zu images here, choose one with -o image=REF: %s", o->ncands,
-			list.data);
+		return ck_err(o->ret_error, -EBADMSG, "index.json lists no image manifest");
+	rc = oci_cand_list(o, &list);
+	if (rc == 0 && want && !nfound)
+		rc = ck_err(o->ret_error, -ENOENT, "no image named '%s' here (images: %s)",
+			    arc_safe_name(want, safe, sizeof(safe)), list.data);
+	else if (rc == 0)
+		rc = ck_err(o->ret_error, -EINVAL, "%zu images here, choose one with -o image=REF: %s",
+			    want ? nfound : o->ncands, list.data);
 	ck_buf_done(&list);
-	return o->ncands ? (want && !nfound ? -ENOENT : -EINVAL) : -EBADMSG;
+	return rc;
 }
 
 /* The OCI or Docker manifest @c. Returns 1 when its annotations or labels

@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <search.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -341,6 +342,7 @@ static void oci_done(struct oci *o)
 		free(o->cands[i].digest);
 	}
 	free(o->cands);
+	tdestroy(o->seen, oci_seen_free);
 	arc_free(o->m);
 	arc_image_free(o->img);
 }

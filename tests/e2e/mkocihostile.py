@@ -9,6 +9,10 @@ image forms come from mkoci.py's writer.
     tags      docker-archive whose RepoTags holds null and a number
     fanout    layout whose index.json lists one nested index N times, three
               levels deep (N^3 paths to one manifest)
+    fanrefs   fanout where the N index descriptors of each level carry N
+              different names (r0, ...)
+    manyimages layout whose index.json lists the checkpoint (wl:1) and N
+              other images (img0, ...) whose blobs are missing
     sharedmem layout of N gzip layers that all reference one blob holding
               15 members of 1 MiB (zeros), then SRC's files in a last layer
     layers    layout of N layers that all reference one tar blob of 20
@@ -69,14 +73,25 @@ def case_tags(src, out, n):
     open(out, "wb").write(mkoci.retar(res))
 
 
-def case_fanout(src, out, n):
+def case_fanout(src, out, n, refs=False):
     mdg = layout_of(out, [src_layer(out, src)])
-    level = mkoci.desc(MT_MANIFEST, mdg)
+    level = [mkoci.desc(MT_MANIFEST, mdg)] * n
     for _ in range(3):
-        sub = mkoci.put(out, json.dumps({"schemaVersion": 2, "mediaType": MT_INDEX,
-                                         "manifests": [level] * n}).encode())
-        level = mkoci.desc(MT_INDEX, sub)
-    mkoci.write_layout(out, [level] * n)
+        sub = mkoci.put(out, json.dumps({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": level}).encode())
+        level = [mkoci.desc(MT_INDEX, sub, {"org.opencontainers.image.ref.name": "r%d" % i} if refs else None)
+                 for i in range(n)]
+    mkoci.write_layout(out, level)
+
+
+def case_fanrefs(src, out, n):
+    case_fanout(src, out, n, refs=True)
+
+
+def case_manyimages(src, out, n):
+    mdg = layout_of(out, [src_layer(out, src)])
+    fake = [mkoci.desc(MT_MANIFEST, ("sha256:%064x" % i, 1000 + i), {"org.opencontainers.image.ref.name": "img%d" % i})
+            for i in range(n)]
+    mkoci.write_layout(out, [mkoci.desc(MT_MANIFEST, mdg, {"org.opencontainers.image.ref.name": "wl:1"})] + fake)
 
 
 def case_sharedmem(src, out, n):

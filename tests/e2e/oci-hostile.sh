@@ -51,4 +51,22 @@ check "whiteout '.wh.stats-dump': checkpoint/inventory.img reads as in the archi
 $GEN nuldigest "$src" "$WORK/nul" || fail "mkocihostile nuldigest"
 refused "digest 'sha256:<hex>\\u0000x'" 10 "digest 'sha256:[0-9a-f]{64}' is followed by a NUL byte and more" "$WORK/nul"
 
+# item: an index.json of 6 KB that lists one nested index 40 times, three
+# levels deep: 2.56 million paths to one manifest, which is one image
+$GEN fanout "$src" "$WORK/fan" 40 || fail "mkocihostile fanout"
+check "fan-out 40^3: lists the checkpoint" sh -c "'$CKPTFS' --ls '$WORK/fan' checkpoint | grep -qx inventory.img"
+refused "fan-out 40^3, -o image=nothere" 10 "^ckptfs: .*: no image named 'nothere' here \\(images: sha256:[0-9a-f]{64}\\)$" \
+	"$WORK/fan" -o image=nothere
+# many images: the message names 8 and counts them; past 1024 the walk stops
+$GEN manyimages "$src" "$WORK/many" 500 || fail "mkocihostile manyimages 500"
+refused "500 images, none chosen" 10 "501 images here, choose one with -o image=REF: wl:1, img0, .*img6, \\.\\.\\. \\(501 in all\\)$" "$WORK/many"
+check "500 images: the message is one short line" test "$(wc -c <"$WORK/err")" -lt 1024
+check "500 images, -o image=wl:1: the checkpoint" sh -c "'$CKPTFS' --ls -o image=wl:1 '$WORK/many' checkpoint | grep -qx inventory.img"
+$GEN manyimages "$src" "$WORK/toomany" 1100 || fail "mkocihostile manyimages 1100"
+refused "1101 images" 10 "index.json: its indexes lead to more than 1024 images, more than ckptfs reads" "$WORK/toomany" -o image=wl:1
+# the same nested indexes under 300 names at each level: 180300 descriptors
+$GEN fanrefs "$src" "$WORK/fanrefs" 300 || fail "mkocihostile fanrefs"
+refused "fan-out 300^3 under 300 names" 10 "index.json: its indexes list more than 65536 descriptors, more than ckptfs reads" \
+	"$WORK/fanrefs" -o image=r1
+
 finish

@@ -136,6 +136,14 @@ def seeds():
         ("index.json", sized(json.dumps({"manifests": [{"mediaType": MT + "manifest.v1+json", "digest": "$d2\0x",
                                                          "size": "$s2"}]}).encode())),
         ("blobs/sha256/$h2", manifest("3", ["4"])), ("blobs/sha256/$h3", CONFIG), ("blobs/sha256/$h4", LAYER)]
+    # one nested index listed 5 times, three levels deep
+    m = desc(MT + "manifest.v1+json", "5")
+    yield "hostile-fanout", [
+        ("oci-layout", LAYOUT), ("index.json", index(*[desc(MT + "index.v1+json", "2")] * 5)),
+        ("blobs/sha256/$h2", index(*[desc(MT + "index.v1+json", "3", annotations=ref)] * 5)),
+        ("blobs/sha256/$h3", index(*[desc(MT + "index.v1+json", "4")] * 5)),
+        ("blobs/sha256/$h4", index(*[m] * 5)),
+        ("blobs/sha256/$h5", manifest("6", ["7"])), ("blobs/sha256/$h6", CONFIG), ("blobs/sha256/$h7", LAYER)]
     yield "crash-docker-repotags-number", [
         ("manifest.json", b'[{"Config": "$h1.json", "RepoTags": [3, null], "Layers": [4]}]'),
         ("$h1.json", CONFIG)]
