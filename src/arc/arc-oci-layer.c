@@ -10,14 +10,25 @@
 
 /* Index the blob @e of the outer arc as a tar of its own. A file of a
  * layout directory is opened as a whole file, which gives compressed
- * layers random access where arc-seek.c allows it. */
+ * layers random access where arc-seek.c allows it. Either way the layer
+ * draws on the outer arc's budget: the members all layers keep in memory
+ * share one limit, as do their spill files. */
 int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, struct arc **ret)
 {
 	_cleanup_free_ char *err = NULL;
 	struct arc_opts lo = { 0 };
+	struct oci_seen *s;
 	struct arc **v;
+	bool added;
 	int rc;
 
+	s = oci_seen(o, 'b', e->path, NULL, &added);
+	if (!s)
+		return -ENOMEM;
+	if (s->layer) {
+		*ret = s->layer;
+		return 0;
+	}
 	if (o->opts)
 		lo = *o->opts;
 	lo.progress = NULL;
@@ -26,7 +37,7 @@ int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, s
 
 		if (fd < 0)
 			return ck_err(o->ret_error, fd, "%s: cannot open %s: %s", what, e->path, strerror(-fd));
-		rc = arc_open_fd(fd, &lo, ret, &err);
+		rc = arc_open_fd(fd, &lo, o->outer->budget, ret, &err);
 	} else {
 		rc = arc_open_nested(o->outer, e, &lo, ret, &err);
 	}
@@ -39,6 +50,7 @@ int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, s
 	}
 	o->m->subs = v;
 	v[o->m->nsubs++] = *ret;
+	s->layer = *ret;
 	return 0;
 }
 

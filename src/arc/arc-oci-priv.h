@@ -33,10 +33,28 @@ struct oci {
 	size_t nkeep;
 	struct oci_cand *cands;
 	size_t ncands;
-	void *seen;		/* tsearch() tree of arc-oci-walk.c's struct oci_seen */
+	void *seen;		/* tsearch() tree of struct oci_seen */
 	size_t ndescs;		/* descriptors of indexes read */
 	char **ret_error;
 };
+
+/* What the reader has met, by kind and name: 'i' a nested index (@j, once
+ * parsed), 'w' an index walked for a name, 'c' a candidate image, 'b' a
+ * blob of the outer arc (its digest in @digest once hashed, its arc in
+ * @layer once indexed as a layer). */
+struct oci_seen {
+	json_object *j;
+	struct arc *layer;
+	char digest[ARC_DIGEST_SIZE];
+	char key[];
+};
+/* The entry of kind @kind for @name and @ref (either may be NULL), added
+ * (zeroed) if new, which *@ret_new says. NULL when out of memory. */
+struct oci_seen *oci_seen(struct oci *o, char kind, const char *name, const char *ref, bool *ret_new);
+
+/* The digest of blob @e of the outer arc ("sha256:<hex>"), hashed once
+ * however many descriptors name it. */
+int oci_digest(struct oci *o, const struct arc_entry *e, const char **ret);
 
 /* Member @key of object @o when it is a string, else NULL. */
 const char *oci_jstr(json_object *o, const char *key);
@@ -58,8 +76,6 @@ bool oci_ckpt_keys(json_object *ann);
 
 /* arc-oci-walk.c: the images index.json @index leads to, into o->cands. */
 int oci_walk(struct oci *o, json_object *index);
-/* Free an entry of o->seen (for tdestroy()). */
-void oci_seen_free(void *p);
 /* Choose one of o->cands: the only one, or the one -o image= names. */
 int oci_choose(struct oci *o, struct oci_cand **ret);
 /* True when @index lists containerd's CRIU images blob. */
@@ -68,7 +84,8 @@ bool oci_is_ctrd(json_object *index);
  * annotations or labels mark a checkpoint, else 0, or -errno. */
 int oci_manifest(struct oci *o, const struct oci_cand *c);
 
-/* arc-oci-layer.c: index blob @e of the outer arc as a tar of its own. */
+/* arc-oci-layer.c: index blob @e of the outer arc as a tar of its own,
+ * once however many layers it is; borrowed until o->m is freed. */
 int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, struct arc **ret);
 /* Add the items of @layer (@what in messages) to o->m under @prefix (""
  * or "checkpoint/"), over those of the layers added before, with its

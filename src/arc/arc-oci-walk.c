@@ -6,7 +6,6 @@
 #include "arc-oci-priv.h"
 
 #include <errno.h>
-#include <search.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,45 +16,6 @@
  * nested index many times over, several levels deep. */
 #define OCI_CANDS_MAX 1024
 #define OCI_DESCS_MAX 65536
-
-/* What the walk has met: "i <digest>" a parsed index (@j), "w <digest>
- * <ref>" an index walked for a name, "c <digest> <ref>" a candidate. */
-struct oci_seen {
-	json_object *j;
-	char key[];
-};
-
-static int oci_seen_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct oci_seen *) a)->key, ((const struct oci_seen *) b)->key);
-}
-
-void oci_seen_free(void *p)
-{
-	free(p);
-}
-
-/* The entry of kind @kind for @digest and @ref (either may be NULL),
- * added if new (*@ret_new). NULL when out of memory. */
-static struct oci_seen *oci_seen(struct oci *o, char kind, const char *digest, const char *ref, bool *ret_new)
-{
-	struct oci_seen *k, **found;
-
-	k = malloc(sizeof(*k) + strlen(digest ?: "") + strlen(ref ?: "") + 4);
-	if (!k)
-		return NULL;
-	k->j = NULL;
-	sprintf(k->key, "%c %s %s", kind, digest ?: "", ref ?: "");
-	found = tsearch(k, &o->seen, oci_seen_cmp);
-	if (!found) {
-		free(k);
-		return NULL;
-	}
-	*ret_new = *found == k;
-	if (!*ret_new)
-		free(k);
-	return *found;
-}
 
 /* Add the image @desc leads to (@index: containerd's checkpoint index it
  * names, else NULL) under the name @ref, unless it is there already. */

@@ -48,6 +48,50 @@ void arc_image_free(struct arc_image *img)
 	free(img);
 }
 
+static int oci_seen_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct oci_seen *) a)->key, ((const struct oci_seen *) b)->key);
+}
+
+struct oci_seen *oci_seen(struct oci *o, char kind, const char *name, const char *ref, bool *ret_new)
+{
+	struct oci_seen *k, **found;
+
+	k = calloc(1, sizeof(*k) + strlen(name ?: "") + strlen(ref ?: "") + 4);
+	if (!k)
+		return NULL;
+	sprintf(k->key, "%c %s %s", kind, name ?: "", ref ?: "");
+	found = tsearch(k, &o->seen, oci_seen_cmp);
+	if (!found) {
+		free(k);
+		return NULL;
+	}
+	*ret_new = *found == k;
+	if (!*ret_new)
+		free(k);
+	return *found;
+}
+
+int oci_digest(struct oci *o, const struct arc_entry *e, const char **ret)
+{
+	struct oci_seen *s;
+	bool added;
+	int rc;
+
+	s = oci_seen(o, 'b', e->path, NULL, &added);
+	if (!s)
+		return -ENOMEM;
+	if (!s->digest[0]) {
+		rc = arc_sha256_member(o->outer, e, s->digest);
+		if (rc < 0) {
+			s->digest[0] = '\0';
+			return rc;
+		}
+	}
+	*ret = s->digest;
+	return 0;
+}
+
 /* The text of @v when it is a string without a NUL byte in it (what a
  * C string can hold), else NULL. */
 static const char *oci_str(json_object *v)
@@ -102,8 +146,9 @@ int oci_blob(struct oci *o, json_object *desc, const char *what, const struct ar
 	json_object *jdigest = oci_jget(desc, "digest", json_type_string);
 	const char *digest = jdigest ? json_object_get_string(jdigest) : NULL;
 	json_object *jsize = oci_jget(desc, "size", json_type_int);
-	char path[96], hex[ARC_DIGEST_SIZE], safe[160];
+	char path[96], safe[160];
 	const struct arc_entry *e;
+	const char *hex;
 	int64_t size;
 	int rc;
 
@@ -132,7 +177,7 @@ int oci_blob(struct oci *o, json_object *desc, const char *what, const struct ar
 	if (e->size != (uint64_t) size)
 		return ck_err(o->ret_error, -EBADMSG, "%s: blob %s has %" PRIu64 " bytes, its descriptor says %" PRId64,
 			       what, path, e->size, size);
-	rc = arc_sha256_member(o->outer, e, hex);
+	rc = oci_digest(o, e, &hex);
 	if (rc < 0)
 		return ck_err(o->ret_error, rc, "%s: cannot read blob %s: %s", what, path, strerror(-rc));
 	if (strcmp(hex, digest))
@@ -240,7 +285,8 @@ static int oci_docker(struct oci *o, json_object *list)
 	json_object *img = NULL, *cfg = NULL, *layers, *diff_ids;
 	const char *want = o->opts ? o->opts->image_ref : NULL;
 	const struct arc_entry *e;
-	char path[ARC_PATH_MAX], hex[ARC_DIGEST_SIZE], safe[256];
+	char path[ARC_PATH_MAX], safe[256];
+	const char *hex;
 	size_t n = json_object_array_length(list), nfound = 0;
 	bool marked;
 	int rc;
@@ -281,7 +327,7 @@ static int oci_docker(struct oci *o, json_object *list)
 	if (arc_norm_path(oci_jstr(img, "Config"), path) <= 0 || !(e = arc_find(o->outer, path)) || e->type != ARC_REG)
 		return ck_err(o->ret_error, -EBADMSG, "manifest.json: config '%s' is not a file of the archive",
 			       arc_safe_name(oci_jstr(img, "Config"), safe, sizeof(safe)));
-	rc = arc_sha256_member(o->outer, e, hex);
+	rc = oci_digest(o, e, &hex);
 	if (rc < 0)
 		return rc;
 	{
@@ -316,7 +362,7 @@ static int oci_docker(struct oci *o, json_object *list)
 		    memcmp(head, "\x1f\x8b", 2) && memcmp(head, "\x28\xb5\x2f\xfd", 4)) {
 			const char *want_id = oci_jstr_at(diff_ids, i);
 
-			rc = arc_sha256_member(o->outer, e, hex);
+			rc = oci_digest(o, e, &hex);
 			if (rc < 0)
 				return rc;
 			if (!want_id || strcmp(want_id, hex))
@@ -342,7 +388,7 @@ static void oci_done(struct oci *o)
 		free(o->cands[i].digest);
 	}
 	free(o->cands);
-	tdestroy(o->seen, oci_seen_free);
+	tdestroy(o->seen, free);
 	arc_free(o->m);
 	arc_image_free(o->img);
 }

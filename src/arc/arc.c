@@ -439,7 +439,8 @@ struct arc *arc_new(const struct arc_opts *opts)
 }
 
 /* Index the input open at @fd (taken over), a directory or a file. */
-static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
+static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc_budget *budget, struct arc **ret_arc,
+			char **ret_error)
 {
 	_cleanup_(arc_freep) struct arc *a = NULL;
 	_cleanup_free_ char *err = NULL;
@@ -451,6 +452,8 @@ static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc **ret_ar
 	a = arc_new(opts);
 	if (!a)
 		return -ENOMEM;
+	if (budget)
+		a->budget = budget;
 
 	if (fstat(fd_, &st) < 0) {
 		rc = -errno;
@@ -465,7 +468,7 @@ static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc **ret_ar
 			a->progress_total = (uint64_t) st.st_size;
 			a->progress_next = arc_now_ns() + 300 * 1000000ull;
 		}
-		a->budget->archive_size = (uint64_t) st.st_size;
+		a->budget->archive_size += (uint64_t) st.st_size;
 		rc = arc_tar_index(a, fd_, &st, &err);
 		if (rc == 0 && a->progress_shown)
 			a->progress->progress(a->progress->progress_ctx, a->progress_total, a->progress_total);
@@ -506,9 +509,10 @@ out_error:
 	return rc;
 }
 
-int arc_open_fd(int fd, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
+int arc_open_fd(int fd, const struct arc_opts *opts, struct arc_budget *budget, struct arc **ret_arc,
+		char **ret_error)
 {
-	return arc_index_fd(fd, opts, ret_arc, ret_error);
+	return arc_index_fd(fd, opts, budget, ret_arc, ret_error);
 }
 
 int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
@@ -521,7 +525,7 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 		rc = -errno;
 		return ck_err(ret_error, rc, "cannot open: %s", strerror(-rc));
 	}
-	rc = arc_index_fd(fd, opts, &a, ret_error);
+	rc = arc_index_fd(fd, opts, NULL, &a, ret_error);
 	if (rc < 0)
 		return rc;
 	rc = arc_oci_open(a, opts, &img, ret_error);

@@ -7,6 +7,20 @@
 need python3 tar
 GEN="python3 $(dirname "$0")/mkocihostile.py"
 src=$FIXTURES/wl-gamma.tar
+asan=false
+ldd "$CKPTFS" 2>/dev/null | grep -q libasan && asan=true
+hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+# rss_under DESC MNT MIB: the daemon of MNT peaked under MIB MiB (not checked under ASan)
+rss_under() {
+	local var kib
+	var="DAEMON_$(basename "$2" | tr -c 'A-Za-z0-9_\n' _)"
+	kib=$(hwm_kib "${!var}")
+	if $asan; then
+		ok "$1: peak RSS $((kib / 1024)) MiB (not checked under ASan)"
+	else
+		check "$1: peak RSS $((kib / 1024)) MiB stays under $3 MiB" test "$kib" -lt $(($3 * 1024))
+	fi
+}
 
 # refused DESC WANT_RC PATTERN IMAGE [OPTIONS]: --ls and a mount both fail
 # with WANT_RC and one line matching PATTERN
@@ -68,5 +82,23 @@ refused "1101 images" 10 "index.json: its indexes lead to more than 1024 images,
 $GEN fanrefs "$src" "$WORK/fanrefs" 300 || fail "mkocihostile fanrefs"
 refused "fan-out 300^3 under 300 names" 10 "index.json: its indexes list more than 65536 descriptors, more than ckptfs reads" \
 	"$WORK/fanrefs" -o image=r1
+
+# item: 40 gzip layers that all name one blob of 15 members of 1 MiB: the
+# blob is indexed once, and all layers draw on one member budget
+$GEN sharedmem "$src" "$WORK/shm" 40 || fail "mkocihostile sharedmem"
+tar -C "$WORK/shm" -cf "$WORK/shm.tar" . || fail "tar the layout"
+for img in shm shm.tar; do
+	if mount_ck "$WORK/$img" "$WORK/m-$img"; then
+		m=$WORK/m-$img
+		check "$img: every big/NN reads as 1 MiB of zeros" \
+			sh -c "for f in '$m'/big/*; do head -c 1048576 /dev/zero | cmp -s - \"\$f\" || exit 1; done; test \$(ls '$m/big' | wc -l) -eq 15"
+		check "$img: 41 layers, the checkpoint's files on top" \
+			bash -c "grep -q '\"layers\": 41' '$m/container.json' && cmp -s '$m/checkpoint/pstree.img' <(tar -xOf '$src' checkpoint/pstree.img)"
+		rss_under "$img: 40 layers of 15 MiB in members" "$m" 64
+		umount_ck "$m"
+	else
+		fail "$img: mounts"
+	fi
+done
 
 finish
