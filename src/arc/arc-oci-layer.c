@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The layers of an image: each blob indexed as a tar of its own, then its
- * items added to the image's arc over those of the layers below, with the
- * whiteouts (.wh.NAME, .wh..wh..opq) removing what they name. */
+/* The layers of an image: each blob indexed once as a tar of its own; then
+ * the layers are merged from the top down, each path taken from the
+ * highest layer that has it, with the whiteouts (.wh.NAME, .wh..wh..opq)
+ * and the files that replace a directory hiding what lies below them.
+ * What the upper layers leave is kept in a search tree, so the merge takes
+ * time in proportion to the items and their depth, not to their product. */
 #include "arc-oci-priv.h"
 
+#include <alloca.h>
 #include <errno.h>
+#include <search.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,16 +59,6 @@ int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, s
 	return 0;
 }
 
-/* Does @path lie at or below @dir (which may be "" for the root)? */
-static bool oci_below(const char *path, const char *dir, size_t dlen, bool self)
-{
-	if (!dlen)
-		return self || *path;
-	if (strncmp(path, dir, dlen))
-		return false;
-	return path[dlen] == '/' || (self && path[dlen] == '\0');
-}
-
 /* What the whiteout @base (".wh.NAME") of a layer does: 1 for
  * ".wh..wh..opq" (the directory's lower contents go), 2 for ".wh.NAME"
  * (NAME goes), 0 for the other ".wh..wh." names (metadata of AUFS: no
@@ -80,80 +75,194 @@ static int oci_whiteout_kind(const char *base)
 	return !*name || !strcmp(name, ".") || !strcmp(name, "..") ? -EBADMSG : 2;
 }
 
-/* Hide what the whiteouts of @layer (@what in messages) remove from the
- * layers below. */
-static int oci_whiteouts(struct oci *o, const struct arc *layer, const char *prefix, const char *what)
+/* The whiteout kind of @path (see above), or -1 when it is none. */
+static int oci_whiteout(const char *path)
 {
-	char target[ARC_PATH_MAX], safe[256];
+	const char *base = strrchr(path, '/');
 
-	for (size_t i = 0; i < layer->n; i++) {
-		const char *p = layer->items[i].e.path, *base = strrchr(p, '/');
-		size_t dlen = base ? (size_t) (base - p) : 0;
-		bool opaque;
-		int kind;
+	base = base ? base + 1 : path;
+	return strncmp(base, ".wh.", 4) ? -1 : oci_whiteout_kind(base);
+}
 
-		base = base ? base + 1 : p;
-		if (strncmp(base, ".wh.", 4))
-			continue;
-		kind = oci_whiteout_kind(base);
-		if (kind < 0)
-			return ck_err(o->ret_error, kind, "%s: whiteout '%s' names no file", what,
-				       arc_safe_name(p, safe, sizeof(safe)));
-		if (!kind)
-			continue;
-		opaque = kind == 1;
-		snprintf(target, sizeof(target), "%s%.*s%s%s", prefix, (int) dlen, p, dlen && !opaque ? "/" : "",
-			 opaque ? "" : base + 4);
-		if (*target && target[strlen(target) - 1] == '/')
-			target[strlen(target) - 1] = '\0';
-		for (size_t j = 0; j < o->m->n; j++)
-			if (oci_below(o->m->items[j].e.path, target, strlen(target), !opaque))
-				o->m->items[j].drop = true;
-	}
+int oci_add_layer(struct oci *o, const struct arc *layer, const char *prefix, const char *what)
+{
+	struct oci_layer_use *v;
+	char safe[256];
+
+	for (size_t i = 0; i < layer->n; i++)
+		if (oci_whiteout(layer->items[i].e.path) == -EBADMSG)
+			return ck_err(o->ret_error, -EBADMSG, "%s: whiteout '%s' names no file", what,
+				       arc_safe_name(layer->items[i].e.path, safe, sizeof(safe)));
+	v = reallocarray(o->layers, o->nlayers + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	o->layers = v;
+	v[o->nlayers++] = (struct oci_layer_use) { layer, prefix };
 	return 0;
 }
 
-/* Add the items of @layer, under @prefix ("" or "checkpoint/"). */
-int oci_add_layer(struct oci *o, const struct arc *layer, const char *prefix, const char *what)
+/* What the layers above say about a path, for the ones below. */
+enum {
+	OCI_SHOWN = 1,		/* an upper layer has this path: it wins */
+	OCI_GONE = 2,		/* a whiteout removed this path */
+	OCI_HIDE = 4,		/* what lies below this path is hidden: a whiteout,
+				 * an opaque directory, or a file over a directory */
+};
+
+struct oci_mark {
+	unsigned flags;
+	char path[];
+};
+
+static int oci_mark_cmp(const void *a, const void *b)
 {
-	int rc = oci_whiteouts(o, layer, prefix, what);
+	return strcmp(((const struct oci_mark *) a)->path, ((const struct oci_mark *) b)->path);
+}
 
-	if (rc < 0)
+/* The layers being merged, from the top: the marks the layers above left. */
+struct oci_merge {
+	void *marks;		/* tsearch() tree of struct oci_mark */
+	size_t nhide;		/* marks with OCI_HIDE */
+};
+
+static unsigned oci_mark_get(const struct oci_merge *mg, const char *path)
+{
+	size_t len = strlen(path);
+	struct oci_mark *k = len < 256 ? alloca(sizeof(*k) + len + 1) : malloc(sizeof(*k) + len + 1);
+	struct oci_mark **found;
+
+	if (!k)
+		return 0;
+	memcpy(k->path, path, len + 1);
+	found = tfind(k, &mg->marks, oci_mark_cmp);
+	if (len >= 256)
+		free(k);
+	return found ? (*found)->flags : 0;
+}
+
+static int oci_mark_set(struct oci_merge *mg, const char *path, unsigned flags)
+{
+	struct oci_mark *k = malloc(sizeof(*k) + strlen(path) + 1), **found;
+
+	if (!k)
+		return -ENOMEM;
+	k->flags = 0;
+	strcpy(k->path, path);
+	found = tsearch(k, &mg->marks, oci_mark_cmp);
+	if (!found) {
+		free(k);
+		return -ENOMEM;
+	}
+	if (*found != k)
+		free(k);
+	if ((flags & OCI_HIDE) && !((*found)->flags & OCI_HIDE))
+		mg->nhide++;
+	(*found)->flags |= flags;
+	return 0;
+}
+
+/* Do the layers above hide @path (a full path, copied into @buf)? */
+static bool oci_hidden(const struct oci_merge *mg, const char *path, char *buf)
+{
+	if (!mg->marks)
+		return false;
+	if (oci_mark_get(mg, path) & (OCI_SHOWN | OCI_GONE))
+		return true;
+	if (!mg->nhide)
+		return false;
+	if (oci_mark_get(mg, "") & OCI_HIDE)
+		return true;
+	strcpy(buf, path);
+	for (char *p = strchr(buf, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (oci_mark_get(mg, buf) & OCI_HIDE)
+			return true;
+		*p = '/';
+	}
+	return false;
+}
+
+/* Add item @src of layer @u to the image as @path. */
+static int oci_add_item(struct oci *o, const struct oci_layer_use *u, const struct arc_item *src, const char *path)
+{
+	struct arc_item *it;
+	int rc;
+
+	rc = arc_item_new(o->m, path, &it);
+	if (rc <= 0)
 		return rc;
-	for (size_t i = 0; i < layer->n; i++) {
-		const struct arc_item *src = &layer->items[i];
-		const char *base = strrchr(src->e.path, '/');
-		char path[ARC_PATH_MAX];
-		struct arc_item *it;
+	it->e.type = src->e.type;
+	it->e.mode = src->e.mode;
+	it->e.size = src->e.size;
+	it->e.mtime = src->e.mtime;
+	if (src->e.link && !(it->e.link = strdup(src->e.link)))
+		return -ENOMEM;
+	it->src = src->src;
+	it->off = src->off;
+	it->data = src->data;
+	it->owner = src->owner ? src->owner : u->layer;
+	it->owner_path = src->owner_path ? src->owner_path : src->e.path;
+	return 0;
+}
 
-		base = base ? base + 1 : src->e.path;
-		if (!strncmp(base, ".wh.", 4))
-			continue;
-		snprintf(path, sizeof(path), "%s%s", prefix, src->e.path);
-		/* a file that replaces a directory of a lower layer hides what was in it */
-		if (src->e.type != ARC_DIR)
-			for (size_t j = 0; j < o->m->n; j++)
-				if (oci_below(o->m->items[j].e.path, path, strlen(path), false))
-					o->m->items[j].drop = true;
-		rc = arc_item_new(o->m, path, &it);
-		if (rc <= 0) {
-			if (rc < 0)
-				return rc;
+/* What layer @u leaves for the layers below it: its paths, the files that
+ * hide a lower directory's contents, its whiteouts. */
+static int oci_mark_layer(struct oci_merge *mg, const struct oci_layer_use *u, char *path)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < u->layer->n && rc == 0; i++) {
+		const struct arc_entry *e = &u->layer->items[i].e;
+		const char *slash = strrchr(e->path, '/');
+		int kind = oci_whiteout(e->path);
+		size_t len;
+
+		if (kind < 0) {
+			snprintf(path, ARC_PATH_MAX, "%s%s", u->prefix, e->path);
+			rc = oci_mark_set(mg, path, OCI_SHOWN | (e->type != ARC_DIR ? OCI_HIDE : 0));
 			continue;
 		}
-		it->e.type = src->e.type;
-		it->e.mode = src->e.mode;
-		it->e.size = src->e.size;
-		it->e.mtime = src->e.mtime;
-		if (src->e.link && !(it->e.link = strdup(src->e.link)))
-			return -ENOMEM;
-		it->src = src->src;
-		it->off = src->off;
-		it->data = src->data;
-		it->owner = src->owner ? src->owner : layer;
-		it->owner_path = src->owner_path ? src->owner_path : src->e.path;
+		if (!kind)
+			continue;
+		/* the directory the whiteout is in ("" for the root), then
+		 * NAME below it for ".wh.NAME" */
+		snprintf(path, ARC_PATH_MAX, "%s%.*s", u->prefix, slash ? (int) (slash - e->path) : 0, e->path);
+		len = strlen(path);
+		if (len && path[len - 1] == '/')
+			path[--len] = '\0';
+		if (kind == 2)
+			snprintf(path + len, ARC_PATH_MAX - len, "%s%s", len ? "/" : "", (slash ? slash + 1 : e->path) + 4);
+		rc = oci_mark_set(mg, path, kind == 2 ? OCI_GONE | OCI_HIDE : OCI_HIDE);
 	}
-	return 0;
+	return rc;
+}
+
+int oci_apply_layers(struct oci *o)
+{
+	_cleanup_free_ char *path = malloc(ARC_PATH_MAX), *buf = malloc(ARC_PATH_MAX);
+	struct oci_merge mg = { 0 };
+	int rc = path && buf ? 0 : -ENOMEM;
+
+	/* from the top layer down: a path is taken from the highest layer that
+	 * has it, unless a layer above removed it or hides what is below one
+	 * of its parents; each layer's own whiteouts act on the ones below */
+	for (size_t l = o->nlayers; l-- > 0 && rc == 0;) {
+		const struct oci_layer_use *u = &o->layers[l];
+
+		for (size_t i = 0; i < u->layer->n && rc == 0; i++) {
+			const struct arc_item *src = &u->layer->items[i];
+
+			if (oci_whiteout(src->e.path) >= 0)
+				continue;
+			snprintf(path, ARC_PATH_MAX, "%s%s", u->prefix, src->e.path);
+			if (!oci_hidden(&mg, path, buf))
+				rc = oci_add_item(o, u, src, path);
+		}
+		if (rc == 0 && l > 0)
+			rc = oci_mark_layer(&mg, u, path);
+	}
+	tdestroy(mg.marks, free);
+	return rc;
 }
 
 /* Add outer blob @e under @name, read in place. */

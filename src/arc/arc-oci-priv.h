@@ -24,6 +24,12 @@ struct oci_cand {
 	char *digest;
 };
 
+/* A layer of the image, where its items go ("" or "checkpoint/"). */
+struct oci_layer_use {
+	const struct arc *layer;
+	const char *prefix;
+};
+
 struct oci {
 	struct arc *outer;	/* what arc_open() indexed */
 	const struct arc_opts *opts;
@@ -35,6 +41,8 @@ struct oci {
 	size_t ncands;
 	void *seen;		/* tsearch() tree of struct oci_seen */
 	size_t ndescs;		/* descriptors of indexes read */
+	struct oci_layer_use *layers;	/* bottom first, for oci_apply_layers() */
+	size_t nlayers;
 	char **ret_error;
 };
 
@@ -87,10 +95,11 @@ int oci_manifest(struct oci *o, const struct oci_cand *c);
 /* arc-oci-layer.c: index blob @e of the outer arc as a tar of its own,
  * once however many layers it is; borrowed until o->m is freed. */
 int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, struct arc **ret);
-/* Add the items of @layer (@what in messages) to o->m under @prefix (""
- * or "checkpoint/"), over those of the layers added before, with its
- * whiteouts. */
+/* Put @layer (@what in messages; its whiteouts are checked here) over the
+ * layers added before, its items under @prefix ("" or "checkpoint/"). */
 int oci_add_layer(struct oci *o, const struct arc *layer, const char *prefix, const char *what);
+/* Add the items of the layers to o->m, merged. */
+int oci_apply_layers(struct oci *o);
 /* Add outer blob @e as member @name, read in place. */
 int oci_add_blob_as(struct oci *o, const struct arc_entry *e, const char *name);
 /* Add @len bytes at @data as member @name (copied). */

@@ -389,6 +389,7 @@ static void oci_done(struct oci *o)
 	}
 	free(o->cands);
 	tdestroy(o->seen, free);
+	free(o->layers);
 	arc_free(o->m);
 	arc_image_free(o->img);
 }
@@ -450,7 +451,8 @@ static int oci_finish(struct oci *o, bool marked)
 	struct arc **v;
 	int rc;
 
-	rc = arc_finish(o->m);
+	rc = oci_apply_layers(o);
+	rc = rc ?: arc_finish(o->m);
 	if (rc < 0)
 		return rc;
 	if (!marked && !arc_oci_has_images(o->m)) {

@@ -21,11 +21,15 @@ image forms come from mkoci.py's writer.
     whiteouts layouts of SRC's files under a layer with ".wh." (OUT), with
               "checkpoint/.wh." (OUT-ckpt), with ".wh.stats-dump" (OUT-ok)
     nuldigest layout whose manifest digest is valid hex followed by "\\0x"
+    overlay   layout of N layers of random files, directories, whiteouts and
+              opaque directories under ov/ over SRC's files; OUT.expect is
+              the merge a plain bottom-up application gives
     procimages a plain checkpoint tar (not an image) of N processes in a
               random tree (mkhostile.py procs), each with copies of pid 1's
               core, mm, pagemap, fs and ids images
 """
 import gzip
+import hashlib
 import io
 import io
 import json
@@ -147,6 +151,67 @@ def case_procimages(src, out, n):
         shutil.rmtree(tmp)
         if os.path.exists(out + ".procs"):
             os.unlink(out + ".procs")
+
+
+def case_overlay(src, out, n):
+    """N layers over SRC's files, each of random files, directories,
+    whiteouts, opaque directories and kinds replacing each other under ov/
+    (seed N); OUT.expect lists what the merge must show, from a plain
+    bottom-up application written here."""
+    import random
+    rnd = random.Random(n)
+    names = ["ov/" + "/".join(p) for p in (("a",), ("a", "x"), ("a", "y"), ("a", "x", "1"), ("a", "x", "2"), ("b",),
+                                           ("b", "x"), ("b", "x", "1"), ("c",), ("c", "z"))]
+    state, blobs = {}, [src_layer(out, src)]
+    for k in range(n):
+        ops = {}
+        for _ in range(6):
+            p = rnd.choice(names)
+            r = rnd.random()
+            d, base = p.rsplit("/", 1)
+            if r < 0.35:
+                ops[p] = ("f", b"layer %d %s\n" % (k, p.encode()))
+            elif r < 0.55:
+                ops[p] = ("d", None)
+            elif r < 0.8:
+                ops[d + "/.wh." + base] = ("f", b"")
+            else:
+                ops[p + "/.wh..wh..opq"] = ("f", b"")
+        # every parent a directory in this layer, as a real layer has it
+        for p in list(ops):
+            parts = p.split("/")
+            for i in range(1, len(parts)):
+                q = "/".join(parts[:i])
+                if q not in ops or ops[q][0] != "d":
+                    ops[q] = ("d", None)
+        # the reference: whiteouts act on the layers below, then the entries
+        for p, (t, data) in ops.items():
+            d, base = p.rsplit("/", 1) if "/" in p else ("", p)
+            if base == ".wh..wh..opq":
+                state = {q: v for q, v in state.items() if not q.startswith(d + "/")}
+            elif base.startswith(".wh."):
+                tgt = d + "/" + base[4:]
+                state = {q: v for q, v in state.items() if q != tgt and not q.startswith(tgt + "/")}
+        for p, v in sorted(ops.items()):
+            if p.rsplit("/", 1)[-1].startswith(".wh."):
+                continue
+            if v[0] != "d":
+                state = {q: w for q, w in state.items() if not q.startswith(p + "/")}
+            state[p] = v
+        members = []
+        for p, (t, data) in sorted(ops.items()):
+            ti = tarfile.TarInfo(p)
+            if t == "d":
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+            else:
+                ti.size = len(data)
+            members.append((ti, data))
+        blobs.append((mkoci.layer_type("none"), mkoci.put(out, mkoci.retar(members))))
+    layout_of(out, blobs)
+    with open(out + ".expect", "w") as f:
+        for p in sorted(state):
+            t, data = state[p]
+            f.write("%s %s %s\n" % (p, t, hashlib.sha256(data).hexdigest() if t == "f" else "-"))
 
 
 def main():

@@ -101,4 +101,43 @@ for img in shm shm.tar; do
 	fi
 done
 
+# item: 300 layers of one blob of 20 files (quadratic once: every file of a
+# layer looked at every item of the layers below)
+$GEN layers "$src" "$WORK/layers" 300 || fail "mkocihostile layers"
+if mount_ck "$WORK/layers" "$WORK/m-layers"; then
+	m=$WORK/m-layers
+	check "300 layers: 301 counted, shared/0 and shared/1 hold their 10 files each" \
+		sh -c "grep -q '\"layers\": 301' '$m/container.json' && test \$(ls '$m/shared/0' | wc -l) -eq 10 -a \$(ls '$m/shared/1' | wc -l) -eq 10"
+	check "300 layers: shared/1/13.txt reads 13" sh -c "test \"\$(cat '$m/shared/1/13.txt')\" = 13"
+	check "300 layers: the checkpoint on top" bash -c "cmp -s '$m/checkpoint/pstree.img' <(tar -xOf '$src' checkpoint/pstree.img)"
+	umount_ck "$m"
+else
+	fail "300 layers: mounts"
+fi
+# the merge, from the top down, against a plain bottom-up application of
+# random layers of files, directories, whiteouts and opaque directories
+cat >"$WORK/ovcheck.py" <<'PY'
+import hashlib, os, sys
+mnt, expect = sys.argv[1], sys.argv[2]
+got = ["ov d -"] if os.path.isdir(os.path.join(mnt, "ov")) else []
+for d, dirs, files in os.walk(os.path.join(mnt, "ov")):
+    for n in dirs + files:
+        p = os.path.join(d, n)
+        rel = os.path.relpath(p, mnt)
+        got.append("%s d -" % rel if os.path.isdir(p) else
+                   "%s f %s" % (rel, hashlib.sha256(open(p, "rb").read()).hexdigest()))
+want = open(expect).read().splitlines()
+if sorted(got) != sorted(want):
+    sys.exit("got %s, want %s" % (sorted(got), sorted(want)))
+PY
+for seed in 4 9 15 24 40; do
+	$GEN overlay "$src" "$WORK/ov$seed" "$seed" || fail "mkocihostile overlay $seed"
+	if mount_ck "$WORK/ov$seed" "$WORK/m-ov$seed"; then
+		check "overlay of $seed random layers: ov/ is what the layers make" python3 "$WORK/ovcheck.py" "$WORK/m-ov$seed" "$WORK/ov$seed.expect"
+		umount_ck "$WORK/m-ov$seed"
+	else
+		fail "overlay $seed: mounts"
+	fi
+done
+
 finish
