@@ -135,7 +135,9 @@ def case_procimages(src, out, n):
     import tempfile
     tmp = tempfile.mkdtemp()
     try:
-        with tarfile.open(src) as t:
+        # the fixtures' .tar.gz may be zstd (as Podman writes them)
+        raw = subprocess.run(["zstd", "-dcf", src], stdout=subprocess.PIPE, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(raw)) as t:
             t.extractall(tmp)
         subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "mkhostile.py"),
                         tmp, out + ".procs", "procs", str(n)], check=True)

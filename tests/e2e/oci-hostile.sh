@@ -140,4 +140,31 @@ for seed in 4 9 15 24 40; do
 	fi
 done
 
+# item: one gzip layer of 20000 empty files, and (not an image) a plain tar
+# of 2000 processes with images each: the tree's build scanned the whole
+# directory for each member, and every view's name for each member
+$GEN empties "$src" "$WORK/empties" 20000 || fail "mkocihostile empties"
+if mount_ck "$WORK/empties" "$WORK/m-empties"; then
+	m=$WORK/m-empties
+	check "20000 empty files: all listed, none with a byte" \
+		sh -c "test \$(ls '$m/empty' | wc -l) -eq 20000 -a \$(find '$m/empty' -type f -size +0 | wc -l) -eq 0 -a -f '$m/empty/019999'"
+	check "20000 empty files: the checkpoint's members too" bash -c "cmp -s '$m/checkpoint/pstree.img' <(tar -xOf '$src' checkpoint/pstree.img)"
+	umount_ck "$m"
+else
+	fail "20000 empty files: mounts"
+fi
+bb=$FIXTURES/busybox-loop.tar.gz
+$GEN procimages "$bb" "$WORK/procs.tar" 2000 || fail "mkocihostile procimages"
+if mount_ck "$WORK/procs.tar" "$WORK/m-procs"; then
+	m=$WORK/m-procs
+	n_img=$(zstd -dcf "$bb" | tar -t | grep -c '^checkpoint/.')
+	check "2000 processes with images: checkpoint/ holds the fixture's $n_img and 10000 more" \
+		test "$(ls "$m/checkpoint" | wc -l)" -eq $((n_img + 10000))
+	check "2000 processes with images: /1000 .. /2999 are there, /2999/status names pid 1's command" \
+		sh -c "test \$(ls -d '$m'/[0-9]* | grep -c '/[12][0-9][0-9][0-9]\$') -eq 2000 && grep -q \"^Name:.\$(sed -n 's/^Name:.//p' '$m/1/status')\$\" '$m/2999/status'"
+	umount_ck "$m"
+else
+	fail "2000 processes with images: mounts"
+fi
+
 finish
