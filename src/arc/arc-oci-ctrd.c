@@ -36,7 +36,7 @@ int oci_ctrd(struct oci *o, const struct oci_cand *c)
 	int rc;
 
 	o->img->containerd = true;
-	rc = oci_ann_from(o->img, oci_jget(c->index, "annotations", json_type_object));
+	rc = oci_ann_from(o->img, NULL, oci_jget(c->index, "annotations", json_type_object));
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < json_object_array_length(mf); i++) {

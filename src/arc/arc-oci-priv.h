@@ -77,8 +77,9 @@ int oci_parse(struct oci *o, const struct arc_entry *e, const char *what, json_o
 /* The blob descriptor @desc names, checked: it lies in blobs/sha256/, is a
  * regular file of the size the descriptor says and hashes to its digest. */
 int oci_blob(struct oci *o, json_object *desc, const char *what, const struct arc_entry **ret);
-/* Add the string values of the object @ann to the image's annotations. */
-int oci_ann_from(struct arc_image *img, json_object *ann);
+/* Add the string values of the objects @low and @high (either may be
+ * NULL) to the image's annotations, @high's where both have a key. */
+int oci_ann_from(struct arc_image *img, json_object *low, json_object *high);
 /* Does a key of @ann (annotations or config labels) mark a checkpoint? */
 bool oci_ckpt_keys(json_object *ann);
 

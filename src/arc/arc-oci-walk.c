@@ -257,8 +257,8 @@ int oci_manifest(struct oci *o, const struct oci_cand *c)
 		if (oci_jstr(cfg, "created") && !(o->img->created = strdup(oci_jstr(cfg, "created"))))
 			return -ENOMEM;
 	}
-	rc = oci_ann_from(o->img, oci_jget(c->desc, "annotations", json_type_object));
-	rc = rc ?: oci_ann_from(o->img, oci_jget(man, "annotations", json_type_object));
+	rc = oci_ann_from(o->img, oci_jget(c->desc, "annotations", json_type_object),
+			  oci_jget(man, "annotations", json_type_object));
 	if (rc < 0)
 		return rc;
 	marked = oci_ckpt_keys(oci_jget(c->desc, "annotations", json_type_object)) ||

@@ -228,19 +228,8 @@ int oci_parse(struct oci *o, const struct arc_entry *e, const char *what, json_o
 
 static int oci_ann_add(struct arc_image *img, const char *key, const char *value)
 {
-	struct arc_kv *v = (struct arc_kv *) img->annotations;
+	struct arc_kv *v = reallocarray((struct arc_kv *) img->annotations, img->n_annotations + 1, sizeof(*v));
 
-	for (size_t i = 0; i < img->n_annotations; i++)
-		if (!strcmp(v[i].key, key)) {
-			char *nv = strdup(value);
-
-			if (!nv)
-				return -ENOMEM;
-			free((char *) v[i].value);
-			v[i].value = nv;
-			return 0;
-		}
-	v = reallocarray(v, img->n_annotations + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	img->annotations = v;
@@ -250,15 +239,22 @@ static int oci_ann_add(struct arc_image *img, const char *key, const char *value
 	return v[img->n_annotations - 1].key && v[img->n_annotations - 1].value ? 0 : -ENOMEM;
 }
 
-int oci_ann_from(struct arc_image *img, json_object *ann)
+int oci_ann_from(struct arc_image *img, json_object *low, json_object *high)
 {
+	json_object *sources[] = { low, high }, *dup;
 	int rc = 0;
 
-	if (!ann || !json_object_is_type(ann, json_type_object))
-		return 0;
-	json_object_object_foreach(ann, k, v) {
-		if (oci_str(v))
-			rc = rc ?: oci_ann_add(img, k, oci_str(v));
+	for (size_t s = 0; s < ARRAY_SIZE(sources); s++) {
+		if (!sources[s] || !json_object_is_type(sources[s], json_type_object))
+			continue;
+		json_object_object_foreach(sources[s], k, v) {
+			/* a key of both keeps @high's value */
+			if (s == 0 && high && json_object_is_type(high, json_type_object) &&
+			    json_object_object_get_ex(high, k, &dup) && oci_str(dup))
+				continue;
+			if (oci_str(v))
+				rc = rc ?: oci_ann_add(img, k, oci_str(v));
+		}
 	}
 	return rc;
 }
@@ -276,30 +272,25 @@ bool oci_ckpt_keys(json_object *ann)
 	return false;
 }
 
-/* docker-archive: manifest.json is a list of {Config, RepoTags, Layers}
- * whose entries are paths inside the archive. Docker names blobs after
- * their sha256 (<hex>.json, blobs/sha256/<hex>) and an uncompressed layer
- * after its diff_id: those are checked. */
-static int oci_docker(struct oci *o, json_object *list)
+/* The image of manifest.json (@list) that -o image= names by a tag (tags
+ * that are not strings name nothing), or the only one; its name is that
+ * tag, else its first tag. */
+static int oci_docker_pick(struct oci *o, json_object *list, json_object **ret)
 {
-	json_object *img = NULL, *cfg = NULL, *layers, *diff_ids;
-	const char *want = o->opts ? o->opts->image_ref : NULL;
-	const struct arc_entry *e;
-	char path[ARC_PATH_MAX], safe[256];
-	const char *hex;
+	const char *want = o->opts ? o->opts->image_ref : NULL, *ref = want;
 	size_t n = json_object_array_length(list), nfound = 0;
-	bool marked;
-	int rc;
+	json_object *tags;
+	char safe[256];
 
 	for (size_t i = 0; i < n; i++) {
-		json_object *x = json_object_array_get_idx(list, i), *tags = oci_jget(x, "RepoTags", json_type_array);
+		json_object *x = json_object_array_get_idx(list, i);
 		bool match = !want;
 
-		/* tags that are not strings name nothing */
+		tags = oci_jget(x, "RepoTags", json_type_array);
 		for (size_t t = 0; want && tags && t < json_object_array_length(tags); t++)
 			match |= oci_jstr_at(tags, t) && !strcmp(oci_jstr_at(tags, t), want);
 		if (match && !nfound++)
-			img = x;
+			*ret = x;
 	}
 	if (nfound != 1) {
 		if (!n)
@@ -309,49 +300,25 @@ static int oci_docker(struct oci *o, json_object *list)
 				       arc_safe_name(want, safe, sizeof(safe)));
 		return ck_err(o->ret_error, -EINVAL, "%zu images in manifest.json, choose one with -o image=REF", n);
 	}
+	tags = oci_jget(*ret, "RepoTags", json_type_array);
+	for (size_t t = 0; !ref && tags && t < json_object_array_length(tags); t++)
+		ref = oci_jstr_at(tags, t);
 	o->img->format = strdup("docker-archive");
-	if (!o->img->format)
+	if (!o->img->format || (ref && !(o->img->ref = strdup(ref))))
 		return -ENOMEM;
-	{
-		/* its name: the tag asked for, else the first tag that is a string */
-		json_object *tags = oci_jget(img, "RepoTags", json_type_array);
-		const char *ref = want;
+	return 0;
+}
 
-		for (size_t t = 0; !ref && tags && t < json_object_array_length(tags); t++)
-			ref = oci_jstr_at(tags, t);
-		if (ref && !(o->img->ref = strdup(ref)))
-			return -ENOMEM;
-	}
-	if (!oci_jstr(img, "Config") || !(layers = oci_jget(img, "Layers", json_type_array)))
-		return ck_err(o->ret_error, -EBADMSG, "manifest.json: an image without Config or Layers");
-	if (arc_norm_path(oci_jstr(img, "Config"), path) <= 0 || !(e = arc_find(o->outer, path)) || e->type != ARC_REG)
-		return ck_err(o->ret_error, -EBADMSG, "manifest.json: config '%s' is not a file of the archive",
-			       arc_safe_name(oci_jstr(img, "Config"), safe, sizeof(safe)));
-	rc = oci_digest(o, e, &hex);
-	if (rc < 0)
-		return rc;
-	{
-		const char *b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-
-		if (strlen(b) >= 64 && strspn(b, "0123456789abcdef") == 64 && (b[64] == '\0' || !strcmp(b + 64, ".json")) &&
-		    strncmp(b, hex + 7, 64))
-			return ck_err(o->ret_error, -EBADMSG, "%s does not match its digest (its sha256 is %s)", path,
-				       hex + 7);
-	}
-	rc = oci_parse(o, e, path, &cfg);
-	if (rc < 0)
-		return rc;
-	if (oci_jstr(cfg, "created") && !(o->img->created = strdup(oci_jstr(cfg, "created"))))
-		return -ENOMEM;
-	marked = oci_ckpt_keys(oci_jget(oci_jget(cfg, "config", json_type_object), "Labels", json_type_object));
-	rc = oci_ann_from(o->img, oci_jget(oci_jget(cfg, "config", json_type_object), "Labels", json_type_object));
-	if (rc < 0)
-		return rc;
-	diff_ids = oci_jget(oci_jget(cfg, "rootfs", json_type_object), "diff_ids", json_type_array);
+/* The layers of a docker-archive image: paths inside the archive; an
+ * uncompressed one must hash to its diff_id in @diff_ids. */
+static int oci_docker_layers(struct oci *o, json_object *layers, json_object *diff_ids)
+{
 	for (size_t i = 0; i < json_object_array_length(layers); i++) {
-		const char *lp = oci_jstr_at(layers, i);
-		char lwhat[64], head[4] = { 0 };
+		const char *lp = oci_jstr_at(layers, i), *hex;
+		char lwhat[64], head[4] = { 0 }, path[ARC_PATH_MAX], safe[256];
+		const struct arc_entry *e;
 		struct arc *layer;
+		int rc;
 
 		snprintf(lwhat, sizeof(lwhat), "layer %zu", i + 1);
 		if (!lp || arc_norm_path(lp, path) <= 0 || !(e = arc_find(o->outer, path)) || e->type != ARC_REG)
@@ -375,7 +342,47 @@ static int oci_docker(struct oci *o, json_object *list)
 			return rc;
 		o->img->n_layers++;
 	}
-	return marked;
+	return 0;
+}
+
+/* docker-archive: manifest.json is a list of {Config, RepoTags, Layers}
+ * whose entries are paths inside the archive. Docker names blobs after
+ * their sha256 (<hex>.json, blobs/sha256/<hex>) and an uncompressed layer
+ * after its diff_id: those are checked. Returns 1 when the config's labels
+ * mark a checkpoint, else 0. */
+static int oci_docker(struct oci *o, json_object *list)
+{
+	json_object *img = NULL, *cfg = NULL, *layers, *labels;
+	const struct arc_entry *e;
+	char path[ARC_PATH_MAX], safe[256];
+	const char *hex, *b;
+	int rc;
+
+	rc = oci_docker_pick(o, list, &img);
+	if (rc < 0)
+		return rc;
+	if (!oci_jstr(img, "Config") || !(layers = oci_jget(img, "Layers", json_type_array)))
+		return ck_err(o->ret_error, -EBADMSG, "manifest.json: an image without Config or Layers");
+	if (arc_norm_path(oci_jstr(img, "Config"), path) <= 0 || !(e = arc_find(o->outer, path)) || e->type != ARC_REG)
+		return ck_err(o->ret_error, -EBADMSG, "manifest.json: config '%s' is not a file of the archive",
+			       arc_safe_name(oci_jstr(img, "Config"), safe, sizeof(safe)));
+	rc = oci_digest(o, e, &hex);
+	if (rc < 0)
+		return rc;
+	b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (strlen(b) >= 64 && strspn(b, "0123456789abcdef") == 64 && (b[64] == '\0' || !strcmp(b + 64, ".json")) &&
+	    strncmp(b, hex + 7, 64))
+		return ck_err(o->ret_error, -EBADMSG, "%s does not match its digest (its sha256 is %s)", path, hex + 7);
+	rc = oci_parse(o, e, path, &cfg);
+	if (rc < 0)
+		return rc;
+	if (oci_jstr(cfg, "created") && !(o->img->created = strdup(oci_jstr(cfg, "created"))))
+		return -ENOMEM;
+	labels = oci_jget(oci_jget(cfg, "config", json_type_object), "Labels", json_type_object);
+	rc = oci_ann_from(o->img, NULL, labels);
+	rc = rc ?: oci_docker_layers(o, layers, oci_jget(oci_jget(cfg, "rootfs", json_type_object), "diff_ids",
+							 json_type_array));
+	return rc < 0 ? rc : oci_ckpt_keys(labels);
 }
 
 static void oci_done(struct oci *o)

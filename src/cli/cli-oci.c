@@ -45,7 +45,7 @@ int cli_oci_main(int argc, char **argv, const char *prog)
 	_cleanup_free_ char *err = NULL, *digest = NULL;
 	struct arc_opts aopts = { 0 };
 	struct oci_build_opts bo = { .arc_opts = &aopts };
-	enum oci_fail fail;
+	bool dest_failed;
 	int c, rc;
 
 	if (!ann)
@@ -97,15 +97,14 @@ int cli_oci_main(int argc, char **argv, const char *prog)
 		cli_oci_usage(stderr, prog);
 		return OCI_EXIT_USAGE;
 	}
-	rc = oci_build(argv[optind], argv[optind + 1], &bo, &digest, &fail, &err);
+	rc = oci_build(argv[optind], argv[optind + 1], &bo, &digest, &dest_failed, &err);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err ? err : strerror(-rc));
-		if (rc == -EINVAL && fail == OCI_FAIL_WRITE)
+		if (rc == -EINVAL && dest_failed)
 			return OCI_EXIT_USAGE;
 		if (rc == -ENOMEM)
 			return OCI_EXIT_NO_MEMORY;
-		return fail == OCI_FAIL_NOT_CKPT ? OCI_EXIT_NOT_CHECKPOINT :
-		       fail == OCI_FAIL_READ ? OCI_EXIT_ARCHIVE : OCI_EXIT_WRITE;
+		return rc == -ARC_ENOTCKPT ? OCI_EXIT_NOT_CHECKPOINT : dest_failed ? OCI_EXIT_WRITE : OCI_EXIT_ARCHIVE;
 	}
 	printf("%s\n", digest);
 	return 0;

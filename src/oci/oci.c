@@ -557,154 +557,181 @@ out:
 	return rc;
 }
 
-int oci_build(const char *archive, const char *dest, const struct oci_build_opts *opts,
-	      char **ret_digest, enum oci_fail *ret_fail, char **ret_error)
+/* Index @archive and read what its engine files say. */
+static int oci_build_read(const char *archive, const struct oci_build_opts *opts, struct arc **ret,
+			  struct oci_meta *meta, char **ret_error)
 {
-	_cleanup_(arc_freep) struct arc *a = NULL;
-	_cleanup_free_ char *err = NULL, *dir = NULL, *tmpdir = NULL;
-	struct oci_meta meta = { 0 };
-	struct oci_docs docs = { 0 };
-	struct oci_layer layer = { .fd = -1 };
-	bool is_tar, layer_inited = false;
-	_cleanup_close_ int dfd = -1, lfd = -1, tfd = -1;
-	const char *layer_tmp = ".layer.partial";
-	char diff_id[ARC_DIGEST_SIZE];
-	struct stat st;
-	size_t len = strlen(dest);
+	_cleanup_free_ char *err = NULL;
 	int rc;
 
-	*ret_fail = OCI_FAIL_NONE;
-	rc = arc_open(archive, opts->arc_opts, &a, &err);
-	if (rc < 0) {
-		*ret_fail = rc == -ARC_ENOTCKPT ? OCI_FAIL_NOT_CKPT : OCI_FAIL_READ;
+	rc = arc_open(archive, opts->arc_opts, ret, &err);
+	if (rc < 0)
 		return ck_err(ret_error, rc, "%s: %s", archive, err ? err : strerror(-rc));
-	}
-	if (!arc_oci_has_images(a)) {
-		*ret_fail = OCI_FAIL_NOT_CKPT;
-		return ck_err(ret_error, -ENOENT, "%s: no CRIU images (inventory.img) found", archive);
-	}
-	rc = oci_meta_read(a, archive, &meta);
-	if (rc < 0)
-		goto fail_read;
+	if (!arc_oci_has_images(*ret))
+		return ck_err(ret_error, -ARC_ENOTCKPT, "%s: no CRIU images (inventory.img) found", archive);
+	rc = oci_meta_read(*ret, archive, meta);
+	return rc < 0 ? ck_err(ret_error, rc, "%s: %s", archive, strerror(-rc)) : 0;
+}
 
-	*ret_fail = OCI_FAIL_WRITE;
-	while (len > 1 && dest[len - 1] == '/')
-		len--;
-	is_tar = len > 4 && !strncmp(dest + len - 4, ".tar", 4);
-	if (lstat(dest, &st) == 0) {
-		rc = ck_err(ret_error, -EEXIST, "%s: exists already (choose a new name)", dest);
-		goto out;
-	}
-	if (is_tar) {
-		const char *slash = strrchr(dest, '/');
+/* Where the image is written: an oci-archive is the unnamed file @tfd
+ * (in DEST's directory), its layer the unnamed @lfd; a layout directory is
+ * @tmpdir ("DEST.partial-XXXXXX", @dfd), its layer a file in it. */
+struct oci_dest {
+	const char *path;
+	size_t len;		/* of @path without trailing slashes */
+	bool is_tar;
+	char *tmpdir;		/* while it exists */
+	int dfd, lfd, tfd;
+};
 
-		dir = slash ? strndup(dest, (size_t) (slash - dest) + 1) : strdup(".");
-		if (!dir) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		lfd = open(opts->arc_opts && opts->arc_opts->cache_dir ? opts->arc_opts->cache_dir : dir,
-			   O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (lfd < 0)
-			lfd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		tfd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-		if (lfd < 0 || tfd < 0) {
-			rc = ck_err(ret_error, -errno, "%s: cannot create a temporary file in '%s': %m", dest, dir);
-			goto out;
-		}
-	} else {
-		if (asprintf(&tmpdir, "%.*s.partial-XXXXXX", (int) len, dest) < 0) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if (!mkdtemp(tmpdir)) {
-			rc = ck_err(ret_error, -errno, "%s: cannot create '%s': %m", dest, tmpdir);
-			free(TAKE_PTR(tmpdir));
-			goto out;
-		}
-		chmod(tmpdir, 0755);
-		dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 || mkdirat(dfd, "blobs", 0755) < 0 || mkdirat(dfd, "blobs/sha256", 0755) < 0) {
-			rc = ck_err(ret_error, -errno, "%s: cannot create '%s/blobs/sha256': %m", dest, tmpdir);
-			goto out;
-		}
-		lfd = openat(dfd, "blobs/sha256/.layer.partial", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (lfd < 0) {
-			rc = ck_err(ret_error, -errno, "%s: cannot create the layer: %m", dest);
-			goto out;
-		}
-	}
+static void oci_dest_done(struct oci_dest *d, const struct oci_docs *docs)
+{
+	if (d->tmpdir)
+		oci_rm_partial(d->tmpdir, docs, ".layer.partial");
+	free(d->tmpdir);
+	for (int *fd = &d->dfd; fd <= &d->tfd; fd++)
+		if (*fd >= 0)
+			close(*fd);
+}
 
-	rc = layer_init(&layer, lfd, opts->compress);
-	layer_inited = true;
-	if (rc < 0)
-		goto out;
-	rc = layer_write(a, &layer, &err);
-	if (rc < 0) {
-		ck_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
-		goto out;
-	}
-	arc_sha256_end(layer.diff_md, diff_id);
-	arc_sha256_end(layer.blob_md, docs.layer_digest);
-	rc = oci_make_docs(&meta, opts, diff_id, layer.size, &docs);
-	if (rc == -EINVAL) {
-		rc = ck_err(ret_error, rc, "--annotation takes KEY=VALUE");
-		goto out;
-	}
-	if (rc < 0)
-		goto out;
+static int oci_dest_open_tar(struct oci_dest *d, const struct oci_build_opts *opts, char **ret_error)
+{
+	const char *slash = strrchr(d->path, '/');
+	_cleanup_free_ char *dir = slash ? strndup(d->path, (size_t) (slash - d->path) + 1) : strdup(".");
 
-	if (is_tar) {
-		char proc[64];
+	if (!dir)
+		return -ENOMEM;
+	d->lfd = open(opts->arc_opts && opts->arc_opts->cache_dir ? opts->arc_opts->cache_dir : dir,
+		      O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (d->lfd < 0)
+		d->lfd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	d->tfd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (d->lfd < 0 || d->tfd < 0)
+		return ck_err(ret_error, -errno, "%s: cannot create a temporary file in '%s': %m", d->path, dir);
+	return 0;
+}
 
-		rc = write_archive(tfd, lfd, layer.size, &docs, &err);
-		if (rc == 0 && fsync(tfd) < 0)
+static int oci_dest_open_dir(struct oci_dest *d, char **ret_error)
+{
+	if (asprintf(&d->tmpdir, "%.*s.partial-XXXXXX", (int) d->len, d->path) < 0) {
+		d->tmpdir = NULL;
+		return -ENOMEM;
+	}
+	if (!mkdtemp(d->tmpdir)) {
+		int rc = ck_err(ret_error, -errno, "%s: cannot create '%s': %m", d->path, d->tmpdir);
+
+		free(TAKE_PTR(d->tmpdir));
+		return rc;
+	}
+	chmod(d->tmpdir, 0755);
+	d->dfd = open(d->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dfd < 0 || mkdirat(d->dfd, "blobs", 0755) < 0 || mkdirat(d->dfd, "blobs/sha256", 0755) < 0)
+		return ck_err(ret_error, -errno, "%s: cannot create '%s/blobs/sha256': %m", d->path, d->tmpdir);
+	d->lfd = openat(d->dfd, "blobs/sha256/.layer.partial", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (d->lfd < 0)
+		return ck_err(ret_error, -errno, "%s: cannot create the layer: %m", d->path);
+	return 0;
+}
+
+/* Start DEST: it must not exist. */
+static int oci_dest_open(struct oci_dest *d, const char *dest, const struct oci_build_opts *opts, char **ret_error)
+{
+	struct stat st;
+
+	*d = (struct oci_dest) { .path = dest, .len = strlen(dest), .dfd = -1, .lfd = -1, .tfd = -1 };
+	while (d->len > 1 && dest[d->len - 1] == '/')
+		d->len--;
+	d->is_tar = d->len > 4 && !strncmp(dest + d->len - 4, ".tar", 4);
+	if (lstat(dest, &st) == 0)
+		return ck_err(ret_error, -EEXIST, "%s: exists already (choose a new name)", dest);
+	return d->is_tar ? oci_dest_open_tar(d, opts, ret_error) : oci_dest_open_dir(d, ret_error);
+}
+
+/* Write the documents next to the layer and give DEST its name, never
+ * over something that took the name meanwhile. */
+static int oci_dest_commit(struct oci_dest *d, const struct oci_docs *docs, uint64_t layer_size, char **ret_error)
+{
+	_cleanup_free_ char *err = NULL;
+	char name[160];
+	int rc;
+
+	if (d->is_tar) {
+		rc = write_archive(d->tfd, d->lfd, layer_size, docs, &err);
+		if (rc == 0 && fsync(d->tfd) < 0)
 			rc = -errno;
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tfd);
-		if (rc == 0 && linkat(AT_FDCWD, proc, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) < 0)
+		snprintf(name, sizeof(name), "/proc/self/fd/%d", d->tfd);
+		if (rc == 0 && linkat(AT_FDCWD, name, AT_FDCWD, d->path, AT_SYMLINK_FOLLOW) < 0)
 			rc = -errno;
-		if (rc < 0) {
-			ck_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
-			goto out;
-		}
-	} else {
-		char name[160];
-
-		snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs.layer_digest + 7);
-		rc = fsync(lfd) < 0 || renameat(dfd, "blobs/sha256/.layer.partial", dfd, name) < 0 ? -errno : 0;
-		snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs.config_digest + 7);
-		rc = rc ?: write_file_at(dfd, name, docs.config, docs.config_len);
-		snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs.manifest_digest + 7);
-		rc = rc ?: write_file_at(dfd, name, docs.manifest, docs.manifest_len);
-		rc = rc ?: write_file_at(dfd, "oci-layout", oci_layout_text, sizeof(oci_layout_text) - 1);
-		rc = rc ?: write_file_at(dfd, "index.json", docs.index, docs.index_len);
-		if (rc == 0 && rename(tmpdir, dest) < 0)
-			rc = -errno;
-		if (rc < 0) {
-			ck_err(ret_error, rc, "%s: cannot write the image: %s", dest, strerror(-rc));
-			goto out;
-		}
-		free(TAKE_PTR(tmpdir));
+		return rc < 0 ? ck_err(ret_error, rc, "%s: %s", d->path, err ? err : strerror(-rc)) : 0;
 	}
-	if (ret_digest && !(*ret_digest = strdup(docs.manifest_digest))) {
+	snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs->layer_digest + 7);
+	rc = fsync(d->lfd) < 0 || renameat(d->dfd, "blobs/sha256/.layer.partial", d->dfd, name) < 0 ? -errno : 0;
+	snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs->config_digest + 7);
+	rc = rc ?: write_file_at(d->dfd, name, docs->config, docs->config_len);
+	snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs->manifest_digest + 7);
+	rc = rc ?: write_file_at(d->dfd, name, docs->manifest, docs->manifest_len);
+	rc = rc ?: write_file_at(d->dfd, "oci-layout", oci_layout_text, sizeof(oci_layout_text) - 1);
+	rc = rc ?: write_file_at(d->dfd, "index.json", docs->index, docs->index_len);
+	if (rc == 0 && renameat2(AT_FDCWD, d->tmpdir, AT_FDCWD, d->path, RENAME_NOREPLACE) < 0)
+		rc = -errno;
+	if (rc < 0)
+		return ck_err(ret_error, rc, "%s: cannot write the image: %s", d->path, strerror(-rc));
+	free(TAKE_PTR(d->tmpdir));
+	return 0;
+}
+
+/* The layer from @a and the documents that describe it. */
+static int oci_build_layer(const struct arc *a, const struct oci_meta *meta, const struct oci_build_opts *opts,
+			   const struct oci_dest *d, struct oci_docs *docs, uint64_t *ret_size, char **ret_error)
+{
+	_cleanup_free_ char *err = NULL;
+	struct oci_layer layer;
+	char diff_id[ARC_DIGEST_SIZE];
+	int rc;
+
+	rc = layer_init(&layer, d->lfd, opts->compress);
+	rc = rc ?: layer_write(a, &layer, &err);
+	if (rc < 0 && rc != -ENOMEM) {
+		ck_err(ret_error, rc, "%s: %s", d->path, err ? err : strerror(-rc));
+	} else if (rc == 0) {
+		arc_sha256_end(layer.diff_md, diff_id);
+		arc_sha256_end(layer.blob_md, docs->layer_digest);
+		*ret_size = layer.size;
+		rc = oci_make_docs(meta, opts, diff_id, layer.size, docs);
+		if (rc == -EINVAL)
+			ck_err(ret_error, rc, "--annotation takes KEY=VALUE");
+	}
+	layer_done(&layer);
+	return rc;
+}
+
+int oci_build(const char *archive, const char *dest, const struct oci_build_opts *opts, char **ret_digest,
+	      bool *ret_dest, char **ret_error)
+{
+	_cleanup_(arc_freep) struct arc *a = NULL;
+	struct oci_meta meta = { 0 };
+	struct oci_docs docs = { 0 };
+	struct oci_dest d = { .dfd = -1, .lfd = -1, .tfd = -1 };
+	uint64_t layer_size = 0;
+	int rc;
+
+	*ret_dest = false;
+	rc = oci_build_read(archive, opts, &a, &meta, ret_error);
+	if (rc == 0) {
+		*ret_dest = true;
+		rc = oci_dest_open(&d, dest, opts, ret_error);
+		rc = rc ?: oci_build_layer(a, &meta, opts, &d, &docs, &layer_size, ret_error);
+		rc = rc ?: oci_dest_commit(&d, &docs, layer_size, ret_error);
+	}
+	if (rc == 0 && ret_digest && !(*ret_digest = strdup(docs.manifest_digest)))
 		rc = -ENOMEM;
-		goto out;
-	}
-	*ret_fail = OCI_FAIL_NONE;
-	rc = 0;
-	goto out;
-
-fail_read:
-	*ret_fail = OCI_FAIL_READ;
-out:
-	if (rc == -ENOMEM)
+	if (rc == 0)
+		*ret_dest = false;
+	else if (rc == -ENOMEM)
 		ck_err(ret_error, rc, "out of memory");
-	else if (rc < 0)
+	else
 		ck_err(ret_error, rc, "%s: %s", dest, strerror(-rc));
-	if (tmpdir)
-		oci_rm_partial(tmpdir, &docs, layer_tmp);
-	if (layer_inited)
-		layer_done(&layer);
+	oci_dest_done(&d, &docs);
 	oci_docs_done(&docs);
 	oci_meta_done(&meta);
 	return rc;
