@@ -54,7 +54,7 @@ static int parent_img_dir(const struct arc *a, char **ret)
 	int rc;
 
 	rc = ckpt_find_img_dir(a, ret);
-	if (rc != -ENOENT)
+	if (rc != -ARC_ENOTCKPT)
 		return rc;
 	for (size_t i = 0; i < arc_count(a); i++) {
 		const struct arc_entry *e = arc_entry_at(a, i);

@@ -19,7 +19,7 @@ const struct arc_entry *ckpt_find_image_in(const struct arc *a, const char *dir,
 /* Load it. Returns 0, -ENOENT when absent, -EBADMSG when too large, or another -errno. */
 int ckpt_load_image_in(const struct arc *a, const char *dir, const char *name, struct ckpt_blob *ret);
 /* The directory of inventory.img in @a: "checkpoint" when there, else the
- * shallowest one. Returns 0 (malloc'ed in @ret), -ENOENT or -ENOMEM. */
+ * shallowest one. Returns 0 (malloc'ed in @ret), -ARC_ENOTCKPT or -ENOMEM. */
 int ckpt_find_img_dir(const struct arc *a, char **ret);
 
 /* Follow the pre-dump chain, build the shared objects and every process

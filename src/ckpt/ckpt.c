@@ -135,7 +135,7 @@ int ckpt_find_img_dir(const struct arc *a, char **ret)
 		}
 	}
 	if (!best)
-		return -ENOENT;
+		return -ARC_ENOTCKPT;
 	*ret = strndup(best, best_len);
 	return *ret ? 0 : -ENOMEM;
 }
@@ -301,7 +301,8 @@ static int load_root(struct ckpt *ck, const char *name, int (*decode)(const stru
 	if (rc < 0 && rc != -ENOMEM)
 		*ret_error = image_error(ck, name, ib.b.data ? &ib.b : NULL, rc);
 	ckpt_blob_done(&ib);
-	return rc;
+	/* without its inventory or process tree it is no checkpoint */
+	return rc == -ENOENT ? -ARC_ENOTCKPT : rc;
 }
 
 static int decode_inventory(const struct ck_blob *b, void *ud)
@@ -341,7 +342,7 @@ int ckpt_load(const struct arc *a, const struct ckpt_opts *opts, struct ckpt **r
 	else
 		rc = ckpt_find_img_dir(a, &ck->img_dir);
 	if (rc < 0) {
-		if (rc == -ENOENT && ret_error)
+		if (rc == -ARC_ENOTCKPT && ret_error)
 			*ret_error = strdup("no CRIU images (inventory.img) found");
 		return rc;
 	}
@@ -522,7 +523,42 @@ uint32_t ckpt_task_state(const struct ckpt_proc *p)
 
 const char *ckpt_task_state_name(uint32_t task_state)
 {
-	static const char *const names[] = { "Alive", "Dead", "Stopped", "Helper", "Thread" };
+	switch (task_state) {
+	case IMG_TASK_ALIVE:
+		return "Alive";
+	case IMG_TASK_DEAD:
+		return "Dead";
+	case IMG_TASK_STOPPED:
+		return "Stopped";
+	case IMG_TASK_ZOMBIE:
+		return "Zombie";
+	case IMG_TASK_HELPER:
+		return "Helper";
+	case IMG_TASK_THREAD:
+		return "Thread";
+	default:
+		return "Unknown";
+	}
+}
 
-	return task_state >= 1 && task_state <= ARRAY_SIZE(names) ? names[task_state - 1] : "Unknown";
+const char *ckpt_thread_name(const struct ckpt_proc *p, const struct ckpt_thread *t)
+{
+	const struct img_core *lc = ckpt_leader_core(p), *core;
+
+	if (!t)
+		t = ckpt_thread_find(p, p->pid);
+	if (!t && p->n_threads)
+		t = &p->threads[0];
+	core = t ? t->core : NULL;
+	/* the thread's own name, else its task's (the leader keeps it) */
+	if (core && core->comm)
+		return core->comm;
+	if (core && core->tc_comm)
+		return core->tc_comm;
+	return lc ? lc->tc_comm : NULL;
+}
+
+const char *ckpt_proc_name(const struct ckpt_proc *p)
+{
+	return ckpt_thread_name(p, NULL);
 }

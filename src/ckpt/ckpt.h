@@ -118,7 +118,8 @@ struct ckpt_opts {
 };
 
 /* Build the model from @a. Fails only when the archive is not a checkpoint
- * (-ENOENT: no inventory.img/pstree.img found) or an image every view needs
+ * (-ARC_ENOTCKPT, the one "not a checkpoint" error: no inventory.img or
+ * pstree.img found) or an image every view needs
  * (inventory, pstree) is malformed (-EBADMSG); @ret_error then gets a
  * malloc'ed one-line reason naming the image. */
 int ckpt_load(const struct arc *a, const struct ckpt_opts *opts, struct ckpt **ret_ck, char **ret_error);
@@ -143,8 +144,16 @@ bool ckpt_is_zombie(const struct ckpt_proc *p);
 bool ckpt_is_live(const struct ckpt_proc *p);
 /* The leader's tc.task_state, 0 when no core with a task core exists. */
 uint32_t ckpt_task_state(const struct ckpt_proc *p);
-/* The name checkpointctl shows for @task_state ("Alive", "Dead", ...). */
+/* The one name of @task_state ("Alive", "Dead", "Stopped", "Zombie",
+ * "Helper", "Thread"; "Unknown" for any other value), as checkpointctl
+ * shows it: container.json, /ps and every other view use it. */
 const char *ckpt_task_state_name(uint32_t task_state);
+/* The name ps shows for thread @t of @p (the leader when @t is NULL): the
+ * thread's own comm, else its task's; NULL when no core image has one. */
+const char *ckpt_thread_name(const struct ckpt_proc *p, const struct ckpt_thread *t);
+/* ckpt_thread_name() of @p's leader: the one process name of every view,
+ * container.json, the ELF core and the search output. */
+const char *ckpt_proc_name(const struct ckpt_proc *p);
 /* The shared-memory object @shmid, or NULL when no memfd.img entry or VMA names it. */
 const struct ckpt_shm *ckpt_shm_find(const struct ckpt *ck, uint64_t shmid);
 /* The object VMA @v maps (VMA_AREA_MEMFD through files.img and memfd.img,

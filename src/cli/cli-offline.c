@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Reading the tree without mounting it (ckptfs --ls/--cat/--readlink), and
- * the progress bar shown while an archive is indexed. Both live outside
- * main.c so that the CLI proper stays about options and exit codes. */
+/* Reading the tree without mounting it: ckptfs --ls, --cat, --readlink. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -73,7 +69,9 @@ static int cli_cat(struct tree *t, const struct tree_node *n, const char *path, 
 	}
 }
 
-int cli_offline_run(struct tree *t, enum cli_offline mode, const char *path, const char *prog)
+enum offline { OFF_LS, OFF_CAT, OFF_READLINK };
+
+static int offline_run(struct tree *t, enum offline mode, const char *path, const char *prog)
 {
 	const struct tree_node *n = tree_lookup(t, path);
 	const char *why = NULL;
@@ -85,13 +83,13 @@ int cli_offline_run(struct tree *t, enum cli_offline mode, const char *path, con
 		return CLI_EXIT_NO_PATH;
 	}
 	tree_getattr(t, n, &st);
-	if (mode == CLI_LS && !S_ISDIR(st.st_mode))
+	if (mode == OFF_LS && !S_ISDIR(st.st_mode))
 		why = "Not a directory";
-	else if (mode == CLI_CAT && S_ISDIR(st.st_mode))
+	else if (mode == OFF_CAT && S_ISDIR(st.st_mode))
 		why = "Is a directory";
-	else if (mode == CLI_CAT && S_ISLNK(st.st_mode))
+	else if (mode == OFF_CAT && S_ISLNK(st.st_mode))
 		why = "Is a symbolic link (use --readlink)";
-	else if (mode == CLI_READLINK && !S_ISLNK(st.st_mode))
+	else if (mode == OFF_READLINK && !S_ISLNK(st.st_mode))
 		why = "Not a symbolic link";
 	if (why) {
 		fprintf(stderr, "%s: '%s': %s\n", prog, path, why);
@@ -99,7 +97,7 @@ int cli_offline_run(struct tree *t, enum cli_offline mode, const char *path, con
 	}
 
 	switch (mode) {
-	case CLI_LS: {
+	case OFF_LS: {
 		int err = 0;
 
 		rc = tree_readdir(t, n, cli_ls_fill, &err);
@@ -107,12 +105,12 @@ int cli_offline_run(struct tree *t, enum cli_offline mode, const char *path, con
 			rc = err;
 		break;
 	}
-	case CLI_CAT:
+	case OFF_CAT:
 		rc = cli_cat(t, n, path, prog);
 		if (rc == 1)
 			return CLI_EXIT_READ;
 		break;
-	case CLI_READLINK: {
+	case OFF_READLINK: {
 		size_t size = (size_t) st.st_size + 2;
 		_cleanup_free_ char *target = malloc(size);
 
@@ -136,71 +134,50 @@ int cli_offline_run(struct tree *t, enum cli_offline mode, const char *path, con
 	return 0;
 }
 
-static uint64_t cli_now_ns(void)
+/* Open ARCHIVE, build its tree and answer for PATH. */
+static int offline_main(struct cli_common *c, enum offline mode, int argc, char **argv, const struct cli_mode *m)
 {
-	struct timespec ts;
+	_cleanup_(cli_input_done) struct cli_input in = { 0 };
+	_cleanup_(tree_freep) struct tree *tree = NULL;
+	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+	if (argc < 1)
+		return cli_usage_error(m, c->prog, "no archive given");
+	if (argc > 2 || (mode != OFF_LS && argc < 2))
+		return cli_usage_error(m, c->prog, argc > 2 ? "--%s takes ARCHIVE and one PATH" :
+					      "--%s needs a PATH inside the tree", m->name);
+	ret = cli_input_open(c, argv[0], 0, &in);
+	if (ret == 0)
+		ret = cli_tree_open(c, &in, false, &tree);
+	if (ret)
+		return ret;
+	arc_read_ahead_enable(true);
+	return offline_run(tree, mode, argc > 1 ? argv[1] : "/", c->prog);
 }
 
-/* "12.3 MiB": @v bytes in the largest unit that keeps it under 1024. */
-static void cli_human(uint64_t v, char *out, size_t size)
+static int ls_run(void *st, struct cli_common *c, int argc, char **argv)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double d = (double) v;
-	size_t u = 0;
-
-	while (d >= 1024 && u + 1 < ARRAY_SIZE(units)) {
-		d /= 1024;
-		u++;
-	}
-	snprintf(out, size, u ? "%.1f %s" : "%.0f %s", d, units[u]);
+	return offline_main(c, OFF_LS, argc, argv, &cli_mode_ls);
 }
 
-void cli_progress_draw(void *ctx, uint64_t done, uint64_t total)
+static int cat_run(void *st, struct cli_common *c, int argc, char **argv)
 {
-	struct cli_progress *p = ctx;
-	char sdone[32], stotal[32], srate[32] = "", line[512];
-	struct winsize ws;
-	uint64_t now = cli_now_ns(), elapsed;
-	int cols = 80, barw, fill;
-
-	if (!p->start_ns)
-		p->start_ns = now;
-	elapsed = now - p->start_ns;
-	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		cols = CK_MIN((int) ws.ws_col, (int) sizeof(line) - 1);
-	cli_human(done, sdone, sizeof(sdone));
-	cli_human(total, stotal, sizeof(stotal));
-	/* the rate since the first report: the first one has none yet */
-	if (elapsed > 50000000)
-		cli_human((uint64_t) ((double) (done - p->start_done) * 1e9 / (double) elapsed), srate,
-			  sizeof(srate));
-	else
-		p->start_done = done;
-	/* "label [####    ]  12.3 MiB / 45.6 MiB  8.1 MiB/s" */
-	snprintf(line, sizeof(line), " %s / %s%s%s%s", sdone, stotal, elapsed > 50000000 ? "  " : "",
-		       elapsed > 50000000 ? srate : "", elapsed > 50000000 ? "/s" : "");
-	/* a fixed width, so that the bar does not jump as the numbers grow */
-	barw = cols - 1 - 38 - 3 - (int) strlen(p->label ? p->label : "");
-	if (barw > 40)
-		barw = 40;
-	fill = total && barw > 0 ? (int) ((double) barw * (double) CK_MIN(done, total) / (double) total) : 0;
-	fprintf(stderr, "\r%s", p->label ? p->label : "");
-	if (barw >= 10)
-		fprintf(stderr, " [%.*s%*s]", fill, "##################################################",
-			barw - fill, "");
-	fprintf(stderr, "%s\033[K", line);
-	fflush(stderr);
-	p->drawn = true;
+	return offline_main(c, OFF_CAT, argc, argv, &cli_mode_cat);
 }
 
-void cli_progress_end(struct cli_progress *p)
+static int readlink_run(void *st, struct cli_common *c, int argc, char **argv)
 {
-	if (p->drawn) {
-		fputs("\r\033[K", stderr);
-		fflush(stderr);
-		p->drawn = false;
-	}
+	return offline_main(c, OFF_READLINK, argc, argv, &cli_mode_readlink);
 }
+
+#define OFFLINE_MODE(n, ops, sum, fn) {						\
+	.name = n, .operands = ops, .summary = sum, .run = fn,			\
+	.o_classes = CLI_O_INPUT | CLI_O_TREE, .usage_exit = CLI_EXIT_USAGE,	\
+}
+const struct cli_mode cli_mode_ls = OFFLINE_MODE("ls", "ARCHIVE [PATH]",
+	"without mounting: list directory PATH (default /) of the\n"
+	"tree, one name a line, in readdir order", ls_run);
+const struct cli_mode cli_mode_cat = OFFLINE_MODE("cat", "ARCHIVE PATH",
+	"without mounting: write regular file PATH to stdout", cat_run);
+const struct cli_mode cli_mode_readlink = OFFLINE_MODE("readlink", "ARCHIVE PATH",
+	"without mounting: print the target of symlink PATH", readlink_run);

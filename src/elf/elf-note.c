@@ -89,7 +89,7 @@ static void fill_psargs(const struct ckpt_proc *p, uint8_t *dst)
 static int note_prpsinfo(const struct ckpt_proc *p, const struct img_core *lc, struct ck_buf *out)
 {
 	uint8_t d[PRPSINFO_SIZE] = { 0 };
-	const char *comm = lc->comm ? lc->comm : lc->tc_comm;
+	const char *comm = ckpt_proc_name(p);
 	/* Index into "RSDTZW": CRIU records no run state, and a dumped task
 	 * was frozen, so an alive one reads as sleeping like in status. */
 	uint8_t state = lc->task_state == IMG_TASK_STOPPED ? 3 : 1;

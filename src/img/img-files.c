@@ -125,27 +125,10 @@ static int epoll_copy(const EventpollFileEntry *e, struct img_file *f)
 
 /* Copy the sub-message that @e->type selects. A type without its
  * sub-message is malformed: CRIU always writes both. */
-static int file_copy(const FileEntry *e, struct img_file *f)
+/* The socket kinds of file_copy(): 0 also for any other kind. */
+static int sock_copy(const FileEntry *e, struct img_file *f)
 {
-	f->id = e->id;
-	f->type = e->type;
 	switch (e->type) {
-	case FD_TYPES__REG:
-		if (!e->reg)
-			return -EBADMSG;
-		return reg_copy(e->reg, f);
-	case FD_TYPES__PIPE:
-		if (!e->pipe)
-			return -EBADMSG;
-		f->flags = e->pipe->flags;
-		f->ino = e->pipe->pipe_id;
-		return 0;
-	case FD_TYPES__FIFO:
-		if (!e->fifo)
-			return -EBADMSG;
-		f->ino = e->fifo->pipe_id;
-		f->regf_id = e->fifo->regf_id;
-		return 0;
 	case FD_TYPES__INETSK:
 		if (!e->isk)
 			return -EBADMSG;
@@ -176,6 +159,16 @@ static int file_copy(const FileEntry *e, struct img_file *f)
 		f->has_ns_id = e->psk->has_ns_id;
 		f->ns_id = e->psk->ns_id;
 		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* The anonymous-inode kinds of file_copy() (eventfd, epoll, signalfd,
+ * timerfd, inotify, fanotify): 0 also for any other kind. */
+static int anon_copy(const FileEntry *e, struct img_file *f)
+{
+	switch (e->type) {
 	case FD_TYPES__EVENTFD:
 		if (!e->efd)
 			return -EBADMSG;
@@ -206,6 +199,32 @@ static int file_copy(const FileEntry *e, struct img_file *f)
 		if (!e->ffy)
 			return -EBADMSG;
 		f->flags = e->ffy->flags;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int file_copy(const FileEntry *e, struct img_file *f)
+{
+	f->id = e->id;
+	f->type = e->type;
+	switch (e->type) {
+	case FD_TYPES__REG:
+		if (!e->reg)
+			return -EBADMSG;
+		return reg_copy(e->reg, f);
+	case FD_TYPES__PIPE:
+		if (!e->pipe)
+			return -EBADMSG;
+		f->flags = e->pipe->flags;
+		f->ino = e->pipe->pipe_id;
+		return 0;
+	case FD_TYPES__FIFO:
+		if (!e->fifo)
+			return -EBADMSG;
+		f->ino = e->fifo->pipe_id;
+		f->regf_id = e->fifo->regf_id;
 		return 0;
 	case FD_TYPES__TTY:
 		if (!e->tty)
@@ -244,8 +263,9 @@ static int file_copy(const FileEntry *e, struct img_file *f)
 		f->mnt_id = e->bpf->mnt_id;
 		return 0;
 	default:
-		/* EXT, PIDFD and kinds this schema does not know: id and type only. */
-		return 0;
+		/* sockets, anonymous-inode files; EXT, PIDFD and kinds this
+		 * schema does not know: id and type only */
+		return sock_copy(e, f) ?: anon_copy(e, f);
 	}
 }
 

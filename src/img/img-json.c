@@ -419,6 +419,90 @@ static uint64_t round_up(uint64_t x, uint64_t a)
 	return (x + a - 1) / a * a;
 }
 
+/* tcp-stream's extra: the receive and send queues. */
+static int render_tcp_extra(struct jw *w, struct img_reader *r, const TcpStreamEntry *e)
+{
+	struct ck_blob in, x;
+	int rc;
+
+	rc = img_reader_extra(r, e->inq_len, &in);
+	if (rc == 0)
+		rc = img_reader_extra(r, e->outq_len, &x);
+	if (rc < 0)
+		return rc;
+	jw_key(w, "extra");
+	jw_open(w, '{');
+	jw_key(w, "inq");
+	jw_b64(w, in.data, in.len);
+	jw_key(w, "outq");
+	jw_b64(w, x.data, x.len);
+	jw_close(w, '}');
+	return 0;
+}
+
+/* A SysV semaphore set's extra: nsems 16-bit values, padded to 8 bytes. */
+static int render_sem_extra(struct jw *w, struct img_reader *r, const IpcSemEntry *e)
+{
+	uint64_t nsems = e->nsems;
+	struct ck_blob x;
+	int rc;
+
+	rc = img_reader_extra(r, 2 * nsems, &x);
+	if (rc == 0)
+		rc = img_reader_extra(r, round_up(2 * nsems, 8) - 2 * nsems, NULL);
+	if (rc < 0)
+		return rc;
+	jw_key(w, "extra");
+	jw_open(w, '[');
+	for (uint64_t i = 0; i < nsems; i++) {
+		uint16_t s;
+
+		memcpy(&s, x.data + 2 * i, 2);	/* host order, as the dump */
+		jw_item(w);
+		ck_buf_printf(w->b, "%u", s);
+	}
+	jw_close(w, ']');
+	return 0;
+}
+
+/* A SysV message queue's extra: qnum messages, each a record and its
+ * text padded to 8 bytes. */
+static int render_msg_extra(struct jw *w, struct img_reader *r, const IpcMsgEntry *e)
+{
+	uint64_t qnum = e->qnum;
+	struct ck_blob x;
+	int rc;
+
+	jw_key(w, "extra");
+	jw_open(w, '[');
+	for (uint64_t i = 0; i < qnum; i++) {
+		_cleanup_rec_ struct img_rec msg = { 0 };
+		bool hints = w->hints;
+		uint32_t msize;
+
+		rc = next_msg(r, &ipc_msg__descriptor, &msg);
+		if (rc <= 0)
+			return rc < 0 ? rc : -EBADMSG;
+		msize = ((const IpcMsg *) msg.msg)->msize;
+		rc = img_reader_extra(r, msize, &x);
+		if (rc == 0)
+			rc = img_reader_extra(r, round_up(msize, 8) - msize, NULL);
+		if (rc < 0)
+			return rc;
+		/* crit converts these without its pretty hints */
+		jw_item(w);
+		w->hints = false;
+		rc = render_object(w, msg.msg, false, 1, &msg);
+		w->hints = hints;
+		if (rc < 0)
+			return rc;
+		jw_item(w);
+		jw_b64(w, x.data, x.len);
+	}
+	jw_close(w, ']');
+	return 0;
+}
+
 /* The extra payload after @m, rendered as the value of an "extra" key. */
 static int render_extra(struct jw *w, struct img_reader *r, const struct img_type *t,
 			const ProtobufCMessage *m)
@@ -451,76 +535,12 @@ static int render_extra(struct jw *w, struct img_reader *r, const struct img_typ
 			rc = img_reader_extra(r, round_up(e->size, 4) - e->size, NULL);
 		break;
 	}
-	case IMG_LAYOUT_TCP_STREAM: {
-		const TcpStreamEntry *e = (const TcpStreamEntry *) m;
-		struct ck_blob in;
-
-		rc = img_reader_extra(r, e->inq_len, &in);
-		if (rc == 0)
-			rc = img_reader_extra(r, e->outq_len, &x);
-		if (rc < 0)
-			return rc;
-		jw_key(w, "extra");
-		jw_open(w, '{');
-		jw_key(w, "inq");
-		jw_b64(w, in.data, in.len);
-		jw_key(w, "outq");
-		jw_b64(w, x.data, x.len);
-		jw_close(w, '}');
-		return 0;
-	}
-	case IMG_LAYOUT_IPCNS_SEM: {
-		uint64_t nsems = ((const IpcSemEntry *) m)->nsems;
-
-		rc = img_reader_extra(r, 2 * nsems, &x);
-		if (rc == 0)
-			rc = img_reader_extra(r, round_up(2 * nsems, 8) - 2 * nsems, NULL);
-		if (rc < 0)
-			return rc;
-		jw_key(w, "extra");
-		jw_open(w, '[');
-		for (uint64_t i = 0; i < nsems; i++) {
-			uint16_t s;
-
-			memcpy(&s, x.data + 2 * i, 2);	/* host order, as the dump */
-			jw_item(w);
-			ck_buf_printf(w->b, "%u", s);
-		}
-		jw_close(w, ']');
-		return 0;
-	}
-	case IMG_LAYOUT_IPCNS_MSG: {
-		uint64_t qnum = ((const IpcMsgEntry *) m)->qnum;
-
-		jw_key(w, "extra");
-		jw_open(w, '[');
-		for (uint64_t i = 0; i < qnum; i++) {
-			_cleanup_rec_ struct img_rec msg = { 0 };
-			bool hints = w->hints;
-			uint32_t msize;
-
-			rc = next_msg(r, &ipc_msg__descriptor, &msg);
-			if (rc <= 0)
-				return rc < 0 ? rc : -EBADMSG;
-			msize = ((const IpcMsg *) msg.msg)->msize;
-			rc = img_reader_extra(r, msize, &x);
-			if (rc == 0)
-				rc = img_reader_extra(r, round_up(msize, 8) - msize, NULL);
-			if (rc < 0)
-				return rc;
-			/* crit converts these without its pretty hints */
-			jw_item(w);
-			w->hints = false;
-			rc = render_object(w, msg.msg, false, 1, &msg);
-			w->hints = hints;
-			if (rc < 0)
-				return rc;
-			jw_item(w);
-			jw_b64(w, x.data, x.len);
-		}
-		jw_close(w, ']');
-		return 0;
-	}
+	case IMG_LAYOUT_TCP_STREAM:
+		return render_tcp_extra(w, r, (const TcpStreamEntry *) m);
+	case IMG_LAYOUT_IPCNS_SEM:
+		return render_sem_extra(w, r, (const IpcSemEntry *) m);
+	case IMG_LAYOUT_IPCNS_MSG:
+		return render_msg_extra(w, r, (const IpcMsgEntry *) m);
 	default:
 		return 0;
 	}

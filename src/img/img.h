@@ -40,15 +40,17 @@
 #define IMG_MAP_GROWSDOWN 0x0100u
 #define IMG_MAP_LOCKED 0x2000u
 
-/* tc.task_state values: CRIU stores a zombie as DEAD; 6 is the state a
- * zombie has while it is being dumped, accepted as a zombie too. */
+/* tc.task_state values, as CRIU writes them (its compel task states 1, 2,
+ * 3 and 6, and its own helper and thread states after compel's last,
+ * 0x7f). A zombie is written as DEAD; ZOMBIE, the state seizing reports
+ * for one, is accepted as a zombie too. */
 enum img_task_state {
 	IMG_TASK_ALIVE = 1,
 	IMG_TASK_DEAD = 2,
 	IMG_TASK_STOPPED = 3,
-	IMG_TASK_HELPER = 4,
-	IMG_TASK_THREAD = 5,
 	IMG_TASK_ZOMBIE = 6,
+	IMG_TASK_HELPER = 0x80,
+	IMG_TASK_THREAD = 0x81,
 };
 
 /* remap-fpath.img remap types. */

@@ -36,6 +36,9 @@ struct pack_job {
  * (with its pax or long-name headers) the frame may be cut before. */
 struct tar_walk {
 	bool ok;		/* still parsing; false after anything that is not a tar header */
+	bool ended;		/* the end-of-archive block was seen: the rest is padding */
+	const char *why;	/* why the input is not a whole tar, when it is not */
+	uint64_t why_at;	/* and at which input offset */
 	uint64_t next_hdr;	/* input offset of the next 512-byte header */
 	uint64_t entry_start;	/* input offset of the first header of the current entry */
 	bool in_meta;		/* after a pax or GNU long-name header: the entry goes on */
@@ -304,11 +307,14 @@ static int tar_header(struct pack_zstd *w)
 		zero = h[i] == 0;
 	if (zero) {		/* the end-of-archive blocks */
 		t->next_hdr = w->pos;
+		t->ended = true;
 		return 0;
 	}
 	if (!tar_checksum_ok(h) || !tar_number(h + 124, 12, &size) || size > UINT64_MAX / 2) {
 		t->ok = false;
-		return 0;
+		t->why = "not a tar header";
+		t->why_at = w->pos - TAR_BLOCK;
+		return -EBADMSG;
 	}
 	type = (char) h[156];
 	if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
@@ -323,11 +329,11 @@ static int tar_header(struct pack_zstd *w)
 			size = (uint64_t) t->pax_size;
 		t->pax_size = -1;
 		t->in_meta = false;
-		/* a large member starts a frame, unless it already does */
-		if (size >= w->frame_min && t->entry_start > w->frame_start)
-			return submit(w, (size_t) (t->entry_start - w->frame_start));
 	}
 	t->next_hdr = w->pos + (size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+	/* a large member starts a frame, unless it already does */
+	if (!t->in_meta && size >= w->frame_min && t->entry_start > w->frame_start)
+		return submit(w, (size_t) (t->entry_start - w->frame_start));
 	return 0;
 }
 
@@ -342,7 +348,7 @@ int pack_zstd_write(struct pack_zstd *w, const void *buf, size_t len)
 		size_t n;
 		bool in_hdr = false;
 
-		if (w->use_tar && t->ok && w->pos == t->next_hdr && t->hdr_have == 0 && !t->in_meta) {
+		if (w->use_tar && t->ok && !t->ended && w->pos == t->next_hdr && t->hdr_have == 0 && !t->in_meta) {
 			t->entry_start = w->pos;
 			if (w->pos - w->frame_start >= w->frame_min)
 				rc = submit(w, (size_t) (w->pos - w->frame_start));
@@ -353,7 +359,7 @@ int pack_zstd_write(struct pack_zstd *w, const void *buf, size_t len)
 		if (rc < 0)
 			break;
 		n = CK_MIN(len, w->frame_max - j->in_len);
-		if (w->use_tar && t->ok) {
+		if (w->use_tar && t->ok && !t->ended) {
 			if (w->pos >= t->next_hdr) {
 				in_hdr = true;
 				n = CK_MIN(n, TAR_BLOCK - t->hdr_have);
@@ -391,12 +397,27 @@ int pack_zstd_write(struct pack_zstd *w, const void *buf, size_t len)
 	return rc;
 }
 
+const char *pack_zstd_tar_why(const struct pack_zstd *w, uint64_t *ret_at)
+{
+	*ret_at = w->tar.why_at;
+	return w->tar.why;
+}
+
 int pack_zstd_finish(struct pack_zstd *w, struct pack_stats *st)
 {
 	uint8_t foot[9];
 	uint32_t hdr[2], n;
+	struct tar_walk *t = &w->tar;
 	int rc = w->err;
 
+	/* a tar must end where a header would start (the end-of-archive
+	 * blocks are optional, as for tar(1)), not inside a member */
+	if (rc == 0 && w->use_tar && !t->ended && (t->hdr_have || w->pos != t->next_hdr || t->in_meta ||
+						    !w->pos)) {
+		t->why = w->pos ? "the tar ends inside a member (truncated)" : "empty, not a tar";
+		t->why_at = w->pos;
+		rc = w->err = -EBADMSG;
+	}
 	if (rc == 0 && w->jobs[w->fill].state == JOB_FILLING)
 		rc = submit(w, w->jobs[w->fill].in_len);
 	while (rc == 0 && w->jobs[w->drain].state != JOB_FREE && w->jobs[w->drain].state != JOB_FILLING)

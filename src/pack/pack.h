@@ -36,11 +36,17 @@ int pack_zstd_new(const struct pack_opts *opts, pack_sink_fn sink, void *ctx, st
 /* A sink that writes to the file descriptor (int) @ctx points to. */
 int pack_sink_fd(void *ctx, const void *buf, size_t len);
 /* Append @len bytes of input. Returns 0, or the -errno of a failed write or
- * compression (then every later call fails the same way). */
+ * compression (then every later call fails the same way); with opts.tar,
+ * -EBADMSG when a header is not a tar header (the bytes after the
+ * end-of-archive block are not looked at). */
 int pack_zstd_write(struct pack_zstd *w, const void *buf, size_t len);
 /* Compress what is left, write the seek table and fill @st (may be NULL).
- * Returns 0 or -errno as pack_zstd_write(). */
+ * Returns 0 or -errno as pack_zstd_write(); with opts.tar, -EBADMSG also
+ * when the input ends inside a member or is empty. */
 int pack_zstd_finish(struct pack_zstd *w, struct pack_stats *st);
+/* After -EBADMSG with opts.tar: why the input is not a whole tar, and the
+ * input offset where that was found. */
+const char *pack_zstd_tar_why(const struct pack_zstd *w, uint64_t *ret_at);
 /* Stop the workers and free everything (after finish, or to give up). */
 void pack_zstd_free(struct pack_zstd *w);
 DEFINE_CLEANUP(pack_zstd_freep, struct pack_zstd, pack_zstd_free)

@@ -97,15 +97,6 @@ static int thread_cores(const struct ckpt_proc *p, const struct ckpt_thread *t,
 	return 0;
 }
 
-static const char *comm_of(const struct img_core *core, const struct img_core *lc)
-{
-	if (core->comm)
-		return core->comm;
-	if (core->tc_comm)
-		return core->tc_comm;
-	return lc->tc_comm;
-}
-
 static char state_letter(uint32_t task_state)
 {
 	switch (task_state) {
@@ -267,7 +258,7 @@ static int put_status(const struct ckpt *ck, const struct ckpt_proc *p, const st
 		return rc;
 	if (!zombie && !p->has_fs && p->fs_err < 0)
 		return -EIO;
-	comm = comm_of(core, lc);
+	comm = ckpt_thread_name(p, th);
 	if (!comm)
 		return -EIO;
 
@@ -367,7 +358,7 @@ static int put_stat(const struct ckpt *ck, const struct ckpt_proc *p, const stru
 	rc = render_proc_mm(p, &mm);
 	if (rc < 0)
 		return rc;
-	comm = comm_of(core, lc);
+	comm = ckpt_thread_name(p, th);
 	if (!comm)
 		return -EIO;
 
@@ -450,7 +441,7 @@ int render_comm(const struct ckpt *ck, const struct ckpt_proc *p, const struct c
 	rc = thread_cores(p, t, &th, &core, &lc);
 	if (rc < 0)
 		return rc;
-	comm = comm_of(core, lc);
+	comm = ckpt_thread_name(p, th);
 	if (!comm)
 		return -EIO;
 	ck_buf_printf(out, "%s\n", comm);

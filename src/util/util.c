@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -197,18 +198,60 @@ char *ck_strdup0(const char *s)
 
 int ck_parse_u64(const char *s, uint64_t *ret)
 {
+	unsigned base = 10;
 	uint64_t v = 0;
 
 	if (!s || !*s)
 		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s[2]) {
+		base = 16;
+		s += 2;
+	}
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned) (*s - '0');
+		else if (base == 16 && ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f'))
+			d = (unsigned) ((*s | 0x20) - 'a' + 10);
+		else
 			return -EINVAL;
-		if (v > (UINT64_MAX - (uint64_t) (*s - '0')) / 10)
-			return -EINVAL;
-		v = v * 10 + (uint64_t) (*s - '0');
+		if (v > (UINT64_MAX - d) / base)
+			return -ERANGE;
+		v = v * base + d;
 	}
 	*ret = v;
+	return 0;
+}
+
+int ck_parse_size(const char *s, uint64_t *ret)
+{
+	static const char units[] = "KMGT";
+	_cleanup_free_ char *num = NULL;
+	const char *u;
+	size_t len = s ? strlen(s) : 0;
+	unsigned shift = 0;
+	uint64_t v;
+	int rc;
+
+	/* NUMBER[K|M|G|T][iB|B]: the suffixes are powers of 1024 */
+	if (len > 2 && !strcmp(s + len - 2, "iB"))
+		len -= 2;
+	else if (len > 1 && s[len - 1] == 'B' && len > 1 && strchr(units, s[len - 2]))
+		len -= 1;
+	if (len > 1 && (u = strchr(units, s[len - 1] & ~0x20)) && *u) {
+		shift = 10 * (unsigned) (u - units + 1);
+		len--;
+	}
+	num = strndup(s ? s : "", len);
+	if (!num)
+		return -ENOMEM;
+	rc = ck_parse_u64(num, &v);
+	if (rc < 0)
+		return rc;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*ret = v << shift;
 	return 0;
 }
 
@@ -441,4 +484,25 @@ int ck_pb_next(const uint8_t **p, const uint8_t *end, struct ck_pb_field *f)
 	}
 	f->end = *p;
 	return 0;
+}
+
+void ck_buf_hexdump(struct ck_buf *b, const uint8_t *p, size_t len, uint64_t addr, const char *indent)
+{
+	for (size_t off = 0; off < len; off += 16) {
+		size_t n = CK_MIN(len - off, (size_t) 16);
+
+		ck_buf_printf(b, "%s%016" PRIx64 " ", indent ? indent : "", addr + off);
+		for (size_t i = 0; i < 16; i++) {
+			if (i == 8)
+				ck_buf_putc(b, ' ');
+			if (i < n)
+				ck_buf_printf(b, " %02x", p[off + i]);
+			else
+				ck_buf_puts(b, "   ");
+		}
+		ck_buf_puts(b, "  |");
+		for (size_t i = 0; i < n; i++)
+			ck_buf_putc(b, p[off + i] >= 0x20 && p[off + i] < 0x7f ? (char) p[off + i] : '.');
+		ck_buf_puts(b, "|\n");
+	}
 }

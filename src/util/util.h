@@ -72,6 +72,11 @@ int ck_buf_putc(struct ck_buf *b, char c);
 int ck_buf_printf(struct ck_buf *b, const char *fmt, ...) _printf_(2, 3);
 /* Same as ck_buf_printf() with a va_list. */
 int ck_buf_vprintf(struct ck_buf *b, const char *fmt, va_list ap);
+/* Append @len bytes of @p as `hexdump -C` shows them: lines of "@indent",
+ * the 16-digit hex address (from @addr), 16 bytes in hex, and the bytes
+ * as ASCII ('.' for the rest) between bars. The one hex/ASCII excerpt of
+ * every report (triage evidence, diff --bytes). */
+void ck_buf_hexdump(struct ck_buf *b, const uint8_t *p, size_t len, uint64_t addr, const char *indent);
 /* Release the storage; the buffer is empty and reusable afterwards. Accepts NULL. */
 void ck_buf_done(struct ck_buf *b);
 /* Hand the storage to the caller (NUL-terminated; may be NULL when empty) and reset @b. */
@@ -114,8 +119,14 @@ int ck_tmpfile(const char *dir, const char *prefix, const char **ret_dir);
 int ck_err(char **ret_error, int rc, const char *fmt, ...) _printf_(3, 4);
 /* strdup() that returns NULL for a NULL input. */
 char *ck_strdup0(const char *s);
-/* Parse a decimal unsigned integer that spans the whole string. Returns 0 or -EINVAL. */
+/* The one number parser of the command line: an unsigned integer that spans
+ * the whole string, decimal or 0x-prefixed hex (no octal: "010" is ten).
+ * Returns 0, -EINVAL or -ERANGE. */
 int ck_parse_u64(const char *s, uint64_t *ret);
+/* A size: a number as ck_parse_u64() takes it, in bytes, or followed by K,
+ * M, G or T (also k; optionally KiB or KB ...), powers of 1024. Returns 0,
+ * -EINVAL, -ERANGE or -ENOMEM. */
+int ck_parse_size(const char *s, uint64_t *ret);
 /* pread() until @len bytes or EOF; returns the byte count or -errno. */
 ssize_t ck_pread_full(int fd, void *buf, size_t len, off_t off);
 /* pwrite() all @len bytes; returns 0 or -errno (-EIO if nothing was written). */

@@ -77,13 +77,9 @@ static void sum_sizes(const struct tree *t, struct spec_sizes *s)
 
 static const char *proc_comm(const struct ckpt_proc *p)
 {
-	const struct img_core *c = ckpt_leader_core(p);
+	const char *name = ckpt_proc_name(p);
 
-	if (c && c->tc_comm)
-		return c->tc_comm;
-	if (c && c->comm)
-		return c->comm;
-	return "";
+	return name ? name : "";
 }
 
 /* The arguments of @p joined by spaces (NULL if unreadable), in @buf. */

@@ -37,7 +37,10 @@ expect() { # expect DESC WANTED-LINES -- WORD...
 
 spec=$(bash -c ". '$CKPTFS_SRC/completion/ckptfs' && complete -p ckptfs")
 if [ "$spec" = "complete -F _ckptfs ckptfs" ]; then ok "complete -p ckptfs: $spec"; else fail "complete -p ckptfs: [$spec]"; fi
-expect "--c completes --cat and --compress" "$(printf -- '--cat\n--compress')" -- --c
+expect "--c completes the mode --cat only" "--cat" -- --c
+expect "after --build-oci, --c completes its --compress" "--compress" -- --build-oci --c
+expect "after --search, --max completes --max-count (from --search --help)" "--max-count" -- --search --max
+expect "after --yara R, -F is not offered (not a flag of --yara)" "" -- --yara r.yar -F
 expect "--rea completes --readlink" "--readlink" -- --rea
 expect "--rec completes --recompress" "--recompress" -- --rec
 expect "-o js completes the json= values" "$(printf 'json=plain\njson=pretty')" -- -o js

@@ -59,26 +59,10 @@ check "claim: nothing left in the cache dir" test -z "$(find "$WORK" -maxdepth 1
 # each process once, children in pid order, depth first.
 expected_ps() {
 	python3 - "$1" <<'EOF'
-import struct, sys, tarfile
-t = tarfile.open(sys.argv[1])
-b = t.extractfile('checkpoint/pstree.img').read()
-def varint(b, i):
-    v = s = 0
-    while True:
-        c = b[i]; i += 1; v |= (c & 0x7f) << s; s += 7
-        if not c & 0x80: return v, i
-procs, i = [], 8
-while i < len(b):
-    n = struct.unpack('<I', b[i:i + 4])[0]; r = b[i + 4:i + 4 + n]; i += 4 + n
-    f, j = {}, 0
-    while j < len(r):
-        k, j = varint(r, j)
-        if k & 7 == 0:
-            v, j = varint(r, j); f.setdefault(k >> 3, v)
-        else:
-            ln, j = varint(r, j); j += ln
-    procs.append((f[1], f[2]))
-procs.sort()
+import sys, tarfile
+from ckimg import fdict, split_img
+_, recs = split_img(tarfile.open(sys.argv[1]).extractfile('checkpoint/pstree.img').read())
+procs = sorted((f[1], f[2]) for f in map(fdict, recs))
 pids = {p for p, _ in procs}
 kids = {}
 for p, pp in procs:

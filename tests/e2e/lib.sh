@@ -7,6 +7,8 @@ set -u
 : "${CKPTFS_DATA:?CKPTFS_DATA must name tests/data}"
 FIXTURES=$CKPTFS_DATA/fixtures
 GOLDEN=$CKPTFS_DATA/golden
+# inline Python imports the tests' image and tar writers (tests/lib/ckimg.py)
+export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 
 failures=0
 checks=0

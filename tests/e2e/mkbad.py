@@ -1,116 +1,37 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 # Write the malformed archives of bad.sh into OUTDIR, from an extracted
-# fixture (SRC holds checkpoint/). Protobuf is written by hand (varints), so
-# no protobuf module is needed. Prints one line per case:
+# fixture (SRC holds checkpoint/). Images and tars are written with
+# tests/lib/ckimg.py (protobuf by hand, no protobuf module). Prints one line per case:
 #   NAME<TAB>EXPECT<TAB>DESCRIPTION
 # EXPECT: 10, 11, 12 (exit status), mount (must mount), any (a clean error or a mount).
 # usage: mkbad.py SRC OUTDIR
-import io, os, shutil, struct, sys, tarfile
+import os, struct, sys, tarfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+import ckimg
+from ckimg import get, img_bytes, parse, ser, setf
 
 src, out = sys.argv[1], sys.argv[2]
 ck = os.path.join(src, 'checkpoint')
 cases = []
 
-# --- protobuf and CRIU framing -------------------------------------------
-def varint(n):
-    n &= (1 << 64) - 1
-    b = bytearray()
-    while True:
-        c = n & 0x7f
-        n >>= 7
-        if n:
-            b.append(c | 0x80)
-        else:
-            b.append(c)
-            return bytes(b)
-
-def rd_varint(b, i):
-    n = s = 0
-    while True:
-        c = b[i]; i += 1
-        n |= (c & 0x7f) << s; s += 7
-        if not c & 0x80:
-            return n, i
-
-def parse(b):
-    """[(field, wiretype, value)]: ints for varints, bytes otherwise."""
-    f, i = [], 0
-    while i < len(b):
-        k, i = rd_varint(b, i)
-        num, wt = k >> 3, k & 7
-        if wt == 0:
-            v, i = rd_varint(b, i)
-        elif wt == 1:
-            v, i = b[i:i + 8], i + 8
-        elif wt == 2:
-            n, i = rd_varint(b, i)
-            v, i = b[i:i + n], i + n
-        elif wt == 5:
-            v, i = b[i:i + 4], i + 4
-        else:
-            raise ValueError('wire type %d' % wt)
-        f.append((num, wt, v))
-    return f
-
-def ser(fields):
-    b = b''
-    for num, wt, v in fields:
-        b += varint(num << 3 | wt)
-        if wt == 0:
-            b += varint(v)
-        elif wt == 2:
-            b += varint(len(v)) + v
-        else:
-            b += v
-    return b
-
-def get(fields, num):
-    return [v for n, _, v in fields if n == num]
-
-def setf(fields, num, val, wt=0):
-    return [(n, w, v) for n, w, v in fields if n != num] + [(num, wt, val)]
-
 def read_img(name):
-    b = open(os.path.join(ck, name), 'rb').read()
-    hl = 4 if b[:4] == struct.pack('<I', 0x58313116) else 8    # inventory has one magic word
-    recs, i = [], hl
-    while i < len(b):
-        n = struct.unpack('<I', b[i:i + 4])[0]
-        recs.append(b[i + 4:i + 4 + n]); i += 4 + n
-    return b[:hl], recs
+    return ckimg.read_img(os.path.join(ck, name))
 
-def img_bytes(hdr, recs):
-    return hdr + b''.join(struct.pack('<I', len(r)) + r for r in recs)
-
-# --- archives ---------------------------------------------------------------
 def members(overrides=None, drop=()):
     """The fixture's checkpoint/ as (path, bytes), with some images replaced."""
-    overrides = dict(overrides or {})
-    res = []
-    for n in sorted(os.listdir(ck)):
-        if n in drop:
-            continue
-        data = overrides.pop(n) if n in overrides else open(os.path.join(ck, n), 'rb').read()
-        res.append(('checkpoint/' + n, data))
-    for n, data in overrides.items():
-        res.append(('checkpoint/' + n, data))
-    return res
+    return ckimg.fixture_members(src, overrides, drop, top=False)
 
-def write_tar(name, mems, extra=None, fmt=tarfile.PAX_FORMAT):
+def write_tar(name, mems, extra=()):
     path = os.path.join(out, name + '.tar')
-    with tarfile.open(path, 'w', format=fmt) as t:
-        for p, data in mems:
-            ti = tarfile.TarInfo(p); ti.size = len(data); ti.mode = 0o644; ti.mtime = 1700000000
-            t.addfile(ti, io.BytesIO(data))
-        for ti in (extra or []):
-            t.addfile(ti)
+    ckimg.tar_write(path, mems, extra)
     return path
 
 def case(name, expect, desc):
     cases.append((name, expect, desc))
 
-def tar_with(name, expect, desc, overrides=None, drop=(), extra=None):
+def tar_with(name, expect, desc, overrides=None, drop=(), extra=()):
     write_tar(name, members(overrides, drop), extra)
     case(name + '.tar', expect, desc)
 
@@ -186,25 +107,24 @@ def past(f, _n=[0]):
 tar_with('pagemap-past', 'mount', 'a pagemap that runs 100 pages past its pages image',
          {'pagemap-1.img': img_bytes(pm_hdr, pm_entries(pm, past))})
 tar_with('pagemap-many', 'mount', '200000 one-page pagemap entries (PRESENT, far past the pages image)',
-         {'pagemap-1.img': img_bytes(pm_hdr, [pm[0]] + [ser([(1, 0, 0x10000000 + 4096 * i), (4, 0, 4), (5, 0, 1)])
+         {'pagemap-1.img': img_bytes(pm_hdr, [pm[0]] + [ser(ckimg.pagemap_entry(0x10000000 + 4096 * i, 1, compat_nr=False))
                                                        for i in range(200000)])})
 tar_with('pagemap-noid', 'mount', 'a pagemap naming pages-4242.img, which does not exist',
-         {'pagemap-1.img': img_bytes(pm_hdr, [ser([(1, 0, 4242)])] + pm[1:])})
+         {'pagemap-1.img': img_bytes(pm_hdr, [ser(ckimg.pagemap_head(4242))] + pm[1:])})
 
 # VMAs
 mmf = parse(mm[0])
 vmas = get(mmf, 14)
 def with_vmas(v):
-    return img_bytes(mm_hdr, [ser([x for x in mmf if x[0] != 14] + [(14, 2, x) for x in v])])
+    return img_bytes(mm_hdr, [ser(ckimg.mm_with_vmas(mmf, v))])
 over = [ser(setf(parse(x), 2, get(parse(vmas[-1]), 2)[0])) for x in vmas]
 tar_with('vma-overlap', 'mount', 'every VMA of mm-1.img extended to the end of the last one (overlapping)',
          {'mm-1.img': with_vmas(over)})
 tar_with('vma-reversed', 'mount', 'mm-1.img VMAs in reverse order, one with end < start',
-         {'mm-1.img': with_vmas(list(reversed(vmas)) + [ser([(1, 0, 0x9000), (2, 0, 0x1000), (3, 0, 0), (4, 0, 0),
-                                                              (5, 0, 3), (6, 0, 0x22), (7, 0, 0x201), (8, 0, 1)])])})
+         {'mm-1.img': with_vmas(list(reversed(vmas)) + [ser(ckimg.vma_entry(0x9000, 0x1000))])})
 tar_with('vma-huge', 'mount', 'a VMA spanning [0, 2^64-4096), negative fd, huge pgoff',
-         {'mm-1.img': with_vmas(vmas + [ser([(1, 0, 0), (2, 0, (1 << 64) - 4096), (3, 0, (1 << 64) - 1), (4, 0, 0),
-                                             (5, 0, 7), (6, 0, 0x22), (7, 0, 0x41), (8, 0, (1 << 64) - 1)])])})
+         {'mm-1.img': with_vmas(vmas + [ser(ckimg.vma_entry(0, (1 << 64) - 4096, pgoff=(1 << 64) - 1, prot=7,
+                                                              status=0x41, fd=-(1 << 63)))])})
 tar_with('mm-args', 'mount', 'mm-1.img arg/env ranges of 2^63 bytes and reversed',
          {'mm-1.img': img_bytes(mm_hdr, [ser(setf(setf(setf(setf(mmf, 8, 0), 9, 1 << 63), 10, 1 << 40), 11, 4096))])})
 
@@ -224,8 +144,8 @@ if len(pids) > 1:
 tar_with('pstree-threads', 'any', 'a pstree entry with 20000 threads (no core images)',
          {'pstree.img': tree([pse[0] + [(5, 0, 100000 + i) for i in range(20000)]] + pse[1:])})
 tar_with('pstree-pid0', 'any', 'pstree.img with pid 0 and pid 2^32-1',
-         {'pstree.img': tree(pse + [[(1, 0, 0), (2, 0, 0), (3, 0, 0), (4, 0, 0)],
-                                    [(1, 0, 0xffffffff), (2, 0, 0), (3, 0, 0), (4, 0, 0)]])})
+         {'pstree.img': tree(pse + [ckimg.pstree_entry(0, 0, 0, 0, []),
+                                    ckimg.pstree_entry(0xffffffff, 0, 0, 0, [])])})
 tar_with('pstree-empty', '12', 'pstree.img with magic only', {'pstree.img': ps_hdr})
 tar_with('pstree-missing', '11', 'no pstree.img', drop=('pstree.img',))
 tar_with('core-missing', 'mount', 'no core-1.img', drop=('core-1.img',))
@@ -278,14 +198,7 @@ def pax_member(path_bytes, data):
     while len(str(n)) + len(rec) != n:
         n = len(str(n)) + len(rec)
     paxdata = str(n).encode() + rec
-    def hdr(name, size, typ):
-        h = bytearray(512)
-        h[0:len(name)] = name
-        h[100:108] = b'0000644\0'; h[108:116] = b'0000000\0'; h[116:124] = b'0000000\0'
-        h[124:136] = b'%011o\0' % size; h[136:148] = b'%011o\0' % 1700000000
-        h[148:156] = b' ' * 8; h[156:157] = typ; h[257:263] = b'ustar\0'; h[263:265] = b'00'
-        h[148:156] = b'%06o\0 ' % sum(h)
-        return bytes(h)
+    hdr = lambda name, size, typ: ckimg.ustar_header(name, b'%011o\0' % size, typ)
     pad = lambda b: b + b'\0' * (-len(b) % 512)
     return hdr(b'PaxHeader', len(paxdata), b'x') + pad(paxdata) + hdr(b'checkpoint/nul', len(data), b'0') + pad(data)
 body = raw[:offs['checkpoint/pstree.img'][0]]     # members before pstree.img, then the rest
@@ -295,26 +208,17 @@ case('nul.tar', 'any', 'a pax path holding a NUL byte')
 
 # tar bombs: a header claiming 1 TiB (pax size) with 1 KiB of data, and a
 # base-256 size of 2^62 in the ustar field
-def bomb(size_field_fn, name):
-    h = bytearray(512)
-    h[0:len(name)] = name
-    h[100:108] = b'0000644\0'; h[108:116] = b'0000000\0'; h[116:124] = b'0000000\0'
-    h[124:136] = size_field_fn(); h[136:148] = b'%011o\0' % 1700000000
-    h[148:156] = b' ' * 8; h[156:157] = b'0'; h[257:263] = b'ustar\0'; h[263:265] = b'00'
-    h[148:156] = b'%06o\0 ' % sum(h)
-    return bytes(h)
-b256 = lambda: bytes([0x80]) + (1 << 62).to_bytes(11, 'big')
+b256 = bytes([0x80]) + (1 << 62).to_bytes(11, 'big')
 end = len(raw) - 1024
 while raw[end - 512:end] == b'\0' * 512:
     end -= 512
-open(os.path.join(out, 'bomb-b256.tar'), 'wb').write(raw[:end] + bomb(b256, b'checkpoint/pages-99.img') + b'A' * 1024)
+open(os.path.join(out, 'bomb-b256.tar'), 'wb').write(raw[:end] + ckimg.ustar_header(b'checkpoint/pages-99.img', b256) + b'A' * 1024)
 case('bomb-b256.tar', 'any', 'a member claiming 2^62 bytes (base-256 size) with 1 KiB of data')
 paxsz = b' size=1099511627776\n'
 paxsz = (str(len(paxsz) + 2).encode() + paxsz)
-ph = bomb(lambda: b'%011o\0' % len(paxsz), b'PaxHeader'); ph = bytearray(ph); ph[156] = ord('x')
-ph[148:156] = b' ' * 8; ph[148:156] = b'%06o\0 ' % sum(ph)
-open(os.path.join(out, 'bomb-pax.tar'), 'wb').write(raw[:end] + bytes(ph) + paxsz + b'\0' * (512 - len(paxsz))
-                                                   + bomb(lambda: b'%011o\0' % 0, b'checkpoint/pages-98.img') + b'B' * 1024)
+ph = ckimg.ustar_header(b'PaxHeader', b'%011o\0' % len(paxsz), b'x')
+open(os.path.join(out, 'bomb-pax.tar'), 'wb').write(raw[:end] + ph + paxsz + b'\0' * (512 - len(paxsz))
+                                                   + ckimg.ustar_header(b'checkpoint/pages-98.img', b'%011o\0' % 0) + b'B' * 1024)
 case('bomb-pax.tar', 'any', 'a member claiming 1 TiB (pax size) with 1 KiB of data')
 
 # a rootfs-diff.tar that is no tar: the mount leaves /rootfs-diff/ out and says so

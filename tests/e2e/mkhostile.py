@@ -3,7 +3,7 @@
 # Write one hostile checkpoint, built from an extracted fixture (SRC holds
 # checkpoint/), that is small on disk but large in what it asks of the
 # daemon. Used by e2e/hostile.sh (small N) and scripts/stress-bounds
-# (large N). Protobuf is written by hand, as in mkbad.py.
+# (large N). Images and tars are written with tests/lib/ckimg.py.
 #
 # usage: mkhostile.py SRC OUT CASE N
 #   members   N members of 1 MiB of zeros next to the checkpoint, and OUT is
@@ -26,109 +26,38 @@
 #             each: N JSON files of about 600 KB, more than the text cache
 #   claim     one member whose header claims N GiB, with 1 MiB of data, zstd
 # OUT is a plain tar unless said otherwise.
-import io, os, random, struct, subprocess, sys, tarfile
+import io, os, random, subprocess, sys, tarfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+import ckimg
+from ckimg import get, img_bytes, parse, ser, tar_add as add
 
 src, out, kind, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 ck = os.path.join(src, 'checkpoint')
 
 
-def varint(v):
-    v &= (1 << 64) - 1
-    b = bytearray()
-    while True:
-        c = v & 0x7f
-        v >>= 7
-        b.append(c | 0x80 if v else c)
-        if not v:
-            return bytes(b)
-
-
-def rd_varint(b, i):
-    v = s = 0
-    while True:
-        c = b[i]; i += 1
-        v |= (c & 0x7f) << s; s += 7
-        if not c & 0x80:
-            return v, i
-
-
-def parse(b):
-    f, i = [], 0
-    while i < len(b):
-        k, i = rd_varint(b, i)
-        num, wt = k >> 3, k & 7
-        if wt == 0:
-            v, i = rd_varint(b, i)
-        elif wt == 1:
-            v, i = b[i:i + 8], i + 8
-        elif wt == 2:
-            ln, i = rd_varint(b, i)
-            v, i = b[i:i + ln], i + ln
-        elif wt == 5:
-            v, i = b[i:i + 4], i + 4
-        else:
-            raise ValueError('wire type %d' % wt)
-        f.append((num, wt, v))
-    return f
-
-
-def ser(fields):
-    b = bytearray()
-    for num, wt, v in fields:
-        b += varint(num << 3 | wt)
-        if wt == 0:
-            b += varint(v)
-        elif wt == 2:
-            b += varint(len(v)) + v
-        else:
-            b += v
-    return bytes(b)
-
-
 def read_img(name):
-    b = open(os.path.join(ck, name), 'rb').read()
-    hl = 4 if b[:4] == struct.pack('<I', 0x58313116) else 8
-    recs, i = [], hl
-    while i < len(b):
-        ln = struct.unpack('<I', b[i:i + 4])[0]
-        recs.append(b[i + 4:i + 4 + ln]); i += 4 + ln
-    return b[:hl], recs
-
-
-def img_bytes(hdr, recs):
-    return hdr + b''.join(struct.pack('<I', len(r)) + r for r in recs)
+    return ckimg.read_img(os.path.join(ck, name))
 
 
 def fixture(overrides):
-    res = []
-    for name in sorted(os.listdir(src)):
-        if os.path.isfile(os.path.join(src, name)):
-            res.append((name, open(os.path.join(src, name), 'rb').read()))
-    for name in sorted(os.listdir(ck)):
-        data = overrides.pop(name, None)
-        if data is None:
-            data = open(os.path.join(ck, name), 'rb').read()
-        res.append(('checkpoint/' + name, data))
-    return res
+    return ckimg.fixture_members(src, overrides)
 
 
-def add(t, path, data):
-    ti = tarfile.TarInfo(path); ti.size = len(data); ti.mode = 0o644; ti.mtime = 1700000000
-    t.addfile(ti, io.BytesIO(data))
-
-
-def write(mems, extra=None, compress=False):
-    f = io.BytesIO() if compress else open(out, 'wb')
-    with tarfile.open(fileobj=f, mode='w', format=tarfile.USTAR_FORMAT) as t:
-        for p, data in mems:
-            add(t, p, data)
-        if extra:
-            extra(t)
+def write(mems, compress=False):
+    f = io.BytesIO() if compress else out
+    ckimg.tar_write(f, mems, fmt=tarfile.USTAR_FORMAT)
     if compress:
         with open(out, 'wb') as o:
-            subprocess.run(['zstd', '-q', '-3', '-c'], input=f.getvalue(), stdout=o, check=True)
-    else:
-        f.close()
+            o.write(ckimg.zstd(f.getvalue(), '-3'))
+
+
+def claim_head(name):
+    """A pax tar of the fixture and a header of @name claiming N GiB, without
+    its end-of-archive blocks."""
+    f = io.BytesIO()
+    ckimg.tar_write(f, fixture({}), [ckimg.tar_info(name, n << 30, mtime=0)])
+    return f.getvalue()[:-1024]
 
 
 ps_hdr, ps = read_img('pstree.img')
@@ -140,28 +69,22 @@ def pstree(entries):
 
 
 def proc(pid, ppid, threads=None):
-    # PstreeEntry: 1 pid, 2 ppid, 3 pgid, 4 sid, 5 threads
-    return [(1, 0, pid), (2, 0, ppid), (3, 0, 1), (4, 0, 1)] + [(5, 0, t) for t in (threads or [pid])]
+    return ckimg.pstree_entry(pid, ppid, 1, 1, threads or [pid])
+
+
+# the VMAs written here are anonymous, so their fd is never read: it is
+# -2^63 (the varint 2^64-1)
+def vma(start):
+    return ser(ckimg.vma_entry(start, start + 0x1000, fd=-(1 << 63)))
 
 
 rng = random.Random(14)
 if kind == 'members':
     zero = bytes(1 << 20)
-    def junk(t):
-        for i in range(n):
-            add(t, 'junk/m%06d' % i, zero)
-    write(fixture({}), junk, compress=True)
+    write(fixture({}) + [('junk/m%06d' % i, zero) for i in range(n)], compress=True)
 elif kind == 'bigmember':
     # a header claiming N GiB: zstd of a stream of zeros, written piecewise
-    def big(t):
-        ti = tarfile.TarInfo('junk/big'); ti.size = n << 30; ti.mode = 0o644
-        t.addfile(ti)
-    f = io.BytesIO()
-    with tarfile.open(fileobj=f, mode='w', format=tarfile.PAX_FORMAT) as t:
-        for p, data in fixture({}):
-            add(t, p, data)
-        big(t)
-    head = f.getvalue()[:-1024]       # without the end-of-archive blocks
+    head = claim_head('junk/big')
     with open(out, 'wb') as o:
         z = subprocess.Popen(['zstd', '-q', '-3', '-c'], stdin=subprocess.PIPE, stdout=o)
         z.stdin.write(head)
@@ -172,22 +95,12 @@ elif kind == 'bigmember':
         z.stdin.close()
         z.wait()
 elif kind == 'claim':
-    f = io.BytesIO()
-    with tarfile.open(fileobj=f, mode='w', format=tarfile.PAX_FORMAT) as t:
-        for p, data in fixture({}):
-            add(t, p, data)
-        ti = tarfile.TarInfo('junk/claim'); ti.size = n << 30; ti.mode = 0o644
-        t.addfile(ti)
-    head = f.getvalue()[:-1024] + bytes(1 << 20)
     with open(out, 'wb') as o:
-        subprocess.run(['zstd', '-q', '-3', '-c'], input=head, stdout=o, check=True)
+        o.write(ckimg.zstd(claim_head('junk/claim') + bytes(1 << 20), '-3'))
 elif kind == 'livechain':
-    root = [v for k, _, v in pse[0] if k == 1][0]
+    root = get(pse[0], 1)[0]
     core_hdr, _ = read_img('core-1.img')
-    # core_entry: 1 mtype (1: x86_64), 3 tc; task_core_entry: 1 task_state
-    # (1: alive), 2 exit_code, 3 personality, 4 flags, 5 blk_sigset, 6 comm
-    tc = ser([(1, 0, 1), (2, 0, 0), (3, 0, 0), (4, 0, 0), (5, 0, 0), (6, 2, b'chain')])
-    core = img_bytes(core_hdr, [ser([(1, 0, 1), (3, 2, tc)])])
+    core = img_bytes(core_hdr, [ser(ckimg.core_entry(b'chain'))])
     entries = [pse[0]] + [proc(1000 + i, root if i == 0 else 999 + i) for i in range(n)]
     mems = fixture({'pstree.img': pstree(entries)})
     mems += [('checkpoint/core-%d.img' % (1000 + i), core) for i in range(n)]
@@ -204,7 +117,7 @@ elif kind == 'longnames':
     write(mems)
 elif kind in ('procs', 'chain', 'cycle'):
     entries = [pse[0]]
-    root = [v for k, _, v in pse[0] if k == 1][0]
+    root = get(pse[0], 1)[0]
     base = 1000
     for i in range(n):
         pid = base + i
@@ -224,29 +137,21 @@ elif kind == 'threads':
 elif kind == 'vmas':
     mm_hdr, mm = read_img('mm-1.img')
     mmf = parse(mm[0])
-    vmas = []
-    for i in range(n):
-        start = 0x100000000 + i * 0x2000
-        # vma_entry: 1 start, 2 end, 3 pgoff, 4 shmid, 5 prot, 6 flags, 7 status, 8 fd
-        vmas.append(ser([(1, 0, start), (2, 0, start + 0x1000), (3, 0, 0), (4, 0, 0),
-                         (5, 0, 3), (6, 0, 0x22), (7, 0, 0x201), (8, 0, (1 << 64) - 1)]))
-    mmb = img_bytes(mm_hdr, [ser([x for x in mmf if x[0] != 14] + [(14, 2, v) for v in vmas])])
+    vmas = [vma(0x100000000 + i * 0x2000) for i in range(n)]
+    mmb = img_bytes(mm_hdr, [ser(ckimg.mm_with_vmas(mmf, vmas))])
     write(fixture({'mm-1.img': mmb}))
 elif kind == 'jsons':
     mm_hdr, mm = read_img('mm-1.img')
     mmf = parse(mm[0])
     extra = {}
     for k in range(n):
-        vmas = [ser([(1, 0, 0x100000000 + (k * 1500 + i) * 0x2000), (2, 0, 0x100000000 + (k * 1500 + i) * 0x2000 + 0x1000),
-                     (3, 0, 0), (4, 0, 0), (5, 0, 3), (6, 0, 0x22), (7, 0, 0x201), (8, 0, (1 << 64) - 1)])
-                for i in range(1500)]
-        extra['mm-%d.img' % (5000 + k)] = img_bytes(mm_hdr, [ser([x for x in mmf if x[0] != 14] + [(14, 2, v) for v in vmas])])
+        vmas = [vma(0x100000000 + (k * 1500 + i) * 0x2000) for i in range(1500)]
+        extra['mm-%d.img' % (5000 + k)] = img_bytes(mm_hdr, [ser(ckimg.mm_with_vmas(mmf, vmas))])
     mems = fixture({}) + [('checkpoint/' + k, v) for k, v in sorted(extra.items())]
     write(mems)
 elif kind == 'pagemap':
     pm_hdr, pm = read_img('pagemap-1.img')
-    # pagemap_entry: 1 vaddr, 4 flags (4: present), 5 nr_pages
-    ents = [ser([(1, 0, 0x10000000 + 8192 * i), (4, 0, 4), (5, 0, 1)]) for i in range(n)]
+    ents = [ser(ckimg.pagemap_entry(0x10000000 + 8192 * i, 1, compat_nr=False)) for i in range(n)]
     write(fixture({'pagemap-1.img': img_bytes(pm_hdr, [pm[0]] + ents)}))
 else:
     sys.exit('mkhostile.py: unknown case ' + kind)

@@ -13,12 +13,13 @@ ckptfs's own writer (src/oci/), so that each checks the other.
 import argparse
 import gzip
 import hashlib
-import io
 import json
 import os
-import subprocess
 import sys
-import tarfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import ckimg
+from ckimg import tar_bytes as retar, tar_members as members_of
 
 
 def put(d, data):
@@ -40,7 +41,7 @@ def compress(data, comp):
     if comp == "gzip":
         return gzip.compress(data, 6, mtime=0)
     if comp == "zstd":
-        return subprocess.run(["zstd", "-q", "-c"], input=data, stdout=subprocess.PIPE, check=True).stdout
+        return ckimg.zstd(data)
     return data
 
 
@@ -48,25 +49,8 @@ def layer_type(comp):
     return "application/vnd.oci.image.layer.v1.tar" + {"none": "", "gzip": "+gzip", "zstd": "+zstd"}[comp]
 
 
-def retar(members):
-    """A tar of (TarInfo, bytes or None) pairs."""
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for ti, data in members:
-            t.addfile(ti, io.BytesIO(data) if data is not None else None)
-    return out.getvalue()
-
-
-def members_of(src):
-    with tarfile.open(src) as t:
-        return [(ti, t.extractfile(ti).read() if ti.isfile() else None) for ti in t.getmembers()]
-
-
 def reg(name, data):
-    ti = tarfile.TarInfo(name)
-    ti.size = len(data)
-    ti.mode = 0o644
-    return ti, data
+    return ckimg.tar_info(name, len(data), mtime=0), data
 
 
 def write_layout(d, manifests, index_annotations=None):
@@ -127,17 +111,6 @@ def cmd_layout(a):
     write_layout(a.dir, manifests)
 
 
-def pb_bytes(field, data):
-    key, n, out = field << 3 | 2, len(data), bytearray()
-    out.append(key)
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out) + data
-
-
 def cmd_ctrd(a):
     ms = members_of(a.src)
     criu = []
@@ -148,7 +121,8 @@ def cmd_ctrd(a):
     rw = next(data for ti, data in ms if ti.name == "rootfs-diff.tar")
     spec = next(data for ti, data in ms if ti.name == "spec.dump")
     d = a.dir
-    anyp = pb_bytes(1, b"types.containerd.io/opencontainers/runtime-spec/1/Spec") + pb_bytes(2, spec)
+    # google.protobuf.Any: 1 type_url, 2 value
+    anyp = ckimg.ser([(1, ckimg.LEN, b"types.containerd.io/opencontainers/runtime-spec/1/Spec"), (2, ckimg.LEN, spec)])
     entries = [
         desc("application/vnd.containerd.container.criu.checkpoint.criu.tar", put(d, retar(criu))),
         desc("application/vnd.oci.image.layer.v1.tar+gzip", put(d, gzip.compress(rw, 6, mtime=0))),
@@ -171,9 +145,9 @@ def cmd_docker(a):
     cid = hashlib.sha256(cfg).hexdigest()
     man = json.dumps([{"Config": cid + ".json", "RepoTags": ["localhost/wl:ckpt"],
                        "Layers": [lid + "/layer.tar"]}]).encode()
-    with tarfile.open(a.out, "w") as t:
-        for name, data in ((lid + "/layer.tar", raw), (cid + ".json", cfg), ("manifest.json", man)):
-            t.addfile(reg(name, data)[0], io.BytesIO(data))
+    with open(a.out, "wb") as f:
+        f.write(retar([reg(name, data) for name, data in
+                       ((lid + "/layer.tar", raw), (cid + ".json", cfg), ("manifest.json", man))]))
 
 
 def main():

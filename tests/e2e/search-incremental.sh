@@ -61,7 +61,6 @@ check "without the parent: the cross-run marker is not found (exit 1)" test $? -
 # and the image; the other processes are still searched; exit 2.
 cp -a "$WORK/inc/child" "$WORK/cut"
 rm "$WORK/cut/parent"
-ln -s ../parent "$WORK/cut/parent"
 python3 - "$WORK/cut" <<'EOF'
 import os, sys
 d = sys.argv[1]
@@ -79,7 +78,7 @@ f = os.path.join(d, "pages-%d.img" % v)
 os.truncate(f, os.path.getsize(f) // 2)
 
 EOF
-"$CKPTFS" --search 'MARKER-gamma' "$WORK/cut" >"$WORK/out" 2>"$WORK/err"
+"$CKPTFS" --search 'MARKER-gamma' -o "parent=$WORK/inc/parent" "$WORK/cut" >"$WORK/out" 2>"$WORK/err"
 rc=$?
 check "damaged pages image: exit 2" test "$rc" -eq 2
 check "damaged pages image: one line naming pid 6 and its images" \

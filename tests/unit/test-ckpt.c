@@ -233,6 +233,9 @@ static void check_tree(const char *what, const struct ckpt *ck, const char *dir)
 	CHECK(ckpt_leader_core(p5) && ckpt_leader_core(p5)->task_state == 2 && !p5->mm && p5->mm_err == 0 &&
 	      !p5->mem && p5->mem_err == 0 && !p5->has_fs && p5->fs_err == 0 && p5->fds_err == 0,
 	      "%s: zombie has its core only, and no errors", what);
+	CHECK(!strcmp(ckpt_proc_name(p1), "main") && !strcmp(ckpt_thread_name(p1, t2), "worker") &&
+	      !strcmp(ckpt_proc_name(p5), "defunct") && !strcmp(ckpt_proc_name(p3), "main"),
+	      "%s: process and thread names: the thread's comm, else the task's", what);
 	f = ckpt_file_find(ck, 5);
 	CHECK(ck->n_files == 3 && ck->files[0].id == 3 && f && strcmp(f->name, "/tmp/log") == 0 &&
 	      !ckpt_file_find(ck, 4) && !ckpt_file_find(ck, 10), "%s: files.img sorted, found by id", what);
@@ -318,7 +321,7 @@ static void test_prefer_checkpoint(void)
 	snprintf(path, sizeof(path), "%s/checkpoint/pstree.img", root);
 	unlink(path);
 	rc = load(&a, &ck, &err);
-	CHECK(rc == -ENOENT && err && strstr(err, "checkpoint/pstree.img"), "missing pstree: -ENOENT, '%s'",
+	CHECK(rc == -ARC_ENOTCKPT && err && strstr(err, "checkpoint/pstree.img"), "missing pstree: not a checkpoint, '%s'",
 	      err ? err : "");
 	free(err);
 	arc_free(a);
@@ -343,11 +346,25 @@ static void test_not_a_checkpoint(void)
 	new_root();
 	write_file("hello.txt", "hi\n", 3);
 	rc = load(&a, &ck, &err);
-	CHECK(rc == -ENOENT && !ck && err && strcmp(err, "no CRIU images (inventory.img) found") == 0,
-	      "no inventory.img: -ENOENT, '%s'", err ? err : "");
+	CHECK(rc == -ARC_ENOTCKPT && !ck && err && strcmp(err, "no CRIU images (inventory.img) found") == 0,
+	      "no inventory.img: not a checkpoint, '%s'", err ? err : "");
 	free(err);
 	arc_free(a);
 	tmpdir_remove(root);
+}
+
+/* CRIU's task states (1 alive, 2 dead, 3 stopped, 6 zombie, and its helper
+ * and thread states after compel's last one, 0x7f) have one name each. */
+static void test_task_state_names(void)
+{
+	static const struct { uint32_t state; const char *name; } want[] = {
+		{ 1, "Alive" }, { 2, "Dead" }, { 3, "Stopped" }, { 6, "Zombie" }, { 0x80, "Helper" },
+		{ 0x81, "Thread" }, { 0, "Unknown" }, { 4, "Unknown" }, { 5, "Unknown" }, { 0x7f, "Unknown" },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK(!strcmp(ckpt_task_state_name(want[i].state), want[i].name), "task state %#x is %s",
+		      want[i].state, want[i].name);
 }
 
 int main(void)
@@ -356,5 +373,6 @@ int main(void)
 	test_bare(true);
 	test_prefer_checkpoint();
 	test_not_a_checkpoint();
+	test_task_state_names();
 	return tap_done();
 }
