@@ -25,20 +25,25 @@ image forms come from mkoci.py's writer.
               opaque directories under ov/ over SRC's files; OUT.expect is
               the merge a plain bottom-up application gives
     procimages a plain checkpoint tar (not an image) of N processes in a
-              random tree (mkhostile.py procs), each with copies of pid 1's
-              core, mm, pagemap, fs and ids images
+              random tree, each with copies of the first process's core, mm,
+              pagemap, fs and ids images
 """
 import gzip
 import hashlib
 import io
-import io
 import json
 import os
+import random
+import shutil
+import subprocess
 import sys
 import tarfile
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mkoci  # noqa: E402  (the layout writer: put, desc, retar, reg, ...)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import ckimg  # noqa: E402  (images and tars)
+import mkoci  # noqa: E402  (the layout writer: put, desc, reg, write_layout, ...)
 
 ANN = {"io.kubernetes.cri-o.annotations.checkpoint.name": "wl"}
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -74,7 +79,7 @@ def case_tags(src, out, n):
             data = json.dumps(m).encode()
             ti.size = len(data)
         res.append((ti, data))
-    open(out, "wb").write(mkoci.retar(res))
+    open(out, "wb").write(ckimg.tar_bytes(res))
 
 
 def case_fanout(src, out, n, refs=False):
@@ -99,25 +104,25 @@ def case_manyimages(src, out, n):
 
 
 def case_sharedmem(src, out, n):
-    big = mkoci.retar([mkoci.reg("big/%02d" % i, bytes(1 << 20)) for i in range(15)])
+    big = ckimg.tar_bytes([mkoci.reg("big/%02d" % i, bytes(1 << 20)) for i in range(15)])
     blob = mkoci.put(out, gzip.compress(big, 9, mtime=0))
     layout_of(out, [(mkoci.layer_type("gzip"), blob)] * n + [src_layer(out, src)])
 
 
 def case_layers(src, out, n):
-    small = mkoci.put(out, mkoci.retar([mkoci.reg("shared/%d/%02d.txt" % (i % 2, i), b"%d\n" % i)
+    small = mkoci.put(out, ckimg.tar_bytes([mkoci.reg("shared/%d/%02d.txt" % (i % 2, i), b"%d\n" % i)
                                         for i in range(20)]))
     layout_of(out, [(mkoci.layer_type("none"), small)] * n + [src_layer(out, src)])
 
 
 def case_empties(src, out, n):
-    ms = mkoci.members_of(src) + [mkoci.reg("empty/%06d" % i, b"") for i in range(n)]
-    layout_of(out, [(mkoci.layer_type("gzip"), mkoci.put(out, gzip.compress(mkoci.retar(ms), 1, mtime=0)))])
+    ms = ckimg.tar_members(src) + [mkoci.reg("empty/%06d" % i, b"") for i in range(n)]
+    layout_of(out, [(mkoci.layer_type("gzip"), mkoci.put(out, gzip.compress(ckimg.tar_bytes(ms), 1, mtime=0)))])
 
 
 def case_whiteouts(src, out, n):
     for d, names in ((out, [".wh."]), (out + "-ckpt", ["checkpoint/.wh."]), (out + "-ok", [".wh.stats-dump"])):
-        upper = mkoci.put(d, mkoci.retar([mkoci.reg(w, b"") for w in names]))
+        upper = mkoci.put(d, ckimg.tar_bytes([mkoci.reg(w, b"") for w in names]))
         layout_of(d, [src_layer(d, src), (mkoci.layer_type("none"), upper)])
 
 
@@ -130,29 +135,27 @@ def case_nuldigest(src, out, n):
 
 
 def case_procimages(src, out, n):
-    import shutil
-    import subprocess
-    import tempfile
     tmp = tempfile.mkdtemp()
     try:
         # the fixtures' .tar.gz may be zstd (as Podman writes them)
         raw = subprocess.run(["zstd", "-dcf", src], stdout=subprocess.PIPE, check=True).stdout
         with tarfile.open(fileobj=io.BytesIO(raw)) as t:
             t.extractall(tmp)
-        subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "mkhostile.py"),
-                        tmp, out + ".procs", "procs", str(n)], check=True)
-        with tarfile.open(out + ".procs") as t:
-            ms = [(ti, t.extractfile(ti).read() if ti.isfile() else None) for ti in t.getmembers()]
-        own = {k: dict(ms)[next(ti for ti, _ in ms if ti.name == "checkpoint/%s-1.img" % k)]
-               for k in ("core", "mm", "pagemap", "fs", "ids")}
-        ms += [mkoci.reg("checkpoint/%s-%d.img" % (k, 1000 + i), v) for i in range(n) for k, v in own.items()]
-        with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as t:
-            for ti, data in ms:
-                t.addfile(ti, io.BytesIO(data) if data is not None else None)
+        ck = os.path.join(tmp, "checkpoint")
+        head, recs = ckimg.read_img(os.path.join(ck, "pstree.img"))
+        root = ckimg.fdict(recs[0])[1]
+        rnd = random.Random(14)
+        recs = recs + [ckimg.ser(ckimg.pstree_entry(1000 + i, root if i == 0 else 1000 + rnd.randrange(i), 1, 1,
+                                                    [1000 + i])) for i in range(n)]
+        own = {}
+        for k in ("core", "mm", "pagemap", "fs", "ids"):
+            with open(os.path.join(ck, "%s-%d.img" % (k, root)), "rb") as f:
+                own[k] = f.read()
+        extra = {"%s-%d.img" % (k, 1000 + i): v for i in range(n) for k, v in own.items()}
+        extra["pstree.img"] = ckimg.img_bytes(head, recs)
+        ckimg.tar_write(out, ckimg.fixture_members(tmp, extra), fmt=tarfile.USTAR_FORMAT)
     finally:
         shutil.rmtree(tmp)
-        if os.path.exists(out + ".procs"):
-            os.unlink(out + ".procs")
 
 
 def case_overlay(src, out, n):
@@ -160,7 +163,6 @@ def case_overlay(src, out, n):
     whiteouts, opaque directories and kinds replacing each other under ov/
     (seed N); OUT.expect lists what the merge must show, from a plain
     bottom-up application written here."""
-    import random
     rnd = random.Random(n)
     names = ["ov/" + "/".join(p) for p in (("a",), ("a", "x"), ("a", "y"), ("a", "x", "1"), ("a", "x", "2"), ("b",),
                                            ("b", "x"), ("b", "x", "1"), ("c",), ("c", "z"))]
