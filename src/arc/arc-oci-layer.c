@@ -7,7 +7,6 @@
  * time in proportion to the items and their depth, not to their product. */
 #include "arc-oci-priv.h"
 
-#include <alloca.h>
 #include <errno.h>
 #include <search.h>
 #include <stdio.h>
@@ -123,20 +122,14 @@ static int oci_mark_cmp(const void *a, const void *b)
 struct oci_merge {
 	void *marks;		/* tsearch() tree of struct oci_mark */
 	size_t nhide;		/* marks with OCI_HIDE */
+	struct oci_mark *probe;	/* a key of ARC_PATH_MAX bytes, for lookups */
 };
 
-static unsigned oci_mark_get(const struct oci_merge *mg, const char *path)
+/* The marks on the path in mg->probe. */
+static unsigned oci_mark_get(const struct oci_merge *mg)
 {
-	size_t len = strlen(path);
-	struct oci_mark *k = len < 256 ? alloca(sizeof(*k) + len + 1) : malloc(sizeof(*k) + len + 1);
-	struct oci_mark **found;
+	struct oci_mark **found = tfind(mg->probe, &mg->marks, oci_mark_cmp);
 
-	if (!k)
-		return 0;
-	memcpy(k->path, path, len + 1);
-	found = tfind(k, &mg->marks, oci_mark_cmp);
-	if (len >= 256)
-		free(k);
 	return found ? (*found)->flags : 0;
 }
 
@@ -161,23 +154,28 @@ static int oci_mark_set(struct oci_merge *mg, const char *path, unsigned flags)
 	return 0;
 }
 
-/* Do the layers above hide @path (a full path, copied into @buf)? */
-static bool oci_hidden(const struct oci_merge *mg, const char *path, char *buf)
+/* Do the layers above hide @path (a full path)? */
+static bool oci_hidden(const struct oci_merge *mg, const char *path)
 {
+	char *p = mg->probe->path;
+
 	if (!mg->marks)
 		return false;
-	if (oci_mark_get(mg, path) & (OCI_SHOWN | OCI_GONE))
+	strcpy(p, path);
+	if (oci_mark_get(mg) & (OCI_SHOWN | OCI_GONE))
 		return true;
 	if (!mg->nhide)
 		return false;
-	if (oci_mark_get(mg, "") & OCI_HIDE)
+	/* a parent whose contents are hidden: the root (""), then each one down */
+	*p = '\0';
+	if (oci_mark_get(mg) & OCI_HIDE)
 		return true;
-	strcpy(buf, path);
-	for (char *p = strchr(buf, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (oci_mark_get(mg, buf) & OCI_HIDE)
+	strcpy(p, path);
+	for (char *slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (oci_mark_get(mg) & OCI_HIDE)
 			return true;
-		*p = '/';
+		*slash = '/';
 	}
 	return false;
 }
@@ -239,9 +237,9 @@ static int oci_mark_layer(struct oci_merge *mg, const struct oci_layer_use *u, c
 
 int oci_apply_layers(struct oci *o)
 {
-	_cleanup_free_ char *path = malloc(ARC_PATH_MAX), *buf = malloc(ARC_PATH_MAX);
-	struct oci_merge mg = { 0 };
-	int rc = path && buf ? 0 : -ENOMEM;
+	_cleanup_free_ char *path = malloc(ARC_PATH_MAX);
+	struct oci_merge mg = { .probe = malloc(sizeof(struct oci_mark) + ARC_PATH_MAX) };
+	int rc = path && mg.probe ? 0 : -ENOMEM;
 
 	/* from the top layer down: a path is taken from the highest layer that
 	 * has it, unless a layer above removed it or hides what is below one
@@ -255,13 +253,14 @@ int oci_apply_layers(struct oci *o)
 			if (oci_whiteout(src->e.path) >= 0)
 				continue;
 			snprintf(path, ARC_PATH_MAX, "%s%s", u->prefix, src->e.path);
-			if (!oci_hidden(&mg, path, buf))
+			if (!oci_hidden(&mg, path))
 				rc = oci_add_item(o, u, src, path);
 		}
 		if (rc == 0 && l > 0)
 			rc = oci_mark_layer(&mg, u, path);
 	}
 	tdestroy(mg.marks, free);
+	free(mg.probe);
 	return rc;
 }
 

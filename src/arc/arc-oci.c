@@ -57,10 +57,11 @@ struct oci_seen *oci_seen(struct oci *o, char kind, const char *name, const char
 {
 	struct oci_seen *k, **found;
 
-	k = calloc(1, sizeof(*k) + strlen(name ?: "") + strlen(ref ?: "") + 4);
+	/* the name's length keeps (name, ref) pairs apart whatever they hold */
+	k = calloc(1, sizeof(*k) + strlen(name ?: "") + strlen(ref ?: "") + 32);
 	if (!k)
 		return NULL;
-	sprintf(k->key, "%c %s %s", kind, name ?: "", ref ?: "");
+	sprintf(k->key, "%c %zu:%s %s", kind, strlen(name ?: ""), name ?: "", ref ?: "");
 	found = tsearch(k, &o->seen, oci_seen_cmp);
 	if (!found) {
 		free(k);

@@ -22,6 +22,20 @@ rss_under() {
 	fi
 }
 
+# mounted DESC IMAGE: mount IMAGE on $m (a new directory); fail DESC if it does not mount
+mounted() {
+	m=$WORK/m-$(basename "$2")
+	mount_ck "$2" "$m" && return 0
+	fail "$1: mounts"
+	return 1
+}
+
+# on_top DESC MNT: the checkpoint's files are there, as in the archive
+on_top() {
+	check "$1: the checkpoint's pstree.img as in the archive" \
+		bash -c "cmp -s '$2/checkpoint/pstree.img' <(tar -xOf '$src' checkpoint/pstree.img)"
+}
+
 # refused DESC WANT_RC PATTERN IMAGE [OPTIONS]: --ls and a mount both fail
 # with WANT_RC and one line matching PATTERN
 refused() {
@@ -88,31 +102,25 @@ refused "fan-out 300^3 under 300 names" 10 "index.json: its indexes list more th
 $GEN sharedmem "$src" "$WORK/shm" 40 || fail "mkocihostile sharedmem"
 tar -C "$WORK/shm" -cf "$WORK/shm.tar" . || fail "tar the layout"
 for img in shm shm.tar; do
-	if mount_ck "$WORK/$img" "$WORK/m-$img"; then
-		m=$WORK/m-$img
+	if mounted "$img" "$WORK/$img"; then
 		check "$img: every big/NN reads as 1 MiB of zeros" \
 			sh -c "for f in '$m'/big/*; do head -c 1048576 /dev/zero | cmp -s - \"\$f\" || exit 1; done; test \$(ls '$m/big' | wc -l) -eq 15"
-		check "$img: 41 layers, the checkpoint's files on top" \
-			bash -c "grep -q '\"layers\": 41' '$m/container.json' && cmp -s '$m/checkpoint/pstree.img' <(tar -xOf '$src' checkpoint/pstree.img)"
+		check "$img: 41 layers" grep -q '"layers": 41' "$m/container.json"
+		on_top "$img" "$m"
 		rss_under "$img: 40 layers of 15 MiB in members" "$m" 64
 		umount_ck "$m"
-	else
-		fail "$img: mounts"
 	fi
 done
 
 # item: 300 layers of one blob of 20 files (quadratic once: every file of a
 # layer looked at every item of the layers below)
 $GEN layers "$src" "$WORK/layers" 300 || fail "mkocihostile layers"
-if mount_ck "$WORK/layers" "$WORK/m-layers"; then
-	m=$WORK/m-layers
+if mounted "300 layers" "$WORK/layers"; then
 	check "300 layers: 301 counted, shared/0 and shared/1 hold their 10 files each" \
 		sh -c "grep -q '\"layers\": 301' '$m/container.json' && test \$(ls '$m/shared/0' | wc -l) -eq 10 -a \$(ls '$m/shared/1' | wc -l) -eq 10"
 	check "300 layers: shared/1/13.txt reads 13" sh -c "test \"\$(cat '$m/shared/1/13.txt')\" = 13"
-	check "300 layers: the checkpoint on top" bash -c "cmp -s '$m/checkpoint/pstree.img' <(tar -xOf '$src' checkpoint/pstree.img)"
+	on_top "300 layers" "$m"
 	umount_ck "$m"
-else
-	fail "300 layers: mounts"
 fi
 # the merge, from the top down, against a plain bottom-up application of
 # random layers of files, directories, whiteouts and opaque directories
@@ -132,11 +140,9 @@ if sorted(got) != sorted(want):
 PY
 for seed in 4 9 15 24 40; do
 	$GEN overlay "$src" "$WORK/ov$seed" "$seed" || fail "mkocihostile overlay $seed"
-	if mount_ck "$WORK/ov$seed" "$WORK/m-ov$seed"; then
-		check "overlay of $seed random layers: ov/ is what the layers make" python3 "$WORK/ovcheck.py" "$WORK/m-ov$seed" "$WORK/ov$seed.expect"
-		umount_ck "$WORK/m-ov$seed"
-	else
-		fail "overlay $seed: mounts"
+	if mounted "overlay $seed" "$WORK/ov$seed"; then
+		check "overlay of $seed random layers: ov/ is what the layers make" python3 "$WORK/ovcheck.py" "$m" "$WORK/ov$seed.expect"
+		umount_ck "$m"
 	fi
 done
 
@@ -144,27 +150,21 @@ done
 # of 2000 processes with images each: the tree's build scanned the whole
 # directory for each member, and every view's name for each member
 $GEN empties "$src" "$WORK/empties" 20000 || fail "mkocihostile empties"
-if mount_ck "$WORK/empties" "$WORK/m-empties"; then
-	m=$WORK/m-empties
+if mounted "20000 empty files" "$WORK/empties"; then
 	check "20000 empty files: all listed, none with a byte" \
 		sh -c "test \$(ls '$m/empty' | wc -l) -eq 20000 -a \$(find '$m/empty' -type f -size +0 | wc -l) -eq 0 -a -f '$m/empty/019999'"
-	check "20000 empty files: the checkpoint's members too" bash -c "cmp -s '$m/checkpoint/pstree.img' <(tar -xOf '$src' checkpoint/pstree.img)"
+	on_top "20000 empty files" "$m"
 	umount_ck "$m"
-else
-	fail "20000 empty files: mounts"
 fi
 bb=$FIXTURES/busybox-loop.tar.gz
 $GEN procimages "$bb" "$WORK/procs.tar" 2000 || fail "mkocihostile procimages"
-if mount_ck "$WORK/procs.tar" "$WORK/m-procs"; then
-	m=$WORK/m-procs
+if mounted "2000 processes with images" "$WORK/procs.tar"; then
 	n_img=$(zstd -dcf "$bb" | tar -t | grep -c '^checkpoint/.')
 	check "2000 processes with images: checkpoint/ holds the fixture's $n_img and 10000 more" \
 		test "$(ls "$m/checkpoint" | wc -l)" -eq $((n_img + 10000))
 	check "2000 processes with images: /1000 .. /2999 are there, /2999/status names pid 1's command" \
 		sh -c "test \$(ls -d '$m'/[0-9]* | grep -c '/[12][0-9][0-9][0-9]\$') -eq 2000 && grep -q \"^Name:.\$(sed -n 's/^Name:.//p' '$m/1/status')\$\" '$m/2999/status'"
 	umount_ck "$m"
-else
-	fail "2000 processes with images: mounts"
 fi
 
 finish
