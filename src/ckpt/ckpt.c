@@ -109,7 +109,7 @@ static size_t dir_depth(const char *dir, size_t len)
 	return d;
 }
 
-/* The directory of inventory.img: "checkpoint" when there, else the
+/* The directory of inventory.img: CKPT_IMG_DIR when there, else the
  * shallowest one (the first in path order among equals). */
 int ckpt_find_img_dir(const struct arc *a, char **ret)
 {
@@ -124,7 +124,7 @@ int ckpt_find_img_dir(const struct arc *a, char **ret)
 
 		if (e->type != ARC_REG || strcmp(base, "inventory.img") != 0)
 			continue;
-		if (len == strlen("checkpoint") && strncmp(e->path, "checkpoint", len) == 0) {
+		if (len == strlen(CKPT_IMG_DIR) && strncmp(e->path, CKPT_IMG_DIR, len) == 0) {
 			best = e->path;
 			best_len = len;
 			break;

@@ -227,6 +227,7 @@ static bool view_name(struct view_names *k, const char *p, size_t len)
 
 int view_add_archive(struct tree *t)
 {
+	const struct view_parts *vp = view_parts(t);
 	struct view_names views = { .n = t->root->n_children };	/* added before: pid dirs, images/ */
 	struct member_at at = { 0 };
 	size_t n_long = 0;
@@ -234,7 +235,7 @@ int view_add_archive(struct tree *t)
 	size_t dropped = arc_dropped(t->arc, &first);
 	int rc = 0;
 
-	if (dropped && !t->prefix_len)
+	if (dropped && !vp->prefix_len)
 		tree_warn(t, "%zu archive member%s left out: a path of 4096 bytes or more, or a '..' in it "
 			  "(the first: '%.80s%s')", dropped, dropped == 1 ? "" : "s", first,
 			  strlen(first) > 80 ? "..." : "");
@@ -247,10 +248,10 @@ int view_add_archive(struct tree *t)
 
 	for (size_t i = 0; i < arc_count(t->arc) && rc >= 0; i++) {
 		const struct arc_entry *e = arc_entry_at(t->arc, i);
-		const char *path = e->path + t->prefix_len, *slash;
+		const char *path = e->path + vp->prefix_len, *slash;
 
 		/* a pod container's subtree shows its own directory only */
-		if (t->prefix_len && (strncmp(e->path, t->prefix, t->prefix_len) || !*path))
+		if (vp->prefix_len && (strncmp(e->path, vp->prefix, vp->prefix_len) || !*path))
 			continue;
 		slash = strchr(path, '/');
 		if (view_name(&views, path, slash ? (size_t) (slash - path) : strlen(path))) {
