@@ -25,24 +25,14 @@ static int render_json(const struct tree *t, const struct tree_node *n, struct c
 			       n->member->path, &b, !t->opts.json_plain, out);
 }
 
-/* The directory the member before went to. The archive lists its members
- * sorted by path, each directory before what it holds (arc.h), so the
- * members of one directory are consecutive: most go where the one before
- * went, and only a change of directory walks the path again. */
-struct member_at {
-	struct tree_node *dir;
-	const char *path;	/* that member's path (borrowed) */
-	size_t dir_len;		/* the length of its directory part */
-};
-
-/* Create (or find) the directory chain for archive path @path and add the
- * member itself as the last component. */
-static int add_member(struct tree *t, const struct arc_entry *e, const char *path, struct member_at *at)
+struct tree_node *view_member_dir(struct tree *t, struct view_member_at *at, const char *path, const char **ret_base,
+				   int *ret_err)
 {
 	const char *last = strrchr(path, '/'), *p = path, *slash;
 	size_t dir_len = last ? (size_t) (last - path) : 0;
-	struct tree_node *dir = t->root, *n;
+	struct tree_node *dir = at->top, *n;
 
+	*ret_err = 0;
 	if (at->dir && at->dir_len == dir_len && !strncmp(at->path, path, dir_len)) {
 		dir = at->dir;
 		p = last ? last + 1 : path;
@@ -52,24 +42,45 @@ static int add_member(struct tree *t, const struct arc_entry *e, const char *pat
 		if (!n) {
 			char *comp = strndup(p, (size_t) (slash - p));
 
-			if (!comp)
-				return -ENOMEM;
-			n = tree_node_add(t, dir, comp, TREE_DIR, S_IFDIR | 0555);
+			n = comp ? tree_node_add(t, dir, comp, TREE_DIR, S_IFDIR | 0555) : NULL;
 			free(comp);
-			if (!n)
-				return -ENOMEM;
+			if (!n) {
+				*ret_err = -ENOMEM;
+				return NULL;
+			}
 		}
 		if (n->kind != TREE_DIR)
-			return 0;	/* a file where a directory is needed: keep the file */
+			return NULL;	/* a file where a directory is needed: keep the file */
 		dir = n;
 		p = slash + 1;
 	}
-	*at = (struct member_at) { dir, path, dir_len };
-	if (!*p)
-		return 0;
-	/* a name is added once, in order: if it is there, it was added last */
-	n = dir->n_children ? dir->children[dir->n_children - 1] : NULL;
-	if (n && !strcmp(n->name, p)) {
+	at->dir = dir;
+	at->path = path;
+	at->dir_len = dir_len;
+	*ret_base = p;
+	return dir;
+}
+
+struct tree_node *view_member_added(const struct tree_node *dir, const char *name)
+{
+	struct tree_node *n = dir->n_children ? dir->children[dir->n_children - 1] : NULL;
+
+	return n && !strcmp(n->name, name) ? n : NULL;
+}
+
+/* Create (or find) the directory chain for archive path @path and add the
+ * member itself as the last component. */
+static int add_member(struct tree *t, const struct arc_entry *e, const char *path, struct view_member_at *at)
+{
+	struct tree_node *dir, *n;
+	const char *p;
+	int rc;
+
+	dir = view_member_dir(t, at, path, &p, &rc);
+	if (!dir || !*p)
+		return rc;
+	n = view_member_added(dir, p);
+	if (n) {
 		/* an implied directory met its own entry: adopt its time (not its
 		 * mode: the archive's modes are hostile input, see below) */
 		if (n->kind == TREE_DIR && e->type == ARC_DIR) {
@@ -229,7 +240,7 @@ int view_add_archive(struct tree *t)
 {
 	const struct view_parts *vp = view_parts(t);
 	struct view_names views = { .n = t->root->n_children };	/* added before: pid dirs, images/ */
-	struct member_at at = { 0 };
+	struct view_member_at at = { .top = t->root };
 	size_t n_long = 0;
 	const char *first;
 	size_t dropped = arc_dropped(t->arc, &first);

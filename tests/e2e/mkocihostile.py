@@ -27,6 +27,8 @@ image forms come from mkoci.py's writer.
     procimages a plain checkpoint tar (not an image) of N processes in a
               random tree, each with copies of the first process's core, mm,
               pagemap, fs and ids images
+    rootfsfiles a plain checkpoint tar (not an image) whose rootfs-diff.tar
+              holds N empty files in one directory, d/
 """
 import gzip
 import hashlib
@@ -34,11 +36,9 @@ import io
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -134,28 +134,32 @@ def case_nuldigest(src, out, n):
         json.dump(idx, f)
 
 
+def src_files(src):
+    """(name, bytes) of the regular members of the checkpoint tar @src (the
+    fixtures' .tar.gz may be zstd, as Podman writes them)."""
+    raw = subprocess.run(["zstd", "-dcf", src], stdout=subprocess.PIPE, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+        return [(ti.name, t.extractfile(ti).read()) for ti in t.getmembers() if ti.isfile()]
+
+
 def case_procimages(src, out, n):
-    tmp = tempfile.mkdtemp()
-    try:
-        # the fixtures' .tar.gz may be zstd (as Podman writes them)
-        raw = subprocess.run(["zstd", "-dcf", src], stdout=subprocess.PIPE, check=True).stdout
-        with tarfile.open(fileobj=io.BytesIO(raw)) as t:
-            t.extractall(tmp)
-        ck = os.path.join(tmp, "checkpoint")
-        head, recs = ckimg.read_img(os.path.join(ck, "pstree.img"))
-        root = ckimg.fdict(recs[0])[1]
-        rnd = random.Random(14)
-        recs = recs + [ckimg.ser(ckimg.pstree_entry(1000 + i, root if i == 0 else 1000 + rnd.randrange(i), 1, 1,
-                                                    [1000 + i])) for i in range(n)]
-        own = {}
-        for k in ("core", "mm", "pagemap", "fs", "ids"):
-            with open(os.path.join(ck, "%s-%d.img" % (k, root)), "rb") as f:
-                own[k] = f.read()
-        extra = {"%s-%d.img" % (k, 1000 + i): v for i in range(n) for k, v in own.items()}
-        extra["pstree.img"] = ckimg.img_bytes(head, recs)
-        ckimg.tar_write(out, ckimg.fixture_members(tmp, extra), fmt=tarfile.USTAR_FORMAT)
-    finally:
-        shutil.rmtree(tmp)
+    files = src_files(src)
+    data = dict(files)
+    head, recs = ckimg.split_img(data["checkpoint/pstree.img"])
+    root = ckimg.fdict(recs[0])[1]
+    rnd = random.Random(14)
+    recs = recs + [ckimg.ser(ckimg.pstree_entry(1000 + i, root if i == 0 else 1000 + rnd.randrange(i), 1, 1,
+                                                [1000 + i])) for i in range(n)]
+    own = {k: data["checkpoint/%s-%d.img" % (k, root)] for k in ("core", "mm", "pagemap", "fs", "ids")}
+    files = [(name, ckimg.img_bytes(head, recs) if name == "checkpoint/pstree.img" else d) for name, d in files]
+    files += [("checkpoint/%s-%d.img" % (k, 1000 + i), v) for i in range(n) for k, v in own.items()]
+    ckimg.tar_write(out, files, fmt=tarfile.USTAR_FORMAT)
+
+
+def case_rootfsfiles(src, out, n):
+    inner = ckimg.tar_bytes([(ckimg.tar_info("d/%06d" % i), b"") for i in range(n)], fmt=tarfile.USTAR_FORMAT)
+    ckimg.tar_write(out, [(name, inner if name == "rootfs-diff.tar" else d) for name, d in src_files(src)],
+                    fmt=tarfile.USTAR_FORMAT)
 
 
 def case_overlay(src, out, n):

@@ -146,9 +146,10 @@ for seed in 4 9 15 24 40; do
 	fi
 done
 
-# item: one gzip layer of 20000 empty files, and (not an image) a plain tar
-# of 2000 processes with images each: the tree's build scanned the whole
-# directory for each member, and every view's name for each member
+# item: one gzip layer of 20000 empty files, and (not images) a plain tar
+# of 2000 processes with images each and one whose rootfs-diff.tar holds
+# 20000 files: the tree's build scanned the whole directory for each
+# member, and every view's name for each member
 $GEN empties "$src" "$WORK/empties" 20000 || fail "mkocihostile empties"
 if mounted "20000 empty files" "$WORK/empties"; then
 	check "20000 empty files: all listed, none with a byte" \
@@ -164,6 +165,13 @@ if mounted "2000 processes with images" "$WORK/procs.tar"; then
 		test "$(ls "$m/checkpoint" | wc -l)" -eq $((n_img + 10000))
 	check "2000 processes with images: /1000 .. /2999 are there, /2999/status names pid 1's command" \
 		sh -c "test \$(ls -d '$m'/[0-9]* | grep -c '/[12][0-9][0-9][0-9]\$') -eq 2000 && grep -q \"^Name:.\$(sed -n 's/^Name:.//p' '$m/1/status')\$\" '$m/2999/status'"
+	umount_ck "$m"
+fi
+# the same for the trees of nested tars: a rootfs-diff.tar of 20000 files in one directory
+$GEN rootfsfiles "$bb" "$WORK/rootfs.tar" 20000 || fail "mkocihostile rootfsfiles"
+if mounted "rootfs-diff.tar of 20000 files" "$WORK/rootfs.tar"; then
+	check "rootfs-diff.tar of 20000 files: /rootfs-diff/d lists them all, empty" \
+		sh -c "test \$(ls '$m/rootfs-diff/d' | wc -l) -eq 20000 -a \$(find '$m/rootfs-diff/d' -type f -size +0 | wc -l) -eq 0 -a -f '$m/rootfs-diff/d/019999'"
 	umount_ck "$m"
 fi
 

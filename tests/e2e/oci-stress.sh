@@ -29,6 +29,7 @@ cases=(
 	"empties 100000 wl-gamma.tar empties"
 	"procimages 10000 busybox-loop.tar.gz procimages"
 	"procimages 20000 busybox-loop.tar.gz procimages"
+	"rootfsfiles 100000 busybox-loop.tar.gz rootfsfiles"
 	"whiteouts 0 wl-gamma.tar whiteouts"
 	"nuldigest 0 wl-gamma.tar nuldigest"
 )
@@ -36,7 +37,7 @@ for c in "${cases[@]}"; do
 	read -r name n src img opts <<<"$c"
 	[ $# -gt 0 ] && [[ " $* " != *" $name "* ]] && continue
 	out=$work/$img-$n
-	[ "$name" = tags ] || [ "$name" = procimages ] && out=$out.tar
+	case $name in tags | procimages | rootfsfiles) out=$out.tar ;; esac
 	$gen "$name" "$fixtures/$src" "$out" "$n" || { echo "$name $n: mkocihostile failed"; continue; }
 	# shellcheck disable=SC2086
 	$time -f '%e %U %S %M' -o "$work/time" timeout 600 "$ckptfs" --ls ${opts:-} "$out" / >/dev/null 2>"$work/err"
