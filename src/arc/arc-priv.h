@@ -125,8 +125,10 @@ int arc_dir_index(struct arc *a, int fd, char **ret_error);
  * Returns an fd or -errno. */
 int arc_open_member(const struct arc *a, const char *path);
 /* Index the regular file or stream open at @fd (taken over) as arc_open()
- * does, without looking for an image. */
-int arc_open_fd(int fd, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error);
+ * does, without looking for an image, drawing on @budget (that of the
+ * archive it belongs to; NULL: one of its own). */
+int arc_open_fd(int fd, const struct arc_opts *opts, struct arc_budget *budget, struct arc **ret_arc,
+		char **ret_error);
 
 /* If @a, just indexed from @path, is a container image, build the archive
  * its layers make (taking @a over) in @ret_arc and return 1; return 0 when

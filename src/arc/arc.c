@@ -13,7 +13,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <search.h>
 #include <stdio.h>
 #include <string.h>
@@ -440,7 +439,8 @@ struct arc *arc_new(const struct arc_opts *opts)
 }
 
 /* Index the input open at @fd (taken over), a directory or a file. */
-static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
+static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc_budget *budget, struct arc **ret_arc,
+			char **ret_error)
 {
 	_cleanup_(arc_freep) struct arc *a = NULL;
 	_cleanup_free_ char *err = NULL;
@@ -452,6 +452,8 @@ static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc **ret_ar
 	a = arc_new(opts);
 	if (!a)
 		return -ENOMEM;
+	if (budget)
+		a->budget = budget;
 
 	if (fstat(fd_, &st) < 0) {
 		rc = -errno;
@@ -466,7 +468,7 @@ static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc **ret_ar
 			a->progress_total = (uint64_t) st.st_size;
 			a->progress_next = arc_now_ns() + 300 * 1000000ull;
 		}
-		a->budget->archive_size = (uint64_t) st.st_size;
+		a->budget->archive_size += (uint64_t) st.st_size;
 		rc = arc_tar_index(a, fd_, &st, &err);
 		if (rc == 0 && a->progress_shown)
 			a->progress->progress(a->progress->progress_ctx, a->progress_total, a->progress_total);
@@ -507,9 +509,10 @@ out_error:
 	return rc;
 }
 
-int arc_open_fd(int fd, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
+int arc_open_fd(int fd, const struct arc_opts *opts, struct arc_budget *budget, struct arc **ret_arc,
+		char **ret_error)
 {
-	return arc_index_fd(fd, opts, ret_arc, ret_error);
+	return arc_index_fd(fd, opts, budget, ret_arc, ret_error);
 }
 
 int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
@@ -522,7 +525,7 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 		rc = -errno;
 		return ck_err(ret_error, rc, "cannot open: %s", strerror(-rc));
 	}
-	rc = arc_index_fd(fd, opts, &a, ret_error);
+	rc = arc_index_fd(fd, opts, NULL, &a, ret_error);
 	if (rc < 0)
 		return rc;
 	rc = arc_oci_open(a, opts, &img, ret_error);
@@ -722,43 +725,4 @@ bool arc_is_zero_copy(const struct arc *a)
 bool arc_splices(const struct arc *a)
 {
 	return !a->seek;
-}
-
-/* Bytes hashed per read. */
-#define ARC_HASH_CHUNK (1024 * 1024)
-
-int arc_sha256(const struct arc *a, const struct arc_entry *e, char hex[65])
-{
-	_cleanup_free_ uint8_t *buf = NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx;
-	uint64_t off;
-	ssize_t n = 0;
-	int rc = 0;
-
-	buf = malloc(ARC_HASH_CHUNK);
-	ctx = EVP_MD_CTX_new();
-	if (!buf || !ctx) {
-		EVP_MD_CTX_free(ctx);
-		return -ENOMEM;
-	}
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		rc = -ENOMEM;
-	for (off = 0; rc == 0 && off < e->size; off += (uint64_t) n) {
-		n = arc_pread(a, e, buf, ARC_HASH_CHUNK, off);
-		if (n <= 0)
-			rc = n < 0 ? (int) n : -EIO;
-		else if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1)
-			rc = -ENOMEM;
-	}
-	if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-		rc = -ENOMEM;
-	EVP_MD_CTX_free(ctx);
-	if (rc < 0)
-		return rc;
-	for (unsigned int i = 0; i < mdlen && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[64] = '\0';
-	return 0;
 }

@@ -128,9 +128,6 @@ int arc_extent_at(const struct arc *a, const struct arc_entry *e, uint64_t off, 
  * is returned in @ret_owned and must be freed. Members larger than @max give
  * -EFBIG. Returns 0 or -errno. */
 int arc_load(const struct arc *a, const struct arc_entry *e, size_t max, struct ck_blob *ret_blob, void **ret_owned);
-/* The sha256 of regular member @e, as 64 lowercase hex digits and a NUL in
- * @hex. Returns 0, -EIO when the member reads short, or -errno. */
-int arc_sha256(const struct arc *a, const struct arc_entry *e, char hex[65]);
 /* The image @a was read from, or NULL when its input was not an image. */
 const struct arc_image *arc_image(const struct arc *a);
 /* The decoded bytes of the archive file @path in order, whatever its

@@ -61,7 +61,7 @@ static int oci_run(void *st, struct cli_common *c, int argc, char **argv)
 	struct oci_state *o = st;
 	struct arc_opts aopts = { .cache_dir = c->cache_dir, .image_ref = c->image, .spill_limit = c->spill_limit };
 	_cleanup_free_ char *err = NULL, *digest = NULL;
-	enum oci_fail fail;
+	bool dest_failed;
 	int rc;
 
 	if (argc != 2)
@@ -70,15 +70,14 @@ static int oci_run(void *st, struct cli_common *c, int argc, char **argv)
 	o->bo.annotations = o->ann;
 	o->bo.n_annotations = o->n_ann;
 	o->bo.compress = o->compress;
-	rc = oci_build(argv[0], argv[1], &o->bo, &digest, &fail, &err);
+	rc = oci_build(argv[0], argv[1], &o->bo, &digest, &dest_failed, &err);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", c->prog, err ? err : strerror(-rc));
-		if (rc == -EINVAL && fail == OCI_FAIL_WRITE)
+		if (rc == -EINVAL && dest_failed)
 			return CLI_EXIT_USAGE;
 		if (rc == -ENOMEM)
 			return CLI_EXIT_NO_MEMORY;
-		return fail == OCI_FAIL_NOT_CKPT ? CLI_EXIT_NOT_CHECKPOINT :
-		       fail == OCI_FAIL_READ ? CLI_EXIT_ARCHIVE : CLI_EXIT_WRITE;
+		return rc == -ARC_ENOTCKPT ? CLI_EXIT_NOT_CHECKPOINT : dest_failed ? CLI_EXIT_WRITE : CLI_EXIT_ARCHIVE;
 	}
 	printf("%s\n", digest);
 	return CLI_EXIT_OK;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arc-oci.h"
 #include "diff-priv.h"
 #include "spec.h"
 
@@ -122,17 +123,20 @@ static const char *type_name(const struct arc_entry *e)
 	       "other";
 }
 
-/* The facts of one member: sha256 of a file, its mode in octal. */
+/* The facts of one member: sha256 of a file (64 hex digits, without the
+ * "sha256:" of a digest), its mode in octal. */
 struct rfacts {
-	char sha[65], mode[16];
+	char sha[ARC_DIGEST_SIZE], mode[16];
 };
 
 static void facts(struct diff_ctx *x, const struct rside *s, const struct arc_entry *e, struct rfacts *f)
 {
-	int rc = e->type == ARC_REG ? arc_sha256(s->tar, e, f->sha) : 0;
+	int rc = e->type == ARC_REG ? arc_sha256_member(s->tar, e, f->sha) : 0;
 
 	if (e->type != ARC_REG)
 		f->sha[0] = '\0';
+	else if (rc == 0)
+		memmove(f->sha, f->sha + 7, strlen(f->sha + 7) + 1);
 	if (rc < 0) {
 		snprintf(f->sha, sizeof(f->sha), "?");
 		diff_warn(x, "%s: rootfs-diff.tar: %s: not compared: %s", s->what, e->path, strerror(-rc));

@@ -18,47 +18,29 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "arc-oci.h"
 #include "log.h"
 #include "pack.h"
 #include "spec.h"
 
 #define OCI_CHUNK (1024 * 1024)
 #define OCI_SPEC_MAX (16u << 20)
-#define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define MT_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_INDEX "application/vnd.oci.image.index.v1+json"
 
 DEFINE_CLEANUP(oci_json_putp, json_object, json_object_put)
-DEFINE_CLEANUP(oci_md_freep, EVP_MD_CTX, EVP_MD_CTX_free)
-
-static void oci_hex(EVP_MD_CTX *md, char out[72])
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	EVP_DigestFinal_ex(md, d, &n);
-	memcpy(out, "sha256:", 7);
-	for (unsigned int i = 0; i < n && i < 32; i++)
-		snprintf(out + 7 + 2 * i, 3, "%02x", d[i]);
-}
 
 /* The layer being written: tar bytes in, compressed bytes out to @fd. */
 struct oci_layer {
 	int fd;
 	enum oci_compress comp;
-	EVP_MD_CTX *diff_md;	/* of the tar */
-	EVP_MD_CTX *blob_md;	/* of the compressed blob */
+	struct arc_sha256 *diff_md;	/* of the tar */
+	struct arc_sha256 *blob_md;	/* of the compressed blob */
 	z_stream z;
 	bool z_init;
 	struct pack_zstd *zw;	/* zstd */
@@ -78,8 +60,9 @@ static int layer_emit(void *ctx, const void *p, size_t n)
 	rc = ck_pwrite_full(l->fd, p, n, (off_t) l->size);
 	if (rc < 0)
 		return rc;
-	if (EVP_DigestUpdate(l->blob_md, p, n) != 1)
-		return -ENOMEM;
+	rc = arc_sha256_add(l->blob_md, p, n);
+	if (rc < 0)
+		return rc;
 	l->size += n;
 	return 0;
 }
@@ -119,10 +102,8 @@ static la_ssize_t layer_write_cb(struct archive *ar, void *data, const void *buf
 	struct oci_layer *l = data;
 	int rc;
 
-	if (EVP_DigestUpdate(l->diff_md, buf, n) != 1)
-		rc = -ENOMEM;
-	else
-		rc = layer_feed(l, buf, n, false);
+	rc = arc_sha256_add(l->diff_md, buf, n);
+	rc = rc ?: layer_feed(l, buf, n, false);
 	if (rc < 0) {
 		l->err = rc;
 		archive_set_error(ar, -rc, "%s", strerror(-rc));
@@ -215,12 +196,11 @@ out:
 static int layer_init(struct oci_layer *l, int fd, enum oci_compress comp)
 {
 	*l = (struct oci_layer) { .fd = fd, .comp = comp };
-	l->diff_md = EVP_MD_CTX_new();
-	l->blob_md = EVP_MD_CTX_new();
+	l->diff_md = arc_sha256_new();
+	l->blob_md = arc_sha256_new();
 	l->out_cap = OCI_CHUNK;
 	l->out = malloc(l->out_cap);
-	if (!l->diff_md || !l->blob_md || !l->out || EVP_DigestInit_ex(l->diff_md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestInit_ex(l->blob_md, EVP_sha256(), NULL) != 1)
+	if (!l->diff_md || !l->blob_md || !l->out)
 		return -ENOMEM;
 	if (comp == OCI_GZIP) {
 		/* 15 + 16: a gzip wrapper, with no name and no time in its header */
@@ -234,8 +214,8 @@ static int layer_init(struct oci_layer *l, int fd, enum oci_compress comp)
 
 static void layer_done(struct oci_layer *l)
 {
-	EVP_MD_CTX_free(l->diff_md);
-	EVP_MD_CTX_free(l->blob_md);
+	arc_sha256_free(l->diff_md);
+	arc_sha256_free(l->blob_md);
 	if (l->z_init)
 		deflateEnd(&l->z);
 	pack_zstd_free(l->zw);
@@ -349,14 +329,14 @@ static int oci_annotations(const struct oci_meta *m, const struct oci_build_opts
 	const char *engine = i->annotations || i->config_name ? spec_engine(i) : NULL;
 	int rc = 0;
 
-	rc = rc ?: put_s(ann, "io.kubernetes.cri-o.annotations.checkpoint.name", m->name);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.container.name", m->name);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.pod.name", i->annotations ? spec_pod_name(i) : NULL);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.pod.namespace", i->annotations ? spec_namespace(i) : NULL);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.engine.name", engine);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.rootfsImageName", i->image);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.rootfsImageID", m->image_id);
-	rc = rc ?: put_s(ann, "org.criu.checkpoint.runtime.name", i->runtime);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIO_NAME, m->name);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "container.name", m->name);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "pod.name", i->annotations ? spec_pod_name(i) : NULL);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "pod.namespace", i->annotations ? spec_namespace(i) : NULL);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "engine.name", engine);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "rootfsImageName", i->image);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "rootfsImageID", m->image_id);
+	rc = rc ?: put_s(ann, ARC_ANN_CRIU "runtime.name", i->runtime);
 	for (size_t k = 0; rc == 0 && k < opts->n_annotations; k++) {
 		const char *kv = opts->annotations[k], *eq = strchr(kv, '=');
 		_cleanup_free_ char *key = eq ? strndup(kv, (size_t) (eq - kv)) : NULL;
@@ -371,41 +351,25 @@ static int oci_annotations(const struct oci_meta *m, const struct oci_build_opts
 	return rc;
 }
 
-static const char *oci_arch(void)
-{
-	static const struct { const char *uname, *oci; } map[] = {
-		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "armv7l", "arm" }, { "i686", "386" },
-		{ "ppc64le", "ppc64le" }, { "s390x", "s390x" }, { "riscv64", "riscv64" },
-	};
-	static struct utsname u;
-
-	if (uname(&u) == 0)
-		for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-			if (!strcmp(u.machine, map[i].uname))
-				return map[i].oci;
-	return "amd64";
-}
-
-static int oci_json_text(json_object *o, char **ret, size_t *ret_len, char digest[72])
+static int oci_json_text(json_object *o, char **ret, size_t *ret_len, char digest[ARC_DIGEST_SIZE])
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	_cleanup_(oci_md_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
 
-	if (!s || !md)
+	if (!s)
 		return -ENOMEM;
 	*ret_len = strlen(s);
 	*ret = strdup(s);
-	if (!*ret || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(md, s, *ret_len) != 1)
+	if (!*ret)
 		return -ENOMEM;
-	oci_hex(md, digest);
-	return 0;
+	return arc_sha256_of(s, *ret_len, digest);
 }
 
 /* The small documents of the image. */
 struct oci_docs {
 	char *config, *manifest, *index;
 	size_t config_len, manifest_len, index_len;
-	char config_digest[72], manifest_digest[72], layer_digest[72], index_digest[72];
+	char config_digest[ARC_DIGEST_SIZE], manifest_digest[ARC_DIGEST_SIZE], layer_digest[ARC_DIGEST_SIZE];
+	char index_digest[ARC_DIGEST_SIZE];
 };
 
 static void oci_docs_done(struct oci_docs *d)
@@ -438,7 +402,7 @@ static int oci_make_docs(const struct oci_meta *m, const struct oci_build_opts *
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 	/* config: the checkpoint's time as the image's */
 	rc = rc ?: put_s(cfg, "created", m->checkpointed ? m->checkpointed : now);
-	rc = rc ?: put_s(cfg, "architecture", oci_arch());
+	rc = rc ?: put_s(cfg, "architecture", arc_oci_arch());
 	rc = rc ?: put_s(cfg, "os", "linux");
 	json_object_object_add(cfg, "config", json_object_new_object());
 	json_object_array_add(ids, json_object_new_string(diff_id));
@@ -452,9 +416,9 @@ static int oci_make_docs(const struct oci_meta *m, const struct oci_build_opts *
 	rc = rc ?: oci_json_text(cfg, &d->config, &d->config_len, d->config_digest);
 	/* manifest */
 	json_object_object_add(man, "schemaVersion", json_object_new_int(2));
-	rc = rc ?: put_s(man, "mediaType", MT_MANIFEST);
-	json_object_object_add(man, "config", oci_desc(MT_CONFIG, d->config_digest, d->config_len));
-	json_object_array_add(layers, oci_desc(opts->compress == OCI_ZSTD ? MT_LAYER_ZSTD : MT_LAYER_GZIP,
+	rc = rc ?: put_s(man, "mediaType", ARC_MT_OCI_MANIFEST);
+	json_object_object_add(man, "config", oci_desc(ARC_MT_OCI_CONFIG, d->config_digest, d->config_len));
+	json_object_array_add(layers, oci_desc(opts->compress == OCI_ZSTD ? ARC_MT_OCI_LAYER_ZSTD : ARC_MT_OCI_LAYER_GZIP,
 					       d->layer_digest, layer_size));
 	json_object_object_add(man, "layers", layers);
 	json_object_object_add(man, "annotations", ann);
@@ -463,18 +427,18 @@ static int oci_make_docs(const struct oci_meta *m, const struct oci_build_opts *
 	if (rc < 0)
 		return rc;
 	/* index.json */
-	mdesc = oci_desc(MT_MANIFEST, d->manifest_digest, d->manifest_len);
+	mdesc = oci_desc(ARC_MT_OCI_MANIFEST, d->manifest_digest, d->manifest_len);
 	if (!mdesc)
 		return -ENOMEM;
 	if (opts->ref) {
 		json_object *ra = json_object_new_object();
 
-		put_s(ra, "org.opencontainers.image.ref.name", opts->ref);
+		put_s(ra, ARC_ANN_REF, opts->ref);
 		json_object_object_add(mdesc, "annotations", ra);
 	}
 	json_object_array_add(mfs, mdesc);
 	json_object_object_add(idx, "schemaVersion", json_object_new_int(2));
-	put_s(idx, "mediaType", MT_INDEX);
+	put_s(idx, "mediaType", ARC_MT_OCI_INDEX);
 	json_object_object_add(idx, "manifests", mfs);
 	return oci_json_text(idx, &d->index, &d->index_len, d->index_digest);
 }
@@ -593,166 +557,181 @@ out:
 	return rc;
 }
 
-static bool oci_has_inventory(const struct arc *a)
+/* Index @archive and read what its engine files say. */
+static int oci_build_read(const char *archive, const struct oci_build_opts *opts, struct arc **ret,
+			  struct oci_meta *meta, char **ret_error)
 {
-	for (size_t i = 0; i < arc_count(a); i++) {
-		const struct arc_entry *e = arc_entry_at(a, i);
-		const char *b = strrchr(e->path, '/');
-
-		if (e->type == ARC_REG && !strcmp(b ? b + 1 : e->path, "inventory.img"))
-			return true;
-	}
-	return false;
-}
-
-int oci_build(const char *archive, const char *dest, const struct oci_build_opts *opts,
-	      char **ret_digest, enum oci_fail *ret_fail, char **ret_error)
-{
-	_cleanup_(arc_freep) struct arc *a = NULL;
-	_cleanup_free_ char *err = NULL, *dir = NULL, *tmpdir = NULL;
-	struct oci_meta meta = { 0 };
-	struct oci_docs docs = { 0 };
-	struct oci_layer layer = { .fd = -1 };
-	bool is_tar, layer_inited = false;
-	_cleanup_close_ int dfd = -1, lfd = -1, tfd = -1;
-	const char *layer_tmp = ".layer.partial";
-	char diff_id[72];
-	struct stat st;
-	size_t len = strlen(dest);
+	_cleanup_free_ char *err = NULL;
 	int rc;
 
-	*ret_fail = OCI_FAIL_NONE;
-	rc = arc_open(archive, opts->arc_opts, &a, &err);
-	if (rc < 0) {
-		*ret_fail = rc == -ARC_ENOTCKPT ? OCI_FAIL_NOT_CKPT : OCI_FAIL_READ;
+	rc = arc_open(archive, opts->arc_opts, ret, &err);
+	if (rc < 0)
 		return ck_err(ret_error, rc, "%s: %s", archive, err ? err : strerror(-rc));
-	}
-	if (!oci_has_inventory(a)) {
-		*ret_fail = OCI_FAIL_NOT_CKPT;
-		return ck_err(ret_error, -ENOENT, "%s: no CRIU images (inventory.img) found", archive);
-	}
-	rc = oci_meta_read(a, archive, &meta);
-	if (rc < 0)
-		goto fail_read;
+	if (!arc_oci_has_images(*ret))
+		return ck_err(ret_error, -ARC_ENOTCKPT, "%s: no CRIU images (inventory.img) found", archive);
+	rc = oci_meta_read(*ret, archive, meta);
+	return rc < 0 ? ck_err(ret_error, rc, "%s: %s", archive, strerror(-rc)) : 0;
+}
 
-	*ret_fail = OCI_FAIL_WRITE;
-	while (len > 1 && dest[len - 1] == '/')
-		len--;
-	is_tar = len > 4 && !strncmp(dest + len - 4, ".tar", 4);
-	if (lstat(dest, &st) == 0) {
-		rc = ck_err(ret_error, -EEXIST, "%s: exists already (choose a new name)", dest);
-		goto out;
-	}
-	if (is_tar) {
-		const char *slash = strrchr(dest, '/');
+/* Where the image is written: an oci-archive is the unnamed file @tfd
+ * (in DEST's directory), its layer the unnamed @lfd; a layout directory is
+ * @tmpdir ("DEST.partial-XXXXXX", @dfd), its layer a file in it. */
+struct oci_dest {
+	const char *path;
+	size_t len;		/* of @path without trailing slashes */
+	bool is_tar;
+	char *tmpdir;		/* while it exists */
+	int dfd, lfd, tfd;
+};
 
-		dir = slash ? strndup(dest, (size_t) (slash - dest) + 1) : strdup(".");
-		if (!dir) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		lfd = open(opts->arc_opts && opts->arc_opts->cache_dir ? opts->arc_opts->cache_dir : dir,
-			   O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (lfd < 0)
-			lfd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		tfd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-		if (lfd < 0 || tfd < 0) {
-			rc = ck_err(ret_error, -errno, "%s: cannot create a temporary file in '%s': %m", dest, dir);
-			goto out;
-		}
-	} else {
-		if (asprintf(&tmpdir, "%.*s.partial-XXXXXX", (int) len, dest) < 0) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if (!mkdtemp(tmpdir)) {
-			rc = ck_err(ret_error, -errno, "%s: cannot create '%s': %m", dest, tmpdir);
-			free(TAKE_PTR(tmpdir));
-			goto out;
-		}
-		chmod(tmpdir, 0755);
-		dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 || mkdirat(dfd, "blobs", 0755) < 0 || mkdirat(dfd, "blobs/sha256", 0755) < 0) {
-			rc = ck_err(ret_error, -errno, "%s: cannot create '%s/blobs/sha256': %m", dest, tmpdir);
-			goto out;
-		}
-		lfd = openat(dfd, "blobs/sha256/.layer.partial", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (lfd < 0) {
-			rc = ck_err(ret_error, -errno, "%s: cannot create the layer: %m", dest);
-			goto out;
-		}
-	}
+static void oci_dest_done(struct oci_dest *d, const struct oci_docs *docs)
+{
+	if (d->tmpdir)
+		oci_rm_partial(d->tmpdir, docs, ".layer.partial");
+	free(d->tmpdir);
+	for (int *fd = &d->dfd; fd <= &d->tfd; fd++)
+		if (*fd >= 0)
+			close(*fd);
+}
 
-	rc = layer_init(&layer, lfd, opts->compress);
-	layer_inited = true;
-	if (rc < 0)
-		goto out;
-	rc = layer_write(a, &layer, &err);
-	if (rc < 0) {
-		ck_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
-		goto out;
-	}
-	oci_hex(layer.diff_md, diff_id);
-	oci_hex(layer.blob_md, docs.layer_digest);
-	rc = oci_make_docs(&meta, opts, diff_id, layer.size, &docs);
-	if (rc == -EINVAL) {
-		rc = ck_err(ret_error, rc, "--annotation takes KEY=VALUE");
-		goto out;
-	}
-	if (rc < 0)
-		goto out;
+static int oci_dest_open_tar(struct oci_dest *d, const struct oci_build_opts *opts, char **ret_error)
+{
+	const char *slash = strrchr(d->path, '/');
+	_cleanup_free_ char *dir = slash ? strndup(d->path, (size_t) (slash - d->path) + 1) : strdup(".");
 
-	if (is_tar) {
-		char proc[64];
+	if (!dir)
+		return -ENOMEM;
+	d->lfd = open(opts->arc_opts && opts->arc_opts->cache_dir ? opts->arc_opts->cache_dir : dir,
+		      O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (d->lfd < 0)
+		d->lfd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	d->tfd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (d->lfd < 0 || d->tfd < 0)
+		return ck_err(ret_error, -errno, "%s: cannot create a temporary file in '%s': %m", d->path, dir);
+	return 0;
+}
 
-		rc = write_archive(tfd, lfd, layer.size, &docs, &err);
-		if (rc == 0 && fsync(tfd) < 0)
+static int oci_dest_open_dir(struct oci_dest *d, char **ret_error)
+{
+	if (asprintf(&d->tmpdir, "%.*s.partial-XXXXXX", (int) d->len, d->path) < 0) {
+		d->tmpdir = NULL;
+		return -ENOMEM;
+	}
+	if (!mkdtemp(d->tmpdir)) {
+		int rc = ck_err(ret_error, -errno, "%s: cannot create '%s': %m", d->path, d->tmpdir);
+
+		free(TAKE_PTR(d->tmpdir));
+		return rc;
+	}
+	chmod(d->tmpdir, 0755);
+	d->dfd = open(d->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dfd < 0 || mkdirat(d->dfd, "blobs", 0755) < 0 || mkdirat(d->dfd, "blobs/sha256", 0755) < 0)
+		return ck_err(ret_error, -errno, "%s: cannot create '%s/blobs/sha256': %m", d->path, d->tmpdir);
+	d->lfd = openat(d->dfd, "blobs/sha256/.layer.partial", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (d->lfd < 0)
+		return ck_err(ret_error, -errno, "%s: cannot create the layer: %m", d->path);
+	return 0;
+}
+
+/* Start DEST: it must not exist. */
+static int oci_dest_open(struct oci_dest *d, const char *dest, const struct oci_build_opts *opts, char **ret_error)
+{
+	struct stat st;
+
+	*d = (struct oci_dest) { .path = dest, .len = strlen(dest), .dfd = -1, .lfd = -1, .tfd = -1 };
+	while (d->len > 1 && dest[d->len - 1] == '/')
+		d->len--;
+	d->is_tar = d->len > 4 && !strncmp(dest + d->len - 4, ".tar", 4);
+	if (lstat(dest, &st) == 0)
+		return ck_err(ret_error, -EEXIST, "%s: exists already (choose a new name)", dest);
+	return d->is_tar ? oci_dest_open_tar(d, opts, ret_error) : oci_dest_open_dir(d, ret_error);
+}
+
+/* Write the documents next to the layer and give DEST its name, never
+ * over something that took the name meanwhile. */
+static int oci_dest_commit(struct oci_dest *d, const struct oci_docs *docs, uint64_t layer_size, char **ret_error)
+{
+	_cleanup_free_ char *err = NULL;
+	char name[160];
+	int rc;
+
+	if (d->is_tar) {
+		rc = write_archive(d->tfd, d->lfd, layer_size, docs, &err);
+		if (rc == 0 && fsync(d->tfd) < 0)
 			rc = -errno;
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tfd);
-		if (rc == 0 && linkat(AT_FDCWD, proc, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) < 0)
+		snprintf(name, sizeof(name), "/proc/self/fd/%d", d->tfd);
+		if (rc == 0 && linkat(AT_FDCWD, name, AT_FDCWD, d->path, AT_SYMLINK_FOLLOW) < 0)
 			rc = -errno;
-		if (rc < 0) {
-			ck_err(ret_error, rc, "%s: %s", dest, err ? err : strerror(-rc));
-			goto out;
-		}
-	} else {
-		char name[160];
-
-		snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs.layer_digest + 7);
-		rc = fsync(lfd) < 0 || renameat(dfd, "blobs/sha256/.layer.partial", dfd, name) < 0 ? -errno : 0;
-		snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs.config_digest + 7);
-		rc = rc ?: write_file_at(dfd, name, docs.config, docs.config_len);
-		snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs.manifest_digest + 7);
-		rc = rc ?: write_file_at(dfd, name, docs.manifest, docs.manifest_len);
-		rc = rc ?: write_file_at(dfd, "oci-layout", oci_layout_text, sizeof(oci_layout_text) - 1);
-		rc = rc ?: write_file_at(dfd, "index.json", docs.index, docs.index_len);
-		if (rc == 0 && rename(tmpdir, dest) < 0)
-			rc = -errno;
-		if (rc < 0) {
-			ck_err(ret_error, rc, "%s: cannot write the image: %s", dest, strerror(-rc));
-			goto out;
-		}
-		free(TAKE_PTR(tmpdir));
+		return rc < 0 ? ck_err(ret_error, rc, "%s: %s", d->path, err ? err : strerror(-rc)) : 0;
 	}
-	if (ret_digest && !(*ret_digest = strdup(docs.manifest_digest))) {
+	snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs->layer_digest + 7);
+	rc = fsync(d->lfd) < 0 || renameat(d->dfd, "blobs/sha256/.layer.partial", d->dfd, name) < 0 ? -errno : 0;
+	snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs->config_digest + 7);
+	rc = rc ?: write_file_at(d->dfd, name, docs->config, docs->config_len);
+	snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs->manifest_digest + 7);
+	rc = rc ?: write_file_at(d->dfd, name, docs->manifest, docs->manifest_len);
+	rc = rc ?: write_file_at(d->dfd, "oci-layout", oci_layout_text, sizeof(oci_layout_text) - 1);
+	rc = rc ?: write_file_at(d->dfd, "index.json", docs->index, docs->index_len);
+	if (rc == 0 && renameat2(AT_FDCWD, d->tmpdir, AT_FDCWD, d->path, RENAME_NOREPLACE) < 0)
+		rc = -errno;
+	if (rc < 0)
+		return ck_err(ret_error, rc, "%s: cannot write the image: %s", d->path, strerror(-rc));
+	free(TAKE_PTR(d->tmpdir));
+	return 0;
+}
+
+/* The layer from @a and the documents that describe it. */
+static int oci_build_layer(const struct arc *a, const struct oci_meta *meta, const struct oci_build_opts *opts,
+			   const struct oci_dest *d, struct oci_docs *docs, uint64_t *ret_size, char **ret_error)
+{
+	_cleanup_free_ char *err = NULL;
+	struct oci_layer layer;
+	char diff_id[ARC_DIGEST_SIZE];
+	int rc;
+
+	rc = layer_init(&layer, d->lfd, opts->compress);
+	rc = rc ?: layer_write(a, &layer, &err);
+	if (rc < 0 && rc != -ENOMEM) {
+		ck_err(ret_error, rc, "%s: %s", d->path, err ? err : strerror(-rc));
+	} else if (rc == 0) {
+		arc_sha256_end(layer.diff_md, diff_id);
+		arc_sha256_end(layer.blob_md, docs->layer_digest);
+		*ret_size = layer.size;
+		rc = oci_make_docs(meta, opts, diff_id, layer.size, docs);
+		if (rc == -EINVAL)
+			ck_err(ret_error, rc, "--annotation takes KEY=VALUE");
+	}
+	layer_done(&layer);
+	return rc;
+}
+
+int oci_build(const char *archive, const char *dest, const struct oci_build_opts *opts, char **ret_digest,
+	      bool *ret_dest, char **ret_error)
+{
+	_cleanup_(arc_freep) struct arc *a = NULL;
+	struct oci_meta meta = { 0 };
+	struct oci_docs docs = { 0 };
+	struct oci_dest d = { .dfd = -1, .lfd = -1, .tfd = -1 };
+	uint64_t layer_size = 0;
+	int rc;
+
+	*ret_dest = false;
+	rc = oci_build_read(archive, opts, &a, &meta, ret_error);
+	if (rc == 0) {
+		*ret_dest = true;
+		rc = oci_dest_open(&d, dest, opts, ret_error);
+		rc = rc ?: oci_build_layer(a, &meta, opts, &d, &docs, &layer_size, ret_error);
+		rc = rc ?: oci_dest_commit(&d, &docs, layer_size, ret_error);
+	}
+	if (rc == 0 && ret_digest && !(*ret_digest = strdup(docs.manifest_digest)))
 		rc = -ENOMEM;
-		goto out;
-	}
-	*ret_fail = OCI_FAIL_NONE;
-	rc = 0;
-	goto out;
-
-fail_read:
-	*ret_fail = OCI_FAIL_READ;
-out:
-	if (rc == -ENOMEM)
+	if (rc == 0)
+		*ret_dest = false;
+	else if (rc == -ENOMEM)
 		ck_err(ret_error, rc, "out of memory");
-	else if (rc < 0)
+	else
 		ck_err(ret_error, rc, "%s: %s", dest, strerror(-rc));
-	if (tmpdir)
-		oci_rm_partial(tmpdir, &docs, layer_tmp);
-	if (layer_inited)
-		layer_done(&layer);
+	oci_dest_done(&d, &docs);
 	oci_docs_done(&docs);
 	oci_meta_done(&meta);
 	return rc;

@@ -22,22 +22,18 @@ struct oci_build_opts {
 	const struct arc_opts *arc_opts;	/* for reading the archive; may be NULL */
 };
 
-/* What went wrong, for the exit status. */
-enum oci_fail {
-	OCI_FAIL_NONE = 0,
-	OCI_FAIL_READ,		/* the archive cannot be read */
-	OCI_FAIL_NOT_CKPT,	/* it holds no CRIU images (inventory.img) */
-	OCI_FAIL_WRITE,		/* @dest exists already, or writing failed */
-};
-
 /* Index @archive (any input arc_open() takes) and write the image to
  * @dest: an oci-archive when the name ends in ".tar", else a layout
  * directory. @dest must not exist; it is written under a temporary name
- * and renamed at the end, so a failure leaves nothing behind. Returns 0, or
- * -errno with a one-line message (without @dest's name) in @ret_error and
- * the kind of failure in @ret_fail. On success @ret_digest (if not NULL)
- * receives the manifest's "sha256:<hex>", malloc'ed. */
-int oci_build(const char *archive, const char *dest, const struct oci_build_opts *opts,
-	      char **ret_digest, enum oci_fail *ret_fail, char **ret_error);
+ * and renamed at the end (never over a name taken meanwhile), so a failure
+ * leaves nothing behind. Returns 0, or -errno with a one-line message in
+ * @ret_error: -ARC_ENOTCKPT when @archive holds no checkpoint (an image
+ * without one, or no inventory.img), the errors of arc_open() when it
+ * cannot be read, -EEXIST when @dest exists; @ret_dest says whether the
+ * failure concerns @dest (it exists, or writing it failed) rather than
+ * @archive. On success @ret_digest (if not NULL) receives the manifest's
+ * "sha256:<hex>", malloc'ed. */
+int oci_build(const char *archive, const char *dest, const struct oci_build_opts *opts, char **ret_digest,
+	      bool *ret_dest, char **ret_error);
 
 #endif

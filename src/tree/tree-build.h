@@ -125,7 +125,8 @@ struct tree_node *tree_stream_add(struct tree *t, struct tree_node *parent, cons
 /* [off, off + len) of archive member @e as a file. */
 struct tree_node *tree_slice_add(struct tree *t, struct tree_node *parent, const char *name, mode_t mode,
 				 const struct arc_entry *e, uint64_t off, uint64_t len);
-/* The child @name[0..len) of @dir, or NULL; a linear scan for use while building. */
+/* The child @name[0..len) of @dir, or NULL; a linear scan, from the child
+ * added last, for use while building. */
 struct tree_node *tree_child_scan(const struct tree_node *dir, const char *name, size_t len);
 
 /* Make directory @d lazy: its children are added by @populate when first

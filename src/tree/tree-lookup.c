@@ -9,7 +9,8 @@
 
 struct tree_node *tree_child_scan(const struct tree_node *dir, const char *name, size_t len)
 {
-	for (size_t i = 0; i < dir->n_children; i++)
+	/* from the last added: builders look up what they have just added */
+	for (size_t i = dir->n_children; i-- > 0;)
 		if (strlen(dir->children[i]->name) == len && !memcmp(dir->children[i]->name, name, len))
 			return dir->children[i];
 	return NULL;

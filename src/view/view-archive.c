@@ -25,33 +25,61 @@ static int render_json(const struct tree *t, const struct tree_node *n, struct c
 			       n->member->path, &b, !t->opts.json_plain, out);
 }
 
-/* Create (or find) the directory chain for archive path @path and add the
- * member itself as the last component. */
-static int add_member(struct tree *t, const struct arc_entry *e, const char *path)
+struct tree_node *view_member_dir(struct tree *t, struct view_member_at *at, const char *path, const char **ret_base,
+				   int *ret_err)
 {
-	struct tree_node *dir = t->root, *n;
-	const char *p = path, *slash;
+	const char *last = strrchr(path, '/'), *p = path, *slash;
+	size_t dir_len = last ? (size_t) (last - path) : 0;
+	struct tree_node *dir = at->top, *n;
 
+	*ret_err = 0;
+	if (at->dir && at->dir_len == dir_len && !strncmp(at->path, path, dir_len)) {
+		dir = at->dir;
+		p = last ? last + 1 : path;
+	}
 	while ((slash = strchr(p, '/'))) {
 		n = tree_child_scan(dir, p, (size_t) (slash - p));
 		if (!n) {
 			char *comp = strndup(p, (size_t) (slash - p));
 
-			if (!comp)
-				return -ENOMEM;
-			n = tree_node_add(t, dir, comp, TREE_DIR, S_IFDIR | 0555);
+			n = comp ? tree_node_add(t, dir, comp, TREE_DIR, S_IFDIR | 0555) : NULL;
 			free(comp);
-			if (!n)
-				return -ENOMEM;
+			if (!n) {
+				*ret_err = -ENOMEM;
+				return NULL;
+			}
 		}
 		if (n->kind != TREE_DIR)
-			return 0;	/* a file where a directory is needed: keep the file */
+			return NULL;	/* a file where a directory is needed: keep the file */
 		dir = n;
 		p = slash + 1;
 	}
-	if (!*p)
-		return 0;
-	n = tree_child_scan(dir, p, strlen(p));
+	at->dir = dir;
+	at->path = path;
+	at->dir_len = dir_len;
+	*ret_base = p;
+	return dir;
+}
+
+struct tree_node *view_member_added(const struct tree_node *dir, const char *name)
+{
+	struct tree_node *n = dir->n_children ? dir->children[dir->n_children - 1] : NULL;
+
+	return n && !strcmp(n->name, name) ? n : NULL;
+}
+
+/* Create (or find) the directory chain for archive path @path and add the
+ * member itself as the last component. */
+static int add_member(struct tree *t, const struct arc_entry *e, const char *path, struct view_member_at *at)
+{
+	struct tree_node *dir, *n;
+	const char *p;
+	int rc;
+
+	dir = view_member_dir(t, at, path, &p, &rc);
+	if (!dir || !*p)
+		return rc;
+	n = view_member_added(dir, p);
 	if (n) {
 		/* an implied directory met its own entry: adopt its time (not its
 		 * mode: the archive's modes are hostile input, see below) */
@@ -176,44 +204,78 @@ void view_drop_long_names_done(const struct tree *t, const char *tar, size_t n_l
 			  n_long - VIEW_DROP_WARN_MAX, NAME_MAX);
 }
 
+/* The names of the nodes the views put in the root, sorted, and a member's
+ * first component looked up among them. */
+struct view_names {
+	const char **v;
+	size_t n;
+	const char *p;
+	size_t len;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static bool name_before(const void *ctx, size_t i)
+{
+	const struct view_names *k = ctx;
+
+	return strncmp(k->v[i], k->p, k->len) < 0;
+}
+
+/* Is @p[0..len) the name of a view's node? */
+static bool view_name(struct view_names *k, const char *p, size_t len)
+{
+	size_t i;
+
+	k->p = p;
+	k->len = len;
+	i = ck_lower_bound(k->n, name_before, k);
+	return i < k->n && !strncmp(k->v[i], p, len) && !k->v[i][len];
+}
+
 int view_add_archive(struct tree *t)
 {
 	const struct view_parts *vp = view_parts(t);
-	size_t n_views = t->root->n_children;	/* added before: pid dirs, images/ */
+	struct view_names views = { .n = t->root->n_children };	/* added before: pid dirs, images/ */
+	struct view_member_at at = { .top = t->root };
 	size_t n_long = 0;
 	const char *first;
 	size_t dropped = arc_dropped(t->arc, &first);
+	int rc = 0;
 
 	if (dropped && !vp->prefix_len)
 		tree_warn(t, "%zu archive member%s left out: a path of 4096 bytes or more, or a '..' in it "
 			  "(the first: '%.80s%s')", dropped, dropped == 1 ? "" : "s", first,
 			  strlen(first) > 80 ? "..." : "");
+	views.v = calloc(views.n ? views.n : 1, sizeof(*views.v));
+	if (!views.v)
+		return -ENOMEM;
+	for (size_t v = 0; v < views.n; v++)
+		views.v[v] = t->root->children[v]->name;
+	qsort(views.v, views.n, sizeof(*views.v), name_cmp);
 
-	for (size_t i = 0; i < arc_count(t->arc); i++) {
+	for (size_t i = 0; i < arc_count(t->arc) && rc >= 0; i++) {
 		const struct arc_entry *e = arc_entry_at(t->arc, i);
 		const char *path = e->path + vp->prefix_len, *slash;
-		size_t len;
-		bool hidden = false;
-		int rc;
 
 		/* a pod container's subtree shows its own directory only */
 		if (vp->prefix_len && (strncmp(e->path, vp->prefix, vp->prefix_len) || !*path))
 			continue;
 		slash = strchr(path, '/');
-		len = slash ? (size_t) (slash - path) : strlen(path);
-		for (size_t v = 0; v < n_views && !hidden; v++)
-			hidden = strlen(t->root->children[v]->name) == len &&
-				 !memcmp(t->root->children[v]->name, path, len);
-		if (hidden) {
+		if (view_name(&views, path, slash ? (size_t) (slash - path) : strlen(path))) {
 			tree_warn(t, "archive member '%s' hidden by a ckptfs view", e->path);
 			continue;
 		}
 		if (view_drop_long_name(t, NULL, e->path, &n_long))
 			continue;
-		rc = add_member(t, e, path);
-		if (rc < 0)
-			return rc;
+		rc = add_member(t, e, path, &at);
 	}
+	free(views.v);
+	if (rc < 0)
+		return rc;
 	view_drop_long_names_done(t, NULL, n_long);
 	return 0;
 }

@@ -61,21 +61,6 @@ static int keep_nested(struct tree *t, struct arc *a)
 	return 0;
 }
 
-static struct tree_node *nested_dir(struct tree *t, struct tree_node *dir, const char *p, size_t len)
-{
-	struct tree_node *n = tree_child_scan(dir, p, len);
-	char *comp;
-
-	if (n)
-		return n->kind == TREE_DIR ? n : NULL;
-	comp = strndup(p, len);
-	if (!comp)
-		return NULL;
-	n = tree_node_add(t, dir, comp, TREE_DIR, S_IFDIR | 0555);
-	free(comp);
-	return n;
-}
-
 /* The container's own permission bits are evidence and are shown as they
  * were: only the mounting user can look (FUSE without allow_other) and the
  * mount is nosuid. With -o allow_other they are not trusted for anything:
@@ -85,20 +70,18 @@ static mode_t nested_mode(const struct tree *t, const struct arc_entry *e, mode_
 	return t->opts.shared ? shared_mode : e->mode & 07777;
 }
 
-static int nested_add(struct tree *t, struct tree_node *top, const struct arc *a,
+static int nested_add(struct tree *t, struct view_member_at *at, const struct arc *a,
 		      const struct arc_entry *e)
 {
-	struct tree_node *dir = top, *n;
-	const char *p = e->path, *slash;
+	struct tree_node *dir, *n;
 	struct nested_file *f;
+	const char *p;
+	int rc;
 
-	while ((slash = strchr(p, '/'))) {
-		dir = nested_dir(t, dir, p, (size_t) (slash - p));
-		if (!dir)
-			return 0;	/* a file where a directory is needed, or ENOMEM below */
-		p = slash + 1;
-	}
-	n = tree_child_scan(dir, p, strlen(p));
+	dir = view_member_dir(t, at, e->path, &p, &rc);
+	if (!dir || !*p)
+		return rc;
+	n = view_member_added(dir, p);
 	if (n) {
 		if (n->kind == TREE_DIR && e->type == ARC_DIR) {
 			n->mode = S_IFDIR | nested_mode(t, e, 0500);
@@ -115,7 +98,7 @@ static int nested_add(struct tree *t, struct tree_node *top, const struct arc *a
 		if (n) {
 			n->member = e;
 			/* "/" of a symlink in rootfs-diff.tar is /rootfs-diff */
-			if (tree_link_contain(t, n, top) < 0)
+			if (tree_link_contain(t, n, at->top) < 0)
 				return -ENOMEM;
 		}
 		break;
@@ -143,6 +126,7 @@ static int add_tar(struct tree *t, struct tree_node *parent, const char *name, c
 	_cleanup_free_ char *err = NULL;
 	struct arc *a = NULL;
 	struct tree_node *top;
+	struct view_member_at at = { 0 };
 	size_t n_long = 0;
 	int rc;
 	struct arc_opts aopts = { .cache_dir = t->opts.cache_dir };
@@ -170,12 +154,13 @@ static int add_tar(struct tree *t, struct tree_node *parent, const char *name, c
 	if (!top)
 		return -ENOMEM;
 	top->mtime = e->mtime;
+	at.top = top;
 	for (size_t i = 0; i < arc_count(a); i++) {
 		const struct arc_entry *m = arc_entry_at(a, i);
 
 		if (view_drop_long_name(t, e->path, m->path, &n_long))
 			continue;
-		rc = nested_add(t, top, a, m);
+		rc = nested_add(t, &at, a, m);
 		if (rc < 0)
 			return rc;
 	}

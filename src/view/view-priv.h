@@ -30,6 +30,25 @@ static inline struct view_parts *view_parts(const struct tree *t)
 int view_add_pid_dirs(struct tree *t);		/* view-pid.c: /<pid>/ */
 int view_add_images_dir(struct tree *t);	/* view-archive.c: /images/ */
 int view_add_archive(struct tree *t);		/* view-archive.c: every member, last */
+/* Where the members of an archive go below @top: the directory the member
+ * before went to. The archive lists its members sorted by path, each
+ * directory before what it holds (arc.h), so the members of one directory
+ * are consecutive: most go where the one before went, and only a change of
+ * directory walks the path again, from the child added last. */
+struct view_member_at {
+	struct tree_node *top;
+	struct tree_node *dir;
+	const char *path;	/* that member's path (borrowed) */
+	size_t dir_len;		/* the length of its directory part */
+};
+/* The directory of member @path, made (0555) where missing, and in
+ * @ret_base its last component. NULL when a non-directory is in the way
+ * (*@ret_err 0) or when out of memory (*@ret_err -ENOMEM). */
+struct tree_node *view_member_dir(struct tree *t, struct view_member_at *at, const char *path, const char **ret_base,
+				   int *ret_err);
+/* The child @name of @dir when it is there: names are added once and in
+ * order, so only the last child added can be it. */
+struct tree_node *view_member_added(const struct tree_node *dir, const char *name);
 /* view-archive.c: true if a name in @path is longer than NAME_MAX (more
  * than the mount's f_namemax and than ext4 takes: a copy would fail), so
  * the member is left out (its archive or inner tar still holds it):

@@ -208,6 +208,15 @@ mkdir -p "$WORK/out" && tar -C "$WORK/out" -cf "$WORK/notckpt.tar" . 2>/dev/null
 "$CKPTFS" --build-oci "$WORK/notckpt.tar" "$WORK/out/img" 2>"$WORK/err"; rc=$?
 check "--build-oci of a non-checkpoint: exit 11, nothing written" \
 	test "$rc" -eq 11 -a "$(wc -l <"$WORK/err")" -eq 1 -a -z "$(ls -A "$WORK/out")"
+# an image that is no checkpoint: the same exit 11, from the image reader
+python3 -c 'import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    ti = tarfile.TarInfo("hello.txt"); ti.size = 6; t.addfile(ti, io.BytesIO(b"hello\n"))' "$WORK/hello.tar"
+$MKOCI layout "$WORK/hello.tar" "$WORK/hello-img" --comp none --ref hello || fail "mkoci hello"
+"$CKPTFS" --build-oci "$WORK/hello-img" "$WORK/out/img" 2>"$WORK/err"; rc=$?
+check "--build-oci of an image that is no checkpoint: exit 11, one line, nothing written" \
+	test "$rc" -eq 11 -a "$(wc -l <"$WORK/err")" -eq 1 -a -z "$(ls -A "$WORK/out")"
+check "--build-oci of an image that is no checkpoint: the line says so" grep -q "'hello' is not a checkpoint" "$WORK/err"
 "$CKPTFS" --build-oci "$src" "$WORK/built" 2>"$WORK/err"; rc=$?
 check "--build-oci onto an existing DEST: exit 14, one line" test "$rc" -eq 14 -a "$(wc -l <"$WORK/err")" -eq 1
 "$CKPTFS" --build-oci "$src" "$WORK/out/x" --compress lz4 2>"$WORK/err"; rc=$?
