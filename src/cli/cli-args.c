@@ -37,7 +37,8 @@ static const struct cli_o {
 	  "where large members of compressed archives are spilled\n"
 	  "(an unlinked temporary file; default $TMPDIR or /tmp)" },
 	{ "spill_limit", O_SIZE, CLI_O_INPUT, offsetof(struct cli_common, spill_limit), "SIZE",
-	  "the most that file may hold; more fails (exit 10) as a\n"
+	  "the most that file may store (blocks of zeros are holes\n"
+	  "and do not count); more fails (exit 10) as a\n"
 	  "decompression bomb (default: 200 times the archive, at\n"
 	  "least 1 GiB, at most 90% of the free space)" },
 	{ "parent", O_PARENTS, CLI_O_INPUT, 0, "PATH[:PATH]",
