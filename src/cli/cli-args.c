@@ -17,7 +17,8 @@
 const struct cli_mode *const cli_modes[] = {
 	&cli_mode_mount, &cli_mode_ls, &cli_mode_cat, &cli_mode_readlink,
 	&cli_mode_search, &cli_mode_yara, &cli_mode_where,
-	&cli_mode_recompress, &cli_mode_build_oci, NULL,
+	&cli_mode_recompress, &cli_mode_build_oci,
+	&cli_mode_exec, NULL,
 };
 
 /* ---- the shared -o options ---- */

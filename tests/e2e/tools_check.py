@@ -4,8 +4,8 @@
 the checkpoint's own images (issue 13):
 
   ps aux, ps -ef, ps -eLf, ps -o lstart, pstree -p, top -b -n 1, lsof -p,
-  lsof -i   run as pid 1 of new pid and mount namespaces with the mount
-            bind-mounted over /proc (procps looks up its own pid);
+  lsof -i   run by `ckptfs --exec MOUNTPOINT` ($CKPTFS): the mount on /proc
+            of new namespaces, with the init's pid (procps looks up its own);
   psutil    with psutil.PROCFS_PATH set to the mount.
 
 Expected values: pids, ppids, threads from images/pstree.json, comm from
@@ -40,8 +40,7 @@ def check(ok, desc, detail=None):
 
 
 def under_proc(*argv):
-    script = 'mount --bind "$0" /proc && exec "$@"'
-    r = subprocess.run(["unshare", "-pfm", "--propagation", "private", "sh", "-c", script, mnt, *argv],
+    r = subprocess.run([os.environ["CKPTFS"], "--exec", mnt, "--", *argv],
                        capture_output=True, text=True, errors="replace",
                        env=dict(os.environ, TZ="UTC", LC_ALL="C", COLUMNS="4000"))
     err = "\n".join(l for l in r.stderr.splitlines()
