@@ -468,5 +468,6 @@ void cli_help(const struct cli_mode *m, const char *prog)
 	       "14 writing OUT or DEST failed or it exists, 20 mount failed;\n"
 	       "--ls/--cat/--readlink: 2 no such PATH or the wrong kind, 3 read error;\n"
 	       "--search/--yara/--where: 0 found, 1 nothing found, 2 error (bad pattern or\n"
-	       "rules, unreadable archive, memory skipped).\n\n");
+	       "rules, unreadable archive, memory skipped); --exec: the command's, 126 it\n"
+	       "cannot be executed, 127 not found.\n\n");
 }
