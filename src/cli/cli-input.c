@@ -198,6 +198,13 @@ static int load_model(const struct cli_common *c, struct cli_input *in, size_t i
 	if (ck->chain_err)
 		ck_log(CK_LOG_WARNING, "%s: %s; pages kept only in a parent checkpoint read as holes (zeros)",
 		       in->path, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
+	if (ck->fit_err && ck->fit_given) {
+		/* -o parent= named a checkpoint that is not this one's parent */
+		fprintf(stderr, "%s: %s: %s\n", c->prog, in->path, ck->fit_why);
+		return CLI_EXIT_NOT_CHECKPOINT;
+	}
+	if (ck->fit_err)
+		ck_log(CK_LOG_WARNING, "%s: %s; its pages may not be this checkpoint's", in->path, ck->fit_why);
 	return 0;
 }
 

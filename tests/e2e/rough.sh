@@ -2,11 +2,16 @@
 # SPDX-License-Identifier: Apache-2.0
 # Rough edges of real checkpoints (tests/data/real/, CRIU 4.2 dumps): a
 # 1 GiB zeroed heap mounts with the default options and costs no disk,
-# while a bomb of bytes that are not zeros is still stopped.
+# while a bomb of bytes that are not zeros is still stopped; a parent that
+# does not fit the pre-dump child (an unrelated bare dump, a dump of another
+# program with the same pid) is refused with exit 11, or said once when a
+# `parent` link leads to it; a directory of several checkpoints is refused
+# with the list of them.
 . "$(dirname "$0")/lib.sh"
 need python3 zstd jq dd cmp
 REAL=$CKPTFS_DATA/real
 T() { jq -r "$1" "$REAL/$2.truth.json"; }
+has() { grep -qF -- "$1" <<<"$2"; }
 
 # The bytes the daemon @1 stores in its (unlinked) spill file in dir @2.
 spill_blocks() {
@@ -71,5 +76,62 @@ check "bomb of 'A': exit 10 ($rc)" test "$rc" -eq 10
 check "bomb of 'A': one line naming the member and the limit" \
 	grep -q "member 'checkpoint/pages-1.img' needs more temporary space than the spill limit (67108864 bytes" <<<"$out"
 check "bomb of 'A': nothing left in the cache dir" test -z "$(ls -A "$WORK/cache")"
+
+# ---- 3. a parent that does not fit is refused, or said when found by a link
+child=$REAL/predump-child.tar.zst good=$REAL/predump-parent.tar.zst
+for wrong in rough-bare diff-t0; do
+	out=$("$CKPTFS" --ls -o parent="$REAL/$wrong.tar.zst" "$child" 1 2>&1 >/dev/null); rc=$?
+	check "parent=$wrong: exit 11 ($rc), one line: $out" sh -c "[ $rc -eq 11 ] && [ \$(echo '$out' | wc -l) -eq 1 ] &&
+		echo '$out' | grep -q 'parent .*$wrong.tar.zst does not fit: pid 1 keeps [0-9]* pages in its parent'"
+done
+check "parent=rough-bare: it has no pid 1" grep -q "pstree.img has no pid 1" <<<"$("$CKPTFS" --ls -o parent="$REAL/rough-bare.tar.zst" "$child" 1 2>&1)"
+check "parent=diff-t0 (its pid 1 another program): its pages are not there" \
+	grep -q "of them are in none of its pagemap entries" <<<"$("$CKPTFS" --ls -o parent="$REAL/diff-t0.tar.zst" "$child" 1 2>&1)"
+mkdir -p "$WORK/m-wrong"
+"$CKPTFS" -f -o parent="$REAL/rough-bare.tar.zst" "$child" "$WORK/m-wrong" 2>"$WORK/wrong.log"; rc=$?
+check "mount -o parent=rough-bare: exit 11 ($rc)" test "$rc" -eq 11
+check "mount -o parent=rough-bare: not mounted" sh -c "! mountpoint -q '$WORK/m-wrong'"
+m=$WORK/chain
+if mount_ck "$child" "$m" -o parent="$good"; then
+	check "the right parent: no page missing in pages.map" sh -c "! grep -q missing '$m/1/pages.map'"
+	check "the right parent: GEN-0 pages read through the parent" grep -qa PAGE-00-GEN-0 "$m/1/pages"
+	check "the right parent: no warning" test ! -s "$m.log"
+	umount_ck "$m"
+fi
+# --search with -o parent= a directory of two checkpoints, then of the right one only
+mkdir -p "$WORK/p2/x" "$WORK/p2/y" "$WORK/p1/x"
+zstd -dc "$good" | tar -x -C "$WORK/p2/x" && zstd -dc "$good" | tar -x -C "$WORK/p1/x"
+zstd -dc "$REAL/rough-bare.tar.zst" | tar -x -C "$WORK/p2/y"
+out=$("$CKPTFS" --search -F PAGE-00-GEN-0 -o parent="$WORK/p2" "$child" 2>&1); rc=$?
+check "--search -o parent=DIR of two checkpoints: exit 2 ($rc)" test "$rc" -eq 2
+check "--search -o parent=DIR of two checkpoints: one line naming both: $out" \
+	has "parent $WORK/p2: holds 2 checkpoints (images directories 'x/pre-checkpoint', 'y'); give one of them" "$out"
+"$CKPTFS" --search -F PAGE-00-GEN-0 -o parent="$WORK/p1" "$child" >"$WORK/found" 2>&1
+check "--search -o parent=DIR of the right one: found at 0x600000000000" grep -q "0x600000000000" "$WORK/found"
+# a `parent` link to a checkpoint that does not fit: mounted, with a warning
+mkdir -p "$WORK/link/child" "$WORK/link/other"
+zstd -dc "$child" | tar -x -C "$WORK/link/child" --strip-components=1 checkpoint
+zstd -dc "$REAL/rough-bare.tar.zst" | tar -x -C "$WORK/link/other"
+ln -sfn ../other "$WORK/link/child/parent"
+out=$("$CKPTFS" --cat "$WORK/link/child" 1/comm 2>&1); rc=$?
+check "a parent link to another checkpoint: exit 0 ($rc)" test "$rc" -eq 0
+check "a parent link to another checkpoint: one warning: $out" \
+	has "child/../other does not fit: pid 1 keeps 82 pages in its parent, and its pstree.img has no pid 1" "$out"
+
+# ---- 4. a directory of several checkpoints is refused, unless it is a pod
+mkdir -p "$WORK/amb/child" "$WORK/amb/parent"
+zstd -dc "$child" | tar -x -C "$WORK/amb/child" --strip-components=1 checkpoint
+zstd -dc "$good" | tar -x -C "$WORK/amb/parent" --strip-components=1 pre-checkpoint
+zstd -dc "$child" >"$WORK/amb/child.tar"
+out=$("$CKPTFS" --ls "$WORK/amb" 2>&1); rc=$?
+check "child/, parent/ and child.tar: exit 11 ($rc)" test "$rc" -eq 11
+check "child/, parent/ and child.tar: one line listing the candidates: $out" \
+	has "amb: holds 2 checkpoints (images directories 'child', 'parent'); give one of them" "$out"
+check "each of them mounts by itself" sh -c "'$CKPTFS' --ls -o parent='$WORK/amb/parent' '$WORK/amb/child' 1 >/dev/null"
+# a parent copied into the child's directory (cp -rL of the link) is part of it
+rm "$WORK/amb/child/parent" "$WORK/amb/child.tar"
+mv "$WORK/amb/parent" "$WORK/amb/child/parent"
+with_parent() { "$CKPTFS" --cat "$WORK/amb" 1/pages | grep -qa PAGE-00-GEN-0; }
+check "a child with its parent/ inside: one checkpoint, its chain followed" with_parent
 
 finish
