@@ -20,9 +20,9 @@ int view_add_archive(struct tree *t);		/* view-archive.c: every member, last */
 bool view_drop_long_name(const struct tree *t, const char *tar, const char *path, size_t *n_long);
 void view_drop_long_names_done(const struct tree *t, const char *tar, size_t n_long);
 int view_add_sys(struct tree *t);		/* view-sys.c: /self, /stat, /uptime, ... for ps, lsof */
-/* view-sys.c: when the checkpoint was taken, in seconds since the epoch: the
- * mtime of stats-dump, else config.dump's checkpointedTime, else the newest
- * archive member's mtime, else the archive's (opts.mtime). */
+/* view-sys.c: when the checkpoint was taken, in seconds since the epoch, by
+ * spec_checkpoint_time(): config.dump's checkpointedTime, else the mtime of
+ * stats-dump, else the newest archive member's, else the archive's (opts.mtime). */
 int64_t view_checkpoint_time(const struct tree *t);
 /* view-nested.c: the container's own directory in the archive ("" or
  * "<ctr>/") into @out; and its member @name, or NULL. */

@@ -6,7 +6,8 @@
 # does not fit the pre-dump child (an unrelated bare dump, a dump of another
 # program with the same pid) is refused with exit 11, or said once when a
 # `parent` link leads to it; a directory of several checkpoints is refused
-# with the list of them.
+# with the list of them; container.json, /stat's btime and ps agree on the
+# checkpoint's time.
 . "$(dirname "$0")/lib.sh"
 need python3 zstd jq dd cmp
 REAL=$CKPTFS_DATA/real
@@ -133,5 +134,47 @@ rm "$WORK/amb/child/parent" "$WORK/amb/child.tar"
 mv "$WORK/amb/parent" "$WORK/amb/child/parent"
 with_parent() { "$CKPTFS" --cat "$WORK/amb" 1/pages | grep -qa PAGE-00-GEN-0; }
 check "a child with its parent/ inside: one checkpoint, its chain followed" with_parent
+
+# ---- 5. one checkpoint time: container.json's checkpointed, /stat's btime, ps
+# rough-threads as containerd's CRI writes it: io.container.manager
+# containerd, a checkpointedTime 17 minutes after stats-dump was written
+python3 - "$REAL/rough-threads.tar.zst" "$WORK/cri.tar" <<'EOF2'
+import io, json, subprocess, sys, tarfile, time
+src = tarfile.open(fileobj=io.BytesIO(subprocess.run(["zstd", "-dc", sys.argv[1]], check=True,
+                                                     stdout=subprocess.PIPE).stdout))
+with tarfile.open(sys.argv[2], "w", format=tarfile.PAX_FORMAT) as out:
+    stats = src.getmember("stats-dump").mtime
+    for m in src.getmembers():
+        data = src.extractfile(m).read() if m.isfile() else None
+        if m.name in ("config.dump", "spec.dump"):
+            j = json.loads(data)
+            if m.name == "config.dump":
+                j["checkpointedTime"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(stats) + 1008))
+            else:
+                j["annotations"]["io.container.manager"] = "containerd"
+            data = json.dumps(j).encode()
+            m.size = len(data)
+        out.addfile(m, io.BytesIO(data) if data is not None else None)
+EOF2
+stats_epoch() { tar --full-time -tvf "$1" | awk '$6 == "stats-dump" { print $4 " " $5 }' | xargs -I{} date -u -d {} +%s; }
+for a in cri:"$WORK/cri.tar" podman:"$REAL/rough-threads.tar.zst"; do
+	name=${a%%:*} f=${a#*:}
+	m=$WORK/time-$name
+	mount_ck "$f" "$m" || continue
+	btime=$(awk '$1 == "btime" { print $2 }' "$m/stat")
+	ck=$(jq -r .checkpointed "$m/container.json")
+	check "$name: container.json's checkpointed ($ck) is /stat's btime ($btime)" test "$(date -u -d "$ck" +%s)" = "$btime"
+	lstart=$(TZ=UTC "$CKPTFS" --exec "$m" ps -o lstart= -p 1)
+	check "$name: ps -o lstart ($lstart) is the same time" test "$(TZ=UTC date -d "$lstart" +%s)" = "$btime"
+	if [ "$name" = cri ]; then
+		check "cri: engine containerd, the time is checkpointedTime (the engine's record)" \
+			jq -e --arg w "$(jq -r .checkpointedTime "$m/config.dump")" '.engine == "containerd" and .checkpointed == $w' "$m/container.json"
+		check "cri: 1008 s after stats-dump was written" test "$btime" -eq $(($(stats_epoch "$f") + 1008))
+	else
+		zstd -dc "$f" >"$WORK/threads.tar"
+		check "podman (no checkpointedTime): the time stats-dump was written" test "$btime" -eq "$(stats_epoch "$WORK/threads.tar")"
+	fi
+	umount_ck "$m"
+done
 
 finish
