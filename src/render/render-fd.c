@@ -56,6 +56,9 @@ static int put_reg_path(const struct ckpt *ck, uint32_t id, struct ck_buf *out)
 	rc = render_need_file(ck, id, &f);
 	if (rc < 0)
 		return rc;
+	/* the exe of a process started by fexecve() of a memfd */
+	if (f->type == IMG_FD_MEMFD)
+		return render_put_memfd_name(ck, f->memfd_inode_id, out);
 	if (f->type != IMG_FD_REG || !f->name)
 		return -ENOENT;
 	ck_buf_puts(out, f->name);

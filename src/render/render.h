@@ -36,7 +36,8 @@ int render_fdinfo(const struct ckpt *ck, const struct ckpt_proc *p, const struct
 /* The symlink text of fd/<n>: "/dev/null", "pipe:[23599]", "socket:[23621]",
  * "anon_inode:[eventfd]", "/memfd:NAME (deleted)", "/path (deleted)", ... */
 int render_fd_target(const struct ckpt *ck, const struct img_file *f, struct ck_buf *out);
-/* The path of REG file @id (cwd, root, exe), with " (deleted)" when remapped. */
+/* The path of REG file @id (cwd, root, exe), with " (deleted)" when remapped;
+ * of a memfd (the exe of fexecve()), "/memfd:NAME (deleted)". */
 int render_reg_path(const struct ckpt *ck, uint32_t id, struct ck_buf *out);
 
 /* ---- network, mounts, cgroups, namespaces (render-net.c, render-ns.c) ---- */

@@ -7,7 +7,8 @@
 # program with the same pid) is refused with exit 11, or said once when a
 # `parent` link leads to it; a directory of several checkpoints is refused
 # with the list of them; container.json, /stat's btime and ps agree on the
-# checkpoint's time.
+# checkpoint's time; a memfd-exec'ed process's exe link reads as the kernel
+# shows it.
 . "$(dirname "$0")/lib.sh"
 need python3 zstd jq dd cmp
 REAL=$CKPTFS_DATA/real
@@ -176,5 +177,18 @@ for a in cri:"$WORK/cri.tar" podman:"$REAL/rough-threads.tar.zst"; do
 	fi
 	umount_ck "$m"
 done
+
+# ---- 6. the exe link of a process started by fexecve() of a memfd
+want=$(jq -r '.findings[] | select(.kind == "memfd-exe") | .path' "$REAL/triage.truth.json")
+pid=$(jq -r '.findings[] | select(.kind == "memfd-exe") | .pid' "$REAL/triage.truth.json")
+check "memfd exe: --readlink $pid/exe is '$want'" test "$("$CKPTFS" --readlink "$REAL/triage.tar.zst" "$pid/exe")" = "$want"
+m=$WORK/triage
+if mount_ck "$REAL/triage.tar.zst" "$m"; then
+	check "memfd exe: readlink on the mount" test "$(readlink "$m/$pid/exe")" = "$want"
+	check "memfd exe: the same text as the memfd's mappings in maps" grep -qF " $want" "$m/$pid/maps"
+	check "memfd exe: lsof shows it as the program (txt)" \
+		sh -c "'$CKPTFS' --exec '$m' lsof -w -n -P -p $pid -a -d txt -F n | grep -qxF 'n$want'"
+	umount_ck "$m"
+fi
 
 finish
