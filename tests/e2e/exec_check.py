@@ -14,19 +14,12 @@ import re
 import subprocess
 import sys
 
+from tap import Tap
+
 truth, target, port, marker = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 ckptfs = os.environ["CKPTFS"]
-n = failed = 0
-
-
-def check(ok, desc, detail=None):
-    global n, failed
-    n += 1
-    failed += not ok
-    print(f"{'ok' if ok else 'not ok'} {n} - {os.path.basename(target)}: {desc}")
-    if not ok and detail:
-        for line in str(detail).splitlines()[:20]:
-            print(f"#   {line}")
+tap = Tap(os.path.basename(target) + ": ")
+check = tap.check
 
 
 def run(*argv):
@@ -109,5 +102,4 @@ check(got == want, "netstat -tanp: the same sockets", f"got {got}\nwant {want}")
 check({int(r[6].split("/")[0]) for r in rows if len(r) > 6 and r[6] != "-"} <= set(procs),
       "netstat -tanp: owned by the checkpoint's processes", out)
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+tap.done()

@@ -24,19 +24,11 @@ import subprocess
 import sys
 import time
 
+from tap import Tap
+
 mnt, archive = sys.argv[1], sys.argv[2]
-n = 0
-failed = 0
-
-
-def check(ok, desc, detail=None):
-    global n, failed
-    n += 1
-    failed += not ok
-    print(f"{'ok' if ok else 'not ok'} {n} - {desc}")
-    if not ok and detail:
-        for line in str(detail).splitlines()[:15]:
-            print(f"#   {line}")
+tap = Tap()
+check = tap.check
 
 
 def under_proc(*argv):
@@ -243,5 +235,4 @@ if psutil:
     check(not bad, "psutil: name, ppid, threads, num_fds, create_time, cmdline, cwd, exe, memory_info, "
           "memory_maps and connections as the images", "\n".join(bad))
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+tap.done()
