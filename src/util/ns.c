@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ck_ns_*: see ns.h. The child made by clone() is the init of a new pid
+/* ck_ns_*: see ns.h. The child made by clone3() is the init of a new pid
  * namespace, in new mount and network namespaces; it puts the tree on
  * /proc, then starts the command with clone3()'s set_tid at the pid asked
- * for (or becomes the command when that pid is 1) and waits for it. It
- * only makes system calls: the parent may have threads. */
+ * for (or becomes the command when that pid is 1) and waits for it. Both
+ * are made as fork() makes a child (on a copy of the caller's stack), and
+ * they only make system calls: the parent may have threads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -19,7 +19,6 @@
 
 #include "ns.h"
 
-#define NS_STACK (256 * 1024)
 /* The exit status of the child when it failed before the command ran. */
 #define NS_FAILED 125
 
@@ -62,13 +61,24 @@ static enum ck_ns_step ns_proc(const struct ck_ns_cmd *cmd)
 	return CK_NS_OK;
 }
 
-static int ns_init(void *arg)
+/* A child as fork() makes one, in new namespaces @flags, with pid @tid in
+ * the innermost pid namespace (0: the next free one). */
+static pid_t ns_clone(uint64_t flags, pid_t tid)
 {
-	const struct ns_args *a = arg;
+	struct clone_args ca = { .flags = flags, .exit_signal = SIGCHLD };
+
+	if (tid) {
+		ca.set_tid = (uint64_t) (uintptr_t) &tid;
+		ca.set_tid_size = 1;
+	}
+	return (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+static _Noreturn void ns_init(const struct ns_args *a)
+{
 	const struct ck_ns_cmd *cmd = a->cmd;
-	struct clone_args ca = { .exit_signal = SIGCHLD };
 	enum ck_ns_step step;
-	pid_t tid = cmd->pid, child, w;
+	pid_t child, w;
 	int st;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -82,9 +92,7 @@ static int ns_init(void *arg)
 		ns_report(a->report, CK_NS_EXEC, errno);
 		_exit(127);
 	}
-	ca.set_tid = (uint64_t) (uintptr_t) &tid;
-	ca.set_tid_size = 1;
-	child = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
+	child = ns_clone(0, cmd->pid);
 	if (child == 0) {
 		execve(cmd->path, cmd->argv, cmd->envp);
 		ns_report(a->report, CK_NS_EXEC, errno);
@@ -109,22 +117,18 @@ int ck_ns_start(const struct ck_ns_cmd *cmd, struct ck_ns_child *ret)
 {
 	struct ns_args a = { .cmd = cmd };
 	int fds[2], rc = 0;
-	char *stack;
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
-	stack = malloc(NS_STACK);
-	if (!stack) {
-		close(fds[0]);
-		close(fds[1]);
-		return -ENOMEM;
-	}
 	a.report = fds[1];
-	pid = clone(ns_init, stack + NS_STACK, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | SIGCHLD, &a);
+	pid = ns_clone(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		ns_init(&a);
+	}
 	if (pid < 0)
 		rc = -errno;
-	free(stack);
 	close(fds[1]);
 	if (rc < 0) {
 		close(fds[0]);
