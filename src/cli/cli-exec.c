@@ -288,7 +288,6 @@ fail:
 /* The thread that waits for the command while the main thread serves. */
 struct exec_watch {
 	struct ck_ns_child ch;
-	struct fuse *fuse;
 	enum ck_ns_step step;
 	int started, status;
 	bool done;
@@ -301,9 +300,9 @@ static void *exec_watch(void *arg)
 	w->started = ck_ns_started(&w->ch, &w->step);
 	w->status = ck_ns_wait(&w->ch);
 	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
-	/* the loop ends when the command's mount namespace, the last user of
-	 * the mount, is gone and the kernel ends the connection */
-	fuse_exit(w->fuse);
+	/* the loop ends by itself: the command's mount namespace, the last
+	 * user of the mount, is gone with it, and the kernel ends the
+	 * connection as an unmount does */
 	return NULL;
 }
 
@@ -311,7 +310,7 @@ static void *exec_watch(void *arg)
 static int exec_serve(struct exec_run *x, struct fuse *fuse, int mnt)
 {
 	struct fuse_loop_config lcfg = { .clone_fd = 0, .max_idle_threads = 10 };
-	struct exec_watch w = { .fuse = fuse };
+	struct exec_watch w = { 0 };
 	pthread_t th;
 	int rc;
 

@@ -2,7 +2,8 @@
 /* ck_ns_*: see ns.h. The child made by clone3() is the init of a new pid
  * namespace, in new mount and network namespaces; it puts the tree on
  * /proc, then starts the command with clone3()'s set_tid at the pid asked
- * for (or becomes the command when that pid is 1) and waits for it. Both
+ * for (or as the init of a pid namespace below, when that pid is 1), waits
+ * for it and lets the tree's server finish with its files. Both
  * are made as fork() makes a child (on a copy of the caller's stack), and
  * they only make system calls: the parent may have threads. */
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,6 +76,23 @@ static pid_t ns_clone(uint64_t flags, pid_t tid)
 	return (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
 }
 
+/* Kill and reap whatever the command left in our pid namespace, then wait
+ * until the tree's server has answered what the kernel queued for it as
+ * their files closed (releases): a lookup of a name it does not have,
+ * queued after them, more than once in case some waited behind others.
+ * Else those requests die with the connection when we exit, and the files
+ * they would release stay open in the server. */
+static void ns_drain(void)
+{
+	struct stat st;
+
+	kill(-1, SIGKILL);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	for (int i = 0; i < 4; i++)
+		(void) stat("/proc/.ckptfs-exec-done", &st);
+}
+
 static _Noreturn void ns_init(const struct ns_args *a)
 {
 	const struct ck_ns_cmd *cmd = a->cmd;
@@ -87,12 +106,9 @@ static _Noreturn void ns_init(const struct ns_args *a)
 		ns_report(a->report, step, errno);
 		_exit(NS_FAILED);
 	}
-	if (cmd->pid == 1) {
-		execve(cmd->path, cmd->argv, cmd->envp);
-		ns_report(a->report, CK_NS_EXEC, errno);
-		_exit(127);
-	}
-	child = ns_clone(0, cmd->pid);
+	/* pid 1 is the init of a pid namespace of its own, below ours: when
+	 * it ends, the kernel ends everything in it before we see it end */
+	child = cmd->pid == 1 ? ns_clone(CLONE_NEWPID, 0) : ns_clone(0, cmd->pid);
 	if (child == 0) {
 		execve(cmd->path, cmd->argv, cmd->envp);
 		ns_report(a->report, CK_NS_EXEC, errno);
@@ -104,13 +120,11 @@ static _Noreturn void ns_init(const struct ns_args *a)
 	}
 	close(a->report);
 	/* reap whatever the command leaves behind, until it ends itself */
-	for (;;) {
+	do
 		w = waitpid(-1, &st, 0);
-		if (w == child)
-			_exit(ns_status(st));
-		if (w < 0 && errno != EINTR)
-			_exit(NS_FAILED);
-	}
+	while (w != child && (w >= 0 || errno == EINTR));
+	ns_drain();
+	_exit(w == child ? ns_status(st) : NS_FAILED);
 }
 
 int ck_ns_start(const struct ck_ns_cmd *cmd, struct ck_ns_child *ret)

@@ -32,8 +32,8 @@ enum ck_ns_step {
 	CK_NS_EXEC,		/* executing it */
 };
 
-/* A started command: the init of its pid namespace (ours, or the command
- * itself when its pid is 1), and the read end of the pipe of its reports. */
+/* A started command: the init of the pid namespace it runs in (or above
+ * it, when its pid is 1), and the read end of the pipe of its reports. */
 struct ck_ns_child {
 	pid_t init;
 	int report_fd;
