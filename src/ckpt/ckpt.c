@@ -120,18 +120,6 @@ static bool is_nested_parent(const char *d, size_t dlen, char *const *dirs, size
 	return false;
 }
 
-/* Whether every directory of @dirs is "<name>/checkpoint": a pod's. */
-static bool is_pod(char *const *dirs, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *slash = strchr(dirs[i], '/');
-
-		if (!slash || slash == dirs[i] || strcmp(slash, "/checkpoint"))
-			return false;
-	}
-	return n > 1;
-}
-
 /* "holds N checkpoints: 'a', 'b' (...)" for @dirs. */
 static char *ambiguous(char *const *dirs, size_t n)
 {
@@ -192,12 +180,21 @@ int ckpt_find_img_dir(const struct arc *a, char **ret, char **ret_error)
 		return rc;
 	rc = n ? 0 : -ARC_ENOTCKPT;
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(dirs[i], "checkpoint"))
+		if (!strcmp(dirs[i], CKPT_IMG_DIR))
 			pick = i + 1;
-	if (rc == 0 && !pick && n > 1 && !is_pod(dirs, n)) {
-		rc = -ARC_ENOTCKPT;
-		if (ret_error)
-			*ret_error = ambiguous(dirs, n);
+	if (rc == 0 && !pick && n > 1) {
+		/* several: a pod when they are all its containers' */
+		char **names = NULL;
+		ssize_t npod = ckpt_pod_containers(a, &names);
+
+		ckpt_pod_free(names, npod > 0 ? (size_t) npod : 0);
+		if (npod < 0) {
+			rc = -ENOMEM;
+		} else if ((size_t) npod != n) {
+			rc = -ARC_ENOTCKPT;
+			if (ret_error)
+				*ret_error = ambiguous(dirs, n);
+		}
 	}
 	if (rc == 0) {
 		/* Podman's checkpoint/; else the one; else a pod's first */

@@ -210,4 +210,25 @@ int ckpt_load_contents(struct ckpt *ck);
 /* Release what ckpt_load_contents() added (ckpt_free() calls it). */
 void ckpt_contents_done(struct ckpt *ck);
 
+/* ---- where a checkpoint lies in its archive (ckpt-pod.c) ---- */
+
+/* A container checkpoint keeps its images in "checkpoint/" (else in the one
+ * directory holding inventory.img; several are refused unless they are a
+ * pod's, ckpt.c). A Kubernetes pod
+ * checkpoint has none there but one directory per container: "<name>/"
+ * with that container's engine files and "<name>/checkpoint/" with its
+ * images. */
+#define CKPT_IMG_DIR "checkpoint"
+/* The containers of @a if it is a pod checkpoint: no checkpoint/inventory.img
+ * and two or more directories <name> with a regular
+ * <name>/checkpoint/inventory.img (a single one is a container checkpoint
+ * in a directory). Returns their count (0: not a pod) with their names in
+ * archive order, a malloc'ed array of malloc'ed strings (ckpt_pod_free()),
+ * or -ENOMEM. */
+ssize_t ckpt_pod_containers(const struct arc *a, char ***ret_names);
+void ckpt_pod_free(char **names, size_t n);
+/* The images directory of pod container @name ("<name>/checkpoint"), for
+ * ckpt_opts.img_dir; malloc'ed, NULL on ENOMEM. */
+char *ckpt_pod_img_dir(const char *name);
+
 #endif

@@ -14,7 +14,6 @@
 
 #include "cli.h"
 #include "log.h"
-#include "search.h"
 #include "view.h"
 
 /* The state of a progress bar drawn on stderr; zero-initialise. */
@@ -106,13 +105,11 @@ static int exit_for(int rc, int otherwise)
 
 void cli_input_done(struct cli_input *in)
 {
-	for (size_t i = 0; i < in->n; i++) {
+	for (size_t i = 0; i < in->n; i++)
 		ckpt_free(in->cks[i]);
-		if (in->names)
-			free(in->names[i]);
-	}
 	free(in->cks);
-	free(in->names);
+	if (in->names)
+		ckpt_pod_free(in->names, in->n);
 	for (size_t i = 0; i < in->n_parents; i++)
 		arc_free(in->parent_arcs[i]);
 	free(in->parent_arcs);
@@ -146,20 +143,26 @@ static int open_parents(const struct cli_common *c, const struct arc_opts *aopts
 	return 0;
 }
 
-/* The containers of a pod (CLI_INPUT_PODS), or the archive's one checkpoint. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The containers of a pod (CLI_INPUT_PODS), in name order, or the
+ * archive's one checkpoint. */
 static int find_models(const struct cli_common *c, struct cli_input *in, unsigned flags)
 {
-	ssize_t npod = flags & CLI_INPUT_PODS ? search_pod_containers(in->a, &in->names) : 0;
+	ssize_t npod = flags & CLI_INPUT_PODS ? ckpt_pod_containers(in->a, &in->names) : 0;
 
 	if (npod < 0) {
 		fprintf(stderr, "%s: %s\n", c->prog, strerror(ENOMEM));
 		return CLI_EXIT_NO_MEMORY;
 	}
+	if (npod > 1)
+		qsort(in->names, (size_t) npod, sizeof(*in->names), cmp_str);
 	if (npod <= 1) {
 		/* one checkpoint (a single container in a directory is not a pod) */
-		for (ssize_t i = 0; i < npod; i++)
-			free(in->names[i]);
-		free(TAKE_PTR(in->names));
+		ckpt_pod_free(TAKE_PTR(in->names), (size_t) CK_MAX(npod, 0));
 		npod = 1;
 	}
 	in->cks = calloc((size_t) npod, sizeof(*in->cks));
@@ -179,7 +182,7 @@ static int load_model(const struct cli_common *c, struct cli_input *in, size_t i
 	const struct ckpt *ck;
 	int rc;
 
-	if (in->names && asprintf(&dir, "%s/checkpoint", in->names[i]) < 0)
+	if (in->names && !(dir = ckpt_pod_img_dir(in->names[i])))
 		return CLI_EXIT_NO_MEMORY;
 	copts->img_dir = dir;
 	rc = ckpt_load(in->a, copts, &in->cks[i], &err);
@@ -253,7 +256,7 @@ int cli_input_open(const struct cli_common *c, const char *path, unsigned flags,
 
 /* What the tree leaves out, said once at warning level (stderr in the
  * foreground, the log with -d; the daemon's stderr is /dev/null). */
-static void tree_warn(void *ctx, const char *msg)
+static void cli_tree_warn(void *ctx, const char *msg)
 {
 	ck_log(CK_LOG_WARNING, "%s", msg);
 }
@@ -262,7 +265,7 @@ int cli_tree_open(const struct cli_common *c, struct cli_input *in, bool shared,
 {
 	struct tree_opts popts = {
 		.shared = shared,
-		.uid = getuid(), .gid = getgid(), .warn = tree_warn, .json_plain = c->json_plain,
+		.uid = getuid(), .gid = getgid(), .warn = cli_tree_warn, .json_plain = c->json_plain,
 		.cache_dir = c->cache_dir, .raw_symlinks = c->raw_symlinks, .contain_links = c->contain_links,
 	};
 	struct stat st;

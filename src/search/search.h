@@ -110,10 +110,5 @@ void search_loc_done(struct search_loc *loc);
  * is, backslash as "\\", \n \t \r as such, any other byte as "\xNN". */
 void search_escape(struct ck_buf *out, const uint8_t *p, size_t len);
 
-/* The containers of a pod checkpoint: the directories <name> with a
- * <name>/checkpoint/inventory.img, when the archive has no
- * checkpoint/inventory.img of its own. Returns the count (0: not a pod) and a
- * malloc'ed array of malloc'ed names, sorted. */
-ssize_t search_pod_containers(const struct arc *a, char ***ret_names);
 
 #endif

@@ -4,10 +4,12 @@
  * with /proc-format files. Built once from the frozen model; node contents
  * are rendered on first use and cached (under the tree's lock), so getattr
  * reports exact sizes. The /<pid>/ directories are lazy: their files exist
- * while they are used and are dropped under a budget (tree-priv.h), so a
- * server that runs requests on several threads must hold the tree with
- * tree_enter()/tree_leave() around each one and pair every tree_open() and
- * tree_opendir() with tree_release(). */
+ * while they are used and are dropped under a budget (tree_lazy_init() in
+ * tree-build.h), so a server that runs requests on several threads must
+ * hold the tree with tree_enter()/tree_leave() around each one and pair
+ * every tree_open() and tree_opendir() with tree_release(). What the tree
+ * holds is added by its builder (the view module, view.h) through
+ * tree-build.h. */
 #ifndef CK_TREE_H
 #define CK_TREE_H
 
@@ -40,8 +42,6 @@ struct tree_opts {
 	void *warn_ctx;
 };
 
-/* Build the tree for @ck (whose archive is @a). Returns 0, -ENOMEM. */
-int view_tree_new(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts, struct tree **ret_tree);
 void tree_free(struct tree *t);
 DEFINE_CLEANUP(tree_freep, struct tree, tree_free)
 

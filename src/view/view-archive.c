@@ -178,25 +178,26 @@ void view_drop_long_names_done(const struct tree *t, const char *tar, size_t n_l
 
 int view_add_archive(struct tree *t)
 {
+	const struct view_parts *vp = view_parts(t);
 	size_t n_views = t->root->n_children;	/* added before: pid dirs, images/ */
 	size_t n_long = 0;
 	const char *first;
 	size_t dropped = arc_dropped(t->arc, &first);
 
-	if (dropped && !t->prefix_len)
+	if (dropped && !vp->prefix_len)
 		tree_warn(t, "%zu archive member%s left out: a path of 4096 bytes or more, or a '..' in it "
 			  "(the first: '%.80s%s')", dropped, dropped == 1 ? "" : "s", first,
 			  strlen(first) > 80 ? "..." : "");
 
 	for (size_t i = 0; i < arc_count(t->arc); i++) {
 		const struct arc_entry *e = arc_entry_at(t->arc, i);
-		const char *path = e->path + t->prefix_len, *slash;
+		const char *path = e->path + vp->prefix_len, *slash;
 		size_t len;
 		bool hidden = false;
 		int rc;
 
 		/* a pod container's subtree shows its own directory only */
-		if (t->prefix_len && (strncmp(e->path, t->prefix, t->prefix_len) || !*path))
+		if (vp->prefix_len && (strncmp(e->path, vp->prefix, vp->prefix_len) || !*path))
 			continue;
 		slash = strchr(path, '/');
 		len = slash ? (size_t) (slash - path) : strlen(path);

@@ -72,14 +72,15 @@ const struct arc_entry *view_container_member(const struct tree *t, const char *
 
 static int keep_nested(struct tree *t, struct arc *a)
 {
-	struct arc **v = reallocarray(t->nested, t->n_nested + 1, sizeof(*v));
+	struct view_parts *vp = view_parts(t);
+	struct arc **v = reallocarray(vp->nested, vp->n_nested + 1, sizeof(*v));
 
 	if (!v) {
 		arc_free(a);
 		return -ENOMEM;
 	}
-	t->nested = v;
-	t->nested[t->n_nested++] = a;
+	vp->nested = v;
+	vp->nested[vp->n_nested++] = a;
 	return 0;
 }
 

@@ -391,7 +391,10 @@ static int cmp_str(const void *a, const void *b)
  * (lookups find it, readdir does not list it) whose stat carries the type
  * and inode number a live system shows, so that `stat -L fd/N`, lsof and
  * `lsof -i` learn the socket and pipe inodes that net/ and fd/ print.
- * Anonymous inodes show as empty regular files, mode 0600. */
+ * Anonymous inodes show as empty regular files, mode 0600. With
+ * contain_links a pipe is an empty read-only regular file instead of a
+ * FIFO: opening a FIFO waits for a writer, and link-following scanners
+ * (find -L ... -exec cat) must never block. */
 static int add_fd_targets(struct tree *t, struct tree_node *fd, const struct ckpt_proc *p)
 {
 	_cleanup_free_ char **names = calloc(p->n_fds ? p->n_fds : 1, sizeof(*names));
@@ -425,7 +428,7 @@ static int add_fd_targets(struct tree *t, struct tree_node *fd, const struct ckp
 		if (!strncmp(nm, "socket:", 7))
 			mode = S_IFSOCK | 0777;
 		else if (!strncmp(nm, "pipe:", 5))
-			mode = S_IFIFO | 0600;
+			mode = t->opts.contain_links ? S_IFREG | 0400 : S_IFIFO | 0600;
 		n = tree_text_add(t, fd, nm, mode, r_empty, NULL);
 		if (!n) {
 			rc = -ENOMEM;

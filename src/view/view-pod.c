@@ -1,102 +1,88 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Kubernetes pod checkpoints: one directory per container, each with its own
- * checkpoint/ and engine files. Each container gets a model (ckpt_load() on
- * "<name>/checkpoint") and a whole tree of its own (view_tree_build() showing
- * only "<name>/"), whose root is grafted under the pod's root as /<name>/.
- * Nodes remember the tree that built them, so they render with their own
+/* Kubernetes pod checkpoints (laid out as ckpt_pod_containers() says): one
+ * directory per container, each with its own checkpoint/ and engine files.
+ * Each container gets a model (ckpt_load() on "<name>/checkpoint") and a
+ * whole tree of its own (view_tree_build() showing only "<name>/"), whose
+ * root is grafted under the pod's root as /<name>/ (tree_graft()). Nodes
+ * remember the tree that built them, so they render with their own
  * container's model; inode numbers are renumbered over the whole forest.
  * The pod's own files (pod.dump, pod.options, ...) stay at the root. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "view-priv.h"
 
-#define POD_IMG "/checkpoint/inventory.img"
-
-/* The container directory of @path ("<name>/checkpoint/inventory.img"),
- * its length, or 0. */
-static size_t pod_container(const char *path)
-{
-	const char *slash = strchr(path, '/');
-
-	if (!slash || slash == path || strcmp(slash, POD_IMG))
-		return 0;
-	return (size_t) (slash - path);
-}
-
-int view_pod_count(const struct arc *a)
-{
-	int n = 0;
-
-	if (arc_find(a, "checkpoint/inventory.img"))
-		return 0;
-	for (size_t i = 0; i < arc_count(a); i++) {
-		const struct arc_entry *e = arc_entry_at(a, i);
-
-		n += e->type == ARC_REG && pod_container(e->path) > 0;
-	}
-	return n;
-}
-
+/* Graft @sub, built for container @name, under the pod's root; it is freed
+ * with the pod's tree (view_pod_done()), or here on failure. */
 static int graft(struct tree *top, struct tree *sub, const char *name)
 {
-	struct tree_node *root = top->root, **c;
-	struct tree **subs;
-	char *copy = strdup(name);
+	struct view_parts *vp = view_parts(top);
+	struct tree **subs = reallocarray(vp->subs, vp->n_subs + 1, sizeof(*subs));
+	int rc = -ENOMEM;
 
-	c = reallocarray(root->children, root->n_children + 1, sizeof(*c));
-	if (c)
-		root->children = c;
-	subs = reallocarray(top->subs, top->n_subs + 1, sizeof(*subs));
-	if (subs)
-		top->subs = subs;
-	if (!copy || !c || !subs) {
-		free(copy);
+	if (subs) {
+		vp->subs = subs;
+		rc = tree_graft(top, sub, name);
+	}
+	if (rc < 0) {
 		tree_free(sub);
+		return rc;
+	}
+	vp->subs[vp->n_subs++] = sub;
+	return 0;
+}
+
+/* The model of container @name (images in @dir): @ck when that is the one
+ * the pod was opened with, else loaded here and kept with the pod's parts.
+ * NULL in *@ret when the container is left out. Returns 0 or -ENOMEM. */
+static int container_model(struct tree *top, const struct ckpt *ck, const char *name, const char *dir,
+			   const struct ckpt **ret)
+{
+	struct view_parts *vp = view_parts(top);
+	struct ckpt_opts co = { .img_dir = dir };
+	_cleanup_free_ char *err = NULL;
+	struct ckpt *own = NULL;
+	struct ckpt **v;
+	int rc;
+
+	*ret = NULL;
+	if (!strcmp(ck->img_dir, dir)) {
+		*ret = ck;
+		return 0;
+	}
+	rc = ckpt_load(top->arc, &co, &own, &err);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) {
+		tree_warn(top, "pod container '%s' left out: %s", name, err ? err : strerror(-rc));
+		return 0;
+	}
+	v = reallocarray(vp->pod_cks, vp->n_pod_cks + 1, sizeof(*v));
+	if (!v) {
+		ckpt_free(own);
 		return -ENOMEM;
 	}
-	root->cap_children = root->n_children + 1;
-	root->children[root->n_children++] = sub->root;
-	top->subs[top->n_subs++] = sub;
-	free(sub->root->name);
-	sub->root->name = copy;
-	sub->root->parent = root;
-	tree_adopt(top, sub);
+	vp->pod_cks = v;
+	vp->pod_cks[vp->n_pod_cks++] = own;
+	*ret = own;
 	return 0;
 }
 
 /* Build /<name>/ for the container directory @name. */
 static int add_container(struct tree *top, const struct ckpt *ck, const char *name)
 {
-	_cleanup_free_ char *dir = NULL, *prefix = NULL, *err = NULL;
-	struct ckpt *own = NULL;
+	_cleanup_free_ char *dir = ckpt_pod_img_dir(name), *prefix = NULL;
 	struct tree *sub = NULL;
-	struct ckpt **v;
 	int rc;
 
-	if (asprintf(&dir, "%s/checkpoint", name) < 0 || asprintf(&prefix, "%s/", name) < 0)
+	if (!dir || asprintf(&prefix, "%s/", name) < 0)
 		return -ENOMEM;
-	if (strcmp(ck->img_dir, dir)) {
-		struct ckpt_opts co = { .img_dir = dir };
-
-		rc = ckpt_load(top->arc, &co, &own, &err);
-		if (rc == -ENOMEM)
-			return rc;
-		if (rc < 0) {
-			tree_warn(top, "pod container '%s' left out: %s", name, err ? err : strerror(-rc));
-			return 0;
-		}
-		v = reallocarray(top->pod_cks, top->n_pod_cks + 1, sizeof(*v));
-		if (!v) {
-			ckpt_free(own);
-			return -ENOMEM;
-		}
-		top->pod_cks = v;
-		top->pod_cks[top->n_pod_cks++] = own;
-		ck = own;
-	}
+	rc = container_model(top, ck, name, dir, &ck);
+	if (rc < 0 || !ck)
+		return rc;
 	rc = view_tree_build(ck, top->arc, &top->opts, prefix, &sub);
 	if (rc < 0)
 		return rc;
@@ -122,34 +108,29 @@ static int add_pod_files(struct tree *top)
 }
 
 int view_tree_new_pod(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts,
-		    struct tree **ret_tree)
+		      char *const *names, size_t n, struct tree **ret_tree)
 {
 	struct tree *t = view_tree_empty(ck, a, opts, NULL);
 	int rc;
 
 	if (!t)
 		return -ENOMEM;
-	for (size_t i = 0; i < arc_count(a); i++) {
-		const struct arc_entry *e = arc_entry_at(a, i);
-		size_t len = e->type == ARC_REG ? pod_container(e->path) : 0;
-		char name[256];
-
-		if (!len || len >= sizeof(name))
-			continue;
-		snprintf(name, sizeof(name), "%.*s", (int) len, e->path);
-		rc = add_container(t, ck, name);
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(names[i]) > NAME_MAX)
+			continue;	/* not a name a directory of the mount can have */
+		rc = add_container(t, ck, names[i]);
 		if (rc < 0)
 			goto out_free;
 	}
 	rc = -ENOENT;
-	if (!t->n_subs)
+	if (!view_parts(t)->n_subs)
 		goto out_free;
 	rc = add_pod_files(t);
 	if (rc < 0)
 		goto out_free;
 	tree_sort(t->root);	/* the subtrees are sorted already: this orders the containers */
-	t->next_ino = tree_renumber(t, t->root, 1);
-	ck_log(CK_LOG_DEBUG, "pod: %zu containers", t->n_subs);
+	tree_renumber(t);
+	ck_log(CK_LOG_DEBUG, "pod: %zu containers", view_parts(t)->n_subs);
 	*ret_tree = t;
 	return 0;
 out_free:
@@ -157,15 +138,13 @@ out_free:
 	return rc;
 }
 
-void view_pod_done(struct tree *t)
+void view_pod_done(struct view_parts *vp)
 {
-	/* the subtrees' roots were freed with the pod's root */
-	for (size_t i = 0; i < t->n_subs; i++) {
-		t->subs[i]->root = NULL;
-		tree_free(t->subs[i]);
-	}
-	free(t->subs);
-	for (size_t i = 0; i < t->n_pod_cks; i++)
-		ckpt_free(t->pod_cks[i]);
-	free(t->pod_cks);
+	/* the subtrees' nodes are freed with the pod's root (tree_graft()) */
+	for (size_t i = 0; i < vp->n_subs; i++)
+		tree_free(vp->subs[i]);
+	free(vp->subs);
+	for (size_t i = 0; i < vp->n_pod_cks; i++)
+		ckpt_free(vp->pod_cks[i]);
+	free(vp->pod_cks);
 }

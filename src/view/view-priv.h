@@ -1,11 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internal to the views (view*.c): one builder per file, each adding its
- * part of the mount to a tree through the store's tree_*_add() calls. */
+ * part of the mount to a tree through the store's tree_*_add() calls
+ * (tree-build.h). */
 #ifndef CK_VIEW_PRIV_H
 #define CK_VIEW_PRIV_H
 
-#include "tree-priv.h"
+#include "tree-build.h"
 #include "view.h"
+
+/* What the views hang on a tree they build (tree->owner, view.c), freed
+ * with it. */
+struct view_parts {
+	char *prefix;		/* a pod container's subtree: its directory "<name>/"; else NULL */
+	size_t prefix_len;
+	struct arc **nested;	/* inner tars the tree shows (view-nested.c) */
+	size_t n_nested;
+	struct tree **subs;	/* a pod's container subtrees, grafted under the root (view-pod.c) */
+	size_t n_subs;
+	struct ckpt **pod_cks;	/* their models, except the one view_tree_new() was given */
+	size_t n_pod_cks;
+};
+
+static inline struct view_parts *view_parts(const struct tree *t)
+{
+	return t->owner;
+}
 
 /* View builders, one per file. Each returns 0 or -ENOMEM. */
 int view_add_pid_dirs(struct tree *t);		/* view-pid.c: /<pid>/ */
@@ -28,21 +47,21 @@ int64_t view_checkpoint_time(const struct tree *t);
  * "<ctr>/") into @out; and its member @name, or NULL. */
 int view_container_prefix(const struct ckpt *ck, char *out, size_t size);
 const struct arc_entry *view_container_member(const struct tree *t, const char *name);
-int view_add_nested(struct tree *t);
+int view_add_nested(struct tree *t);		/* view-nested.c: /rootfs-diff/, /devshm/, /tmpfs/ */
 /* view.c: a tree for @ck whose archive view shows only the members under
  * @prefix ("<name>/", copied), with the prefix removed; NULL shows all. */
 int view_tree_build(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts, const char *prefix,
 		  struct tree **ret_tree);
-/* view.c: an empty tree whose view parts are freed with it. NULL on ENOMEM. */
+/* view.c: an empty tree with its view parts (@prefix as view_tree_build()
+ * takes it), freed with it. NULL on ENOMEM. */
 struct tree *view_tree_empty(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts,
 			     const char *prefix);
-/* view-pod.c: the number of containers of a Kubernetes pod checkpoint (one
- * "<name>/checkpoint/inventory.img" each, and none at "checkpoint/"); the
- * pod's tree, one container subtree under /<name>/; and freeing its parts. */
-int view_pod_count(const struct arc *a);
+/* view-pod.c: the tree of a Kubernetes pod checkpoint whose containers
+ * ckpt_pod_containers() found (@names, @n of them), one container subtree
+ * under /<name>/; and freeing a tree's pod parts. */
 int view_tree_new_pod(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts,
-		    struct tree **ret_tree);
-void view_pod_done(struct tree *t);		/* view-nested.c: /rootfs-diff/, /devshm/, /tmpfs/ */
+		      char *const *names, size_t n, struct tree **ret_tree);
+void view_pod_done(struct view_parts *vp);
 int view_add_container(struct tree *t);	/* view-container.c: /container.json, /ps, ... */
 
 /* view-ns.c: net/, ns/, mountinfo, mounts and cgroup of /<pid>/ @d. Returns 0 or -ENOMEM. */

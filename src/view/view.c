@@ -3,6 +3,7 @@
  * come before the archive's members so that a member cannot shadow them. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arc.h"
 #include "view-priv.h"
@@ -20,19 +21,34 @@ static int (*const builders[])(struct tree *t) = {
 /* What the views hung on a tree: nested archives and a pod's parts. */
 static void view_on_free(struct tree *t)
 {
-	view_pod_done(t);
-	for (size_t i = 0; i < t->n_nested; i++)
-		arc_free(t->nested[i]);
-	free(t->nested);
+	struct view_parts *vp = view_parts(t);
+
+	view_pod_done(vp);
+	for (size_t i = 0; i < vp->n_nested; i++)
+		arc_free(vp->nested[i]);
+	free(vp->nested);
+	free(vp->prefix);
+	free(vp);
 }
 
 struct tree *view_tree_empty(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts,
 			     const char *prefix)
 {
-	struct tree *t = tree_new_empty(ck, a, opts, prefix);
+	struct view_parts *vp = calloc(1, sizeof(*vp));
+	struct tree *t;
 
-	if (t)
-		t->on_free = view_on_free;
+	if (!vp)
+		return NULL;
+	vp->prefix = ck_strdup0(prefix);
+	vp->prefix_len = prefix ? strlen(prefix) : 0;
+	t = prefix && !vp->prefix ? NULL : tree_new(ck, a, opts);
+	if (!t) {
+		free(vp->prefix);
+		free(vp);
+		return NULL;
+	}
+	t->owner = vp;
+	t->owner_free = view_on_free;
 	return t;
 }
 
@@ -57,7 +73,15 @@ int view_tree_build(const struct ckpt *ck, const struct arc *a, const struct tre
 
 int view_tree_new(const struct ckpt *ck, const struct arc *a, const struct tree_opts *opts, struct tree **ret_tree)
 {
-	if (view_pod_count(a) > 1)
-		return view_tree_new_pod(ck, a, opts, ret_tree);
-	return view_tree_build(ck, a, opts, NULL, ret_tree);
+	char **names;
+	ssize_t n = ckpt_pod_containers(a, &names);
+	int rc;
+
+	if (n < 0)
+		return (int) n;
+	if (n == 0)
+		return view_tree_build(ck, a, opts, NULL, ret_tree);
+	rc = view_tree_new_pod(ck, a, opts, names, (size_t) n, ret_tree);
+	ckpt_pod_free(names, (size_t) n);
+	return rc;
 }

@@ -109,6 +109,13 @@ mount_ck "$FIXTURES/$f" "$mnt" -o contain_links || { fail "mount -o contain_link
 find -L "$mnt" -printf '%p\n' >"$WORK/findL.out" 2>"$WORK/findL.err"
 check "find -L stays inside the mount ($(wc -l <"$WORK/findL.out") paths)" \
 	sh -c '! grep -qv "^$1" "$2"' _ "$mnt" "$WORK/findL.out"
+# following every link opens nothing that blocks: no FIFO is reachable
+check "contain_links: find -L finds no FIFO" test -z "$(find -L "$mnt" -type p 2>/dev/null)"
+timeout 120 find -L "$mnt" -type p -exec cat {} \; >/dev/null 2>&1
+check "contain_links: find -L -type p -exec cat ends (exit $?, 124 is a hang)" test $? -ne 124
+pipes=$(find "$mnt"/*/fd -lname 'pipe:*' 2>/dev/null | head -1)
+[ -n "$pipes" ] && check "contain_links: a pipe fd reads as an empty file, with the pipe's inode" \
+	sh -c 'test -f "$1" && test ! -s "$1" && test "$(stat -L -c %i "$1")" = "$(readlink "$1" | tr -dc 0-9)"' _ "$pipes"
 for l in cwd root exe; do
 	t=$(readlink "$mnt/1/$l") || continue
 	case $t in

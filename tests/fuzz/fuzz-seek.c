@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "arc-seek.h"
+#include "../internal.h"
 #include "fuzz.h"
 
 #define FUZZ_BUF (64 * 1024)

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "img-priv.h"
+#include "../internal.h"
 
 /* Start image @b for @magic: the common magic (except for inventory.img,
  * which has none), then @magic. Any earlier contents of @b are dropped

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "arc.h"
-#include "arc-pipe.h"
+#include "../internal.h"
 #include "imgbuild.h"
 #include "tap.h"
 #include "testutil.h"

@@ -16,7 +16,7 @@
 #include <zstd.h>
 
 #include "arc.h"
-#include "arc-seek-priv.h"
+#include "../internal.h"
 #include "imgbuild.h"
 #include "tap.h"
 #include "testutil.h"

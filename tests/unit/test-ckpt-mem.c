@@ -14,7 +14,7 @@
 
 #include "ckpt.h"
 #include "files.pb-c.h"
-#include "img-priv.h"
+#include "../internal.h"
 #include "tap.h"
 #include "task.pb-c.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "files.pb-c.h"
-#include "img-priv.h"
+#include "../internal.h"
 #include "imgbuild.h"
 #include "tap.h"
 #include "task.pb-c.h"

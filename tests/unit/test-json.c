@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "files.pb-c.h"
-#include "img-priv.h"
+#include "../internal.h"
 #include "imgbuild.h"
 #include "namespaces.pb-c.h"
 #include "tap.h"

@@ -1,0 +1,1 @@
+../mem-dense.h
