@@ -8,7 +8,8 @@
 # `parent` link leads to it; a directory of several checkpoints is refused
 # with the list of them; container.json, /stat's btime and ps agree on the
 # checkpoint's time; a memfd-exec'ed process's exe link reads as the kernel
-# shows it.
+# shows it; a thread's task/<tid>/ holds its process's cmdline and the rest,
+# so ps -eL and top -H show threads as threads of that program.
 . "$(dirname "$0")/lib.sh"
 need python3 zstd jq dd cmp
 REAL=$CKPTFS_DATA/real
@@ -188,6 +189,38 @@ if mount_ck "$REAL/triage.tar.zst" "$m"; then
 	check "memfd exe: the same text as the memfd's mappings in maps" grep -qF " $want" "$m/$pid/maps"
 	check "memfd exe: lsof shows it as the program (txt)" \
 		sh -c "'$CKPTFS' --exec '$m' lsof -w -n -P -p $pid -a -d txt -F n | grep -qxF 'n$want'"
+	umount_ck "$m"
+fi
+
+# ---- 7. threads are not kernel threads: task/<tid>/ has the process's files
+m=$WORK/threads
+if mount_ck "$REAL/rough-threads.tar.zst" "$m"; then
+	args=$(tr '\0' ' ' <"$m/1/cmdline" | sed 's/ $//')
+	"$CKPTFS" --exec "$m" ps -eLo lwp=,comm=,args= >"$WORK/psL"
+	for tid in $(T '.threads | keys[]' rough-threads); do
+		name=$(T ".threads[\"$tid\"]" rough-threads)
+		check "threads: ps -eL: thread $tid is '$name' running '$args' (not [$name])" \
+			grep -qE "^ *$tid +$name +$args\$" "$WORK/psL"
+		same=yes
+		for f in cmdline environ maps statm smaps limits auxv; do
+			cmp -s "$m/1/$f" "$m/1/task/$tid/$f" || same="no: $f"
+		done
+		for l in exe cwd root; do
+			[ "$(readlink "$m/1/$l")" = "$(readlink "$m/1/task/$tid/$l")" ] || same="no: $l"
+		done
+		check "threads: task/$tid/ has the process's cmdline, environ, maps, statm, ..., exe ($same)" test "$same" = yes
+	done
+	rss=$(awk '{ print $2 }' "$m/1/statm")
+	check "threads: top -H: every thread by name, with the process's resident set" python3 - "$CKPTFS" "$m" "$rss" \
+		"$(jq -c .threads "$REAL/rough-threads.truth.json")" <<'EOF2'
+import json, subprocess, sys
+ck, m, rss, want = sys.argv[1], sys.argv[2], int(sys.argv[3]) * 4, json.loads(sys.argv[4])
+out = subprocess.run([ck, "--exec", m, "top", "-H", "-b", "-n", "1", "-w", "512"], capture_output=True,
+                     text=True, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"}).stdout
+rows = [l.split() for l in out.split("\n\n", 1)[1].splitlines()[1:] if l.strip()]
+got = {r[0]: (r[11], int(r[5])) for r in rows}
+sys.exit(not all(got.get(t, ("", 0))[0] == n[:15] and got[t][1] == rss for t, n in want.items() if t != "1"))
+EOF2
 	umount_ck "$m"
 fi
 
