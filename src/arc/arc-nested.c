@@ -81,7 +81,7 @@ static int nested_copy(const struct arc *outer, const struct arc_entry *e, struc
 	fd = arc_spill_fd(a, ret_error);
 	if (fd < 0)
 		return fd;
-	rc = arc_spill_check(a, e->path, (e->size + 4095) & ~(uint64_t) 4095, ret_error);
+	rc = arc_spill_claim(a, e->path, e->size, ret_error);
 	if (rc < 0)
 		return rc;
 	buf = malloc(chunk);
@@ -92,12 +92,14 @@ static int nested_copy(const struct arc *outer, const struct arc_entry *e, struc
 		if (n <= 0)
 			return ck_err(ret_error, n < 0 ? (int) n : -EIO, "cannot read the member: %s",
 				       strerror(n < 0 ? (int) -n : EIO));
-		rc = ck_pwrite_full(fd, buf, (size_t) n, (off_t) off);
+		rc = arc_spill_write(a, e->path, buf, (size_t) n, off, ret_error);
 		if (rc < 0)
-			return ck_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
+			return rc;
 	}
 	a->spill_len = (e->size + 4095) & ~(uint64_t) 4095;
-	a->budget->spill_used += a->spill_len;
+	rc = arc_spill_extend(a, a->spill_len, ret_error);
+	if (rc < 0)
+		return rc;
 	*ret = (struct nested_src) { .fd = fd, .off = 0 };
 	return 0;
 }

@@ -18,6 +18,12 @@
  * at least ARC_SPILL_FLOOR, and never more than 90% of the free space. */
 #define ARC_SPILL_RATIO 200
 #define ARC_SPILL_FLOOR (1ull << 30)
+/* The spill file is sparse: blocks of ARC_SPILL_BLOCK bytes of zeros are
+ * left as holes and only what is written counts against the limit; but a
+ * member whose header claims more than ARC_SPILL_SPARSE times the limit
+ * fails at once (decoding that many zeros would take minutes). */
+#define ARC_SPILL_BLOCK 4096
+#define ARC_SPILL_SPARSE 64
 
 enum arc_src {
 	ARC_SRC_NONE,		/* no content: empty file, directory, symlink, ... */
@@ -99,6 +105,19 @@ int arc_spill_fd(struct arc *a, char **ret_error);
 /* Whether @size more bytes fit in the spill budget; if not, set the message
  * (naming member @name) and return -EFBIG, else 0. */
 int arc_spill_check(struct arc *a, const char *name, uint64_t size, char **ret_error);
+/* Whether a member whose header claims @size bytes may be decoded into the
+ * spill file (ARC_SPILL_SPARSE); if not, set the message (naming member
+ * @name) and return -EFBIG, else 0. */
+int arc_spill_claim(struct arc *a, const char *name, uint64_t size, char **ret_error);
+/* Write @len bytes of member @name at @off of the spill file (made by
+ * arc_spill_fd()), leaving holes for its blocks of zeros; what is written
+ * counts against the spill limit (arc_spill_check()). Returns 0 or -errno
+ * with a message. */
+int arc_spill_write(struct arc *a, const char *name, const void *buf, size_t len, uint64_t off,
+		    char **ret_error);
+/* Make the spill file at least @end bytes long, so that the holes at the end
+ * of the member written last read (and map) as zeros. 0 or -errno with a message. */
+int arc_spill_extend(struct arc *a, uint64_t end, char **ret_error);
 /* Copy @s into @out (@size bytes) for a one-line message: control bytes become '?'. */
 const char *arc_safe_name(const char *s, char *out, size_t size);
 

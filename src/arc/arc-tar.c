@@ -241,16 +241,17 @@ static int tar_fail(struct archive *ar, const struct tar_src *src, const char *m
 
 /* Decompress one member into memory or the spill file, starting from the
  * block already read (@r, @blk, @len, @off). Only what the stream really
- * holds is written, whatever size the header claims; but a header that
- * claims more than the spill budget has left fails at once, before anything
- * is decoded. Small members stay in memory while the archive's memory
- * budget lasts, and spill after that. */
+ * holds is written, whatever size the header claims, and its blocks of
+ * zeros are left as holes: only the rest counts against the spill limit.
+ * A header that claims far more than the limit fails at once, before
+ * anything is decoded (arc_spill_claim()). Small members stay in memory
+ * while the archive's memory budget lasts, and spill after that. */
 static int tar_copy(struct arc *a, struct archive *ar, const struct tar_src *src, struct arc_item *it,
 		    int r, const void *blk, size_t len, la_int64_t off, char **ret_error)
 {
 	struct arc_budget *b = a->budget;
 	/* Page-aligned, so that member reads map onto whole cache pages. */
-	uint64_t size = it->e.size, base = (a->spill_len + 4095) & ~(uint64_t) 4095, grow;
+	uint64_t size = it->e.size, base = (a->spill_len + 4095) & ~(uint64_t) 4095;
 	char name[256];
 	uint8_t *mem = NULL;
 	int fd = -1, rc;
@@ -267,8 +268,7 @@ static int tar_copy(struct arc *a, struct archive *ar, const struct tar_src *src
 		fd = arc_spill_fd(a, ret_error);
 		if (fd < 0)
 			return fd;
-		grow = base - a->spill_len + size;
-		rc = arc_spill_check(a, it->e.path, grow, ret_error);
+		rc = arc_spill_claim(a, it->e.path, size, ret_error);
 		if (rc < 0)
 			return rc;
 	}
@@ -280,9 +280,9 @@ static int tar_copy(struct arc *a, struct archive *ar, const struct tar_src *src
 			memcpy(mem + off, blk, len);
 			continue;
 		}
-		rc = ck_pwrite_full(fd, blk, len, (off_t) (base + (uint64_t) off));
+		rc = arc_spill_write(a, it->e.path, blk, len, base + (uint64_t) off, ret_error);
 		if (rc < 0)
-			return ck_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
+			return rc;
 	}
 	if (r != ARCHIVE_EOF)
 		return tar_fail(ar, src, it->e.path, true, ret_error);
@@ -290,9 +290,11 @@ static int tar_copy(struct arc *a, struct archive *ar, const struct tar_src *src
 		it->src = ARC_SRC_MEM;
 		it->data = mem;
 	} else {
+		rc = arc_spill_extend(a, base + size, ret_error);
+		if (rc < 0)
+			return rc;
 		it->src = ARC_SRC_SPILL;
 		it->off = base;
-		b->spill_used += base + size - a->spill_len;
 		a->spill_len = base + size;
 	}
 	return 0;

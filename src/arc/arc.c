@@ -171,6 +171,76 @@ int arc_spill_check(struct arc *a, const char *name, uint64_t size, char **ret_e
 		       b->spill_limit_opt ? "" : ", the default");
 }
 
+int arc_spill_claim(struct arc *a, const char *name, uint64_t size, char **ret_error)
+{
+	const struct arc_budget *b = a->budget;
+	char safe[256];
+
+	if (size / ARC_SPILL_SPARSE <= b->spill_limit)
+		return 0;
+	return ck_err(ret_error, -EFBIG,
+		       "member '%s' claims %" PRIu64 " bytes, more than %d times the spill limit (%" PRIu64
+		       " bytes%s; a decompression bomb, or choose -o spill_limit= and -o cache_dir=)",
+		       arc_safe_name(name, safe, sizeof(safe)), size, ARC_SPILL_SPARSE, b->spill_limit,
+		       b->spill_limit_opt ? "" : ", the default");
+}
+
+/* Whether the @len bytes at @p are all zeros. */
+static bool arc_zeros(const uint8_t *p, size_t len)
+{
+	return !len || (!p[0] && !memcmp(p, p + 1, len - 1));
+}
+
+/* The end of the blocks from @p on (the bytes of @off bytes into the spill
+ * file, cut where its blocks start) that are all zeros (@zeros) or all not. */
+static const uint8_t *arc_blocks(const uint8_t *p, const uint8_t *end, uint64_t off, bool zeros)
+{
+	while (p < end) {
+		size_t n = CK_MIN((size_t) (end - p), ARC_SPILL_BLOCK - (size_t) (off % ARC_SPILL_BLOCK));
+
+		if (arc_zeros(p, n) != zeros)
+			break;
+		p += n;
+		off += n;
+	}
+	return p;
+}
+
+int arc_spill_write(struct arc *a, const char *name, const void *buf, size_t len, uint64_t off,
+		    char **ret_error)
+{
+	const uint8_t *p = buf, *end = p + len, *q;
+	int rc;
+
+	for (; p < end; off += (uint64_t) (q - p), p = q) {
+		q = arc_blocks(p, end, off, true);	/* a hole */
+		if (q > p)
+			continue;
+		q = arc_blocks(p, end, off, false);
+		rc = arc_spill_check(a, name, (uint64_t) (q - p), ret_error);
+		if (rc < 0)
+			return rc;
+		rc = ck_pwrite_full(a->spill_fd, p, (size_t) (q - p), (off_t) off);
+		if (rc < 0)
+			return ck_err(ret_error, rc, "cannot write the spill file: %s", strerror(-rc));
+		a->budget->spill_used += (uint64_t) (q - p);
+	}
+	return 0;
+}
+
+int arc_spill_extend(struct arc *a, uint64_t end, char **ret_error)
+{
+	struct stat st;
+	int rc;
+
+	if (fstat(a->spill_fd, &st) == 0 && (uint64_t) st.st_size >= end)
+		return 0;
+	if (ftruncate(a->spill_fd, (off_t) end) == 0)
+		return 0;
+	rc = -errno;
+	return ck_err(ret_error, rc, "cannot extend the spill file: %s", strerror(-rc));
+}
+
 static void arc_item_done(struct arc_item *it)
 {
 	free((char *) it->e.path);

@@ -16,6 +16,7 @@
 
 static void level_done(struct ckpt_level *lv)
 {
+	free(lv->pids);
 	free(lv->img_dir);
 	free(lv->disk_path);
 	free(lv->real_dir);
@@ -46,14 +47,21 @@ static bool has_images(const struct arc *a, const char *dir)
 }
 
 /* The images directory of a parent: where inventory.img is, else the
- * shallowest directory holding a pagemap (pre-dumps may lack the rest). */
-static int parent_img_dir(const struct arc *a, char **ret)
+ * shallowest directory holding a pagemap (pre-dumps may lack the rest).
+ * -ENOTUNIQ when it holds several checkpoints (which, in @ret_why if given). */
+static int parent_img_dir(const struct arc *a, char **ret, char **ret_why)
 {
+	_cleanup_free_ char *why = NULL;
 	const char *best = NULL;
 	size_t best_len = 0, best_depth = SIZE_MAX;
 	int rc;
 
-	rc = ckpt_find_img_dir(a, ret);
+	rc = ckpt_find_img_dir(a, ret, &why);
+	if (rc == -ARC_ENOTCKPT && why) {
+		if (ret_why)
+			*ret_why = TAKE_PTR(why);
+		return -ENOTUNIQ;
+	}
 	if (rc != -ARC_ENOTCKPT)
 		return rc;
 	for (size_t i = 0; i < arc_count(a); i++) {
@@ -137,7 +145,7 @@ static int open_level(const char *path, const struct ckpt_opts *opts, struct ckp
 	}
 	lv.owned = a;
 	lv.arc = a;
-	rc = parent_img_dir(a, &lv.img_dir);
+	rc = parent_img_dir(a, &lv.img_dir, NULL);
 	if (rc == 0 && !strcmp(arc_kind(a), "directory")) {
 		lv.disk_path = strdup(path);
 		lv.real_dir = real_dir_of(path, lv.img_dir);
@@ -205,8 +213,9 @@ static bool seen_level(const struct ckpt_level *levels, size_t n, const struct c
 	return false;
 }
 
-/* Say in ck->chain_why why level @n of the chain could not be opened. */
-static void chain_explain(struct ckpt *ck, const struct ckpt_opts *opts, size_t n, int rc)
+/* Say in ck->chain_why why level @n of the chain could not be opened
+ * (@why: what parent_img_dir() said, or NULL). */
+static void chain_explain(struct ckpt *ck, const struct ckpt_opts *opts, size_t n, int rc, const char *why)
 {
 	const struct ckpt_level *prev = &ck->levels[n - 1];
 	_cleanup_free_ char *link = NULL;
@@ -218,7 +227,7 @@ static void chain_explain(struct ckpt *ck, const struct ckpt_opts *opts, size_t 
 			     opts->parents[n - 1].path ? opts->parents[n - 1].path : "?",
 			     rc == -ELOOP ? "it is already in the chain (a loop)" :
 			     rc == -ENOENT ? "no CRIU images there (no inventory.img, no pagemap-*.img)" :
-			     strerror(-rc));
+			     why ? why : strerror(-rc));
 	} else {
 		if (asprintf(&link, "%s%sparent", prev->img_dir, prev->img_dir[0] ? "/" : "") < 0)
 			return;
@@ -227,7 +236,8 @@ static void chain_explain(struct ckpt *ck, const struct ckpt_opts *opts, size_t 
 			     e && e->link ? " -> '" : "", e && e->link ? e->link : "", e && e->link ? "'" : "",
 			     rc == -ELOOP ? "it leads back into the chain (a loop)" :
 			     rc == -ENOENT ? "no checkpoint there (missing, empty, or out of the archive: "
-					     "give it with -o parent=)" : strerror(-rc));
+					     "give it with -o parent=)" : rc == -ENOTUNIQ ? "it holds several checkpoints" :
+			     strerror(-rc));
 	}
 	if (r < 0) {
 		ck->chain_why = NULL;
@@ -260,13 +270,14 @@ static int chain_open(struct ckpt *ck, const struct ckpt_opts *opts)
 			return -ENOMEM;
 	}
 	for (; n < CKPT_MAX_LEVELS; n++) {
+		_cleanup_free_ char *why = NULL;
 		struct ckpt_level next = { 0 };
 
 		if (opts && n - 1 < opts->n_parents) {
 			const struct ckpt_parent *p = &opts->parents[n - 1];
 
 			next.arc = p->arc;
-			rc = parent_img_dir(p->arc, &next.img_dir);
+			rc = parent_img_dir(p->arc, &next.img_dir, &why);
 			if (rc == 0 && p->path && !strcmp(arc_kind(p->arc), "directory")) {
 				next.disk_path = strdup(p->path);
 				next.real_dir = real_dir_of(p->path, next.img_dir);
@@ -288,7 +299,7 @@ static int chain_open(struct ckpt *ck, const struct ckpt_opts *opts)
 				return rc;
 			ck->chain_err = rc;
 			ck->chain_given = opts && n - 1 < opts->n_parents;
-			chain_explain(ck, opts, n, rc);
+			chain_explain(ck, opts, n, rc, why);
 			ck_log(CK_LOG_DEBUG, "ckpt: pre-dump chain stops after %zu levels: %s", n, strerror(-rc));
 			return 0;
 		}
@@ -363,6 +374,17 @@ static int chain_load(const struct ckpt *ck, const char *name, struct chain **re
 	}
 	*ret = TAKE_PTR(c);
 	return 0;
+}
+
+/* Whether each parent level of @c holds what the level above keeps there. */
+static int chain_fit(struct ckpt *ck, const struct ckpt_opts *opts, uint32_t pid, const struct chain *c,
+		     uint64_t ps)
+{
+	int rc = 0;
+
+	for (size_t k = 1; rc == 0 && k < c->n && c->lv[k - 1].pm; k++)
+		rc = ckpt_fit_level(ck, opts, k, pid, c->lv[k - 1].pm, c->lv[k].pm, ps);
+	return rc;
 }
 
 /* The page size the chain's own pages tell, or 0. */
@@ -586,6 +608,8 @@ int ckpt_load_memory(struct ckpt *ck, const struct ckpt_opts *opts)
 				       (unsigned long long) ck->page_size);
 			p->page_size = ck->page_size;
 		}
+		if (chains[i] && (rc = chain_fit(ck, opts, p->pid, chains[i], p->page_size)) < 0)
+			goto out;
 	}
 
 	rc = shm_collect(ck);
@@ -616,4 +640,5 @@ void ckpt_memory_done(struct ckpt *ck)
 		level_done(&ck->levels[i]);
 	free(ck->levels);
 	free(ck->chain_why);
+	free(ck->fit_why);
 }

@@ -19,8 +19,24 @@ const struct arc_entry *ckpt_find_image_in(const struct arc *a, const char *dir,
 /* Load it. Returns 0, -ENOENT when absent, -EBADMSG when too large, or another -errno. */
 int ckpt_load_image_in(const struct arc *a, const char *dir, const char *name, struct ckpt_blob *ret);
 /* The directory of inventory.img in @a: "checkpoint" when there, else the
- * shallowest one. Returns 0 (malloc'ed in @ret), -ARC_ENOTCKPT or -ENOMEM. */
-int ckpt_find_img_dir(const struct arc *a, char **ret);
+ * only one (a `parent` directory inside another is part of that one's
+ * chain), else the first of a pod's "<name>/checkpoint". Returns 0
+ * (malloc'ed in @ret), -ENOMEM, or -ARC_ENOTCKPT: none, or several that
+ * are no pod (then a one-line reason listing them in @ret_error, if given). */
+int ckpt_find_img_dir(const struct arc *a, char **ret, char **ret_error);
+
+/* Pages of @child's entries kept in the parent (PE_PARENT without
+ * PE_PRESENT), in *@ret_wanted, and how many of them @parent's entries
+ * (NULL: none) do not cover, in *@ret_missing; pages of @ps bytes
+ * (ckpt-fit.c). 0 or -ENOMEM. */
+int ckpt_fit_pages(const struct img_pagemap *child, const struct img_pagemap *parent, uint64_t ps,
+		   uint64_t *ret_wanted, uint64_t *ret_missing);
+/* Whether level @k (>= 1) of the chain fits pid @pid's pagemap @child of
+ * level @k - 1: its pstree.img has @pid, its pagemap @parent (NULL when it
+ * has none) covers the pages kept there. The first misfit, the nearest
+ * level, goes to ck->fit_*. 0 or -ENOMEM. */
+int ckpt_fit_level(struct ckpt *ck, const struct ckpt_opts *opts, size_t k, uint32_t pid,
+		   const struct img_pagemap *child, const struct img_pagemap *parent, uint64_t ps);
 
 /* Follow the pre-dump chain, build the shared objects and every process
  * space, and settle the page sizes. Only -ENOMEM is fatal; anything else

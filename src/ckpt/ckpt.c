@@ -110,45 +110,110 @@ static int load_image_id(const struct ckpt *ck, const char *prefix, uint32_t id,
 	return load_image(ck, name, ret);
 }
 
-/* Depth of a directory path: "" is 0, "a" 1, "a/b" 2. */
-static size_t dir_depth(const char *dir, size_t len)
+static void strv_free(char **v, size_t n)
 {
-	size_t d = len ? 1 : 0;
-
-	for (size_t i = 0; i < len; i++)
-		d += dir[i] == '/';
-	return d;
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
-/* The directory of inventory.img: CKPT_IMG_DIR when there, else the
- * shallowest one (the first in path order among equals). */
-int ckpt_find_img_dir(const struct arc *a, char **ret)
+/* Whether images directory @d (@dlen bytes) is the `parent` directory of
+ * another one in @dirs: part of that checkpoint's pre-dump chain. */
+static bool is_nested_parent(const char *d, size_t dlen, char *const *dirs, size_t n)
 {
-	const char *best = NULL;
-	size_t best_len = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(dirs[i]);
+
+		if (dlen == (len ? len + 1 : 0) + 6 && !strncmp(d, dirs[i], len) &&
+		    !strncmp(d + dlen - 6, "parent", 6) && (!len || d[len] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* "holds N checkpoints: 'a', 'b' (...)" for @dirs. */
+static char *ambiguous(char *const *dirs, size_t n)
+{
+	struct ck_buf b = { 0 };
+
+	ck_buf_printf(&b, "holds %zu checkpoints (images directories", n);
+	for (size_t i = 0; i < n && i < 8; i++)
+		ck_buf_printf(&b, "%s '%s'", i ? "," : "", dirs[i][0] ? dirs[i] : ".");
+	ck_buf_printf(&b, "%s); give one of them", n > 8 ? ", ..." : "");
+	for (char *c = b.data; c && *c; c++)	/* names from the archive, for one line */
+		if ((unsigned char) *c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return b.oom ? (ck_buf_done(&b), NULL) : b.data;
+}
+
+/* The directories holding inventory.img, in path order, but those that are
+ * the `parent` directory of another. */
+static int img_dirs(const struct arc *a, char ***ret, size_t *ret_n)
+{
+	char **dirs = NULL;
+	size_t n = 0, out = 0;
 
 	for (size_t i = 0; i < arc_count(a); i++) {
 		const struct arc_entry *e = arc_entry_at(a, i);
 		const char *slash = strrchr(e->path, '/');
-		const char *base = slash ? slash + 1 : e->path;
-		size_t len = slash ? (size_t) (slash - e->path) : 0;
+		char **v;
 
-		if (e->type != ARC_REG || strcmp(base, "inventory.img") != 0)
+		if (e->type != ARC_REG || strcmp(slash ? slash + 1 : e->path, "inventory.img"))
 			continue;
-		if (len == strlen(CKPT_IMG_DIR) && strncmp(e->path, CKPT_IMG_DIR, len) == 0) {
-			best = e->path;
-			best_len = len;
-			break;
+		v = reallocarray(dirs, n + 1, sizeof(*v));
+		if (v)
+			dirs = v;
+		if (!v || !(dirs[n] = strndup(e->path, slash ? (size_t) (slash - e->path) : 0))) {
+			strv_free(dirs, n);
+			return -ENOMEM;
 		}
-		if (!best || dir_depth(e->path, len) < dir_depth(best, best_len)) {
-			best = e->path;
-			best_len = len;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (is_nested_parent(dirs[i], strlen(dirs[i]), dirs, n))
+			free(dirs[i]);
+		else
+			dirs[out++] = dirs[i];
+	}
+	*ret = dirs;
+	*ret_n = out;
+	return 0;
+}
+
+int ckpt_find_img_dir(const struct arc *a, char **ret, char **ret_error)
+{
+	char **dirs = NULL;
+	size_t n = 0, pick = 0;
+	int rc;
+
+	rc = img_dirs(a, &dirs, &n);
+	if (rc < 0)
+		return rc;
+	rc = n ? 0 : -ARC_ENOTCKPT;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(dirs[i], CKPT_IMG_DIR))
+			pick = i + 1;
+	if (rc == 0 && !pick && n > 1) {
+		/* several: a pod when they are all its containers' */
+		char **names = NULL;
+		ssize_t npod = ckpt_pod_containers(a, &names);
+
+		ckpt_pod_free(names, npod > 0 ? (size_t) npod : 0);
+		if (npod < 0) {
+			rc = -ENOMEM;
+		} else if ((size_t) npod != n) {
+			rc = -ARC_ENOTCKPT;
+			if (ret_error)
+				*ret_error = ambiguous(dirs, n);
 		}
 	}
-	if (!best)
-		return -ARC_ENOTCKPT;
-	*ret = strndup(best, best_len);
-	return *ret ? 0 : -ENOMEM;
+	if (rc == 0) {
+		/* Podman's checkpoint/; else the one; else a pod's first */
+		*ret = dirs[pick ? pick - 1 : 0];
+		dirs[pick ? pick - 1 : 0] = NULL;
+	}
+	strv_free(dirs, n);
+	return rc;
 }
 
 /* "<dir>/<name>: malformed image (<why>)" for the fatal images. */
@@ -351,10 +416,12 @@ int ckpt_load(const struct arc *a, const struct ckpt_opts *opts, struct ckpt **r
 	if (opts && opts->img_dir)
 		rc = (ck->img_dir = strdup(opts->img_dir)) ? 0 : -ENOMEM;
 	else
-		rc = ckpt_find_img_dir(a, &ck->img_dir);
+		rc = ckpt_find_img_dir(a, &ck->img_dir, &error);
 	if (rc < 0) {
 		if (rc == -ARC_ENOTCKPT && ret_error)
-			*ret_error = strdup("no CRIU images (inventory.img) found");
+			*ret_error = error ? error : strdup("no CRIU images (inventory.img) found");
+		else
+			free(error);
 		return rc;
 	}
 	rc = load_root(ck, "inventory.img", decode_inventory, &ck->inv, &error);

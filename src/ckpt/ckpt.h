@@ -46,6 +46,9 @@ struct ckpt_level {
 	char *disk_path;		/* @arc's path when it is a directory (to follow its `parent` link), else NULL */
 	char *real_dir;			/* realpath of the images directory on disk, for loop detection; or NULL */
 	struct arc *owned;		/* set when ckpt_load() opened @arc itself (a `parent` symlink) */
+	uint32_t *pids;			/* its pstree.img's pids, sorted (ckpt-fit.c); NULL: none */
+	size_t n_pids;
+	bool pids_loaded;
 };
 
 /* A shared-memory object: a memfd, shared anonymous memory or a SysV
@@ -88,6 +91,10 @@ struct ckpt {
 	int chain_err;			/* why the chain stops early (a `parent` not followed), or 0 */
 	char *chain_why;		/* ... in one line for the user, naming the parent; or NULL */
 	bool chain_given;		/* ... and the parent that failed was given in ckpt_opts.parents */
+	int fit_err;			/* -ESRCH: a parent in the chain does not fit (ckpt-fit.c); or 0 */
+	char *fit_why;			/* ... in one line, naming it and why */
+	size_t fit_level;		/* ... its level */
+	bool fit_given;			/* ... and it was given in ckpt_opts.parents */
 	struct ckpt_shm *shms;		/* sorted by shmid */
 	size_t n_shms;
 	/* ckpt-ns.c */
@@ -208,8 +215,9 @@ void ckpt_contents_done(struct ckpt *ck);
 
 /* ---- where a checkpoint lies in its archive (ckpt-pod.c) ---- */
 
-/* A container checkpoint keeps its images in "checkpoint/" (else the
- * shallowest directory holding inventory.img is taken). A Kubernetes pod
+/* A container checkpoint keeps its images in "checkpoint/" (else in the one
+ * directory holding inventory.img; several are refused unless they are a
+ * pod's, ckpt.c). A Kubernetes pod
  * checkpoint has none there but one directory per container: "<name>/"
  * with that container's engine files and "<name>/checkpoint/" with its
  * images. */

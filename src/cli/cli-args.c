@@ -17,7 +17,8 @@
 const struct cli_mode *const cli_modes[] = {
 	&cli_mode_mount, &cli_mode_ls, &cli_mode_cat, &cli_mode_readlink,
 	&cli_mode_search, &cli_mode_yara, &cli_mode_where, &cli_mode_triage, &cli_mode_diff,
-	&cli_mode_recompress, &cli_mode_build_oci, NULL,
+	&cli_mode_recompress, &cli_mode_build_oci,
+	&cli_mode_exec, NULL,
 };
 
 /* ---- the shared -o options ---- */
@@ -37,7 +38,8 @@ static const struct cli_o {
 	  "where large members of compressed archives are spilled\n"
 	  "(an unlinked temporary file; default $TMPDIR or /tmp)" },
 	{ "spill_limit", O_SIZE, CLI_O_INPUT, offsetof(struct cli_common, spill_limit), "SIZE",
-	  "the most that file may hold; more fails (exit 10) as a\n"
+	  "the most that file may store (blocks of zeros are holes\n"
+	  "and do not count); more fails (exit 10) as a\n"
 	  "decompression bomb (default: 200 times the archive, at\n"
 	  "least 1 GiB, at most 90% of the free space)" },
 	{ "parent", O_PARENTS, CLI_O_INPUT, 0, "PATH[:PATH]",
@@ -469,5 +471,6 @@ void cli_help(const struct cli_mode *m, const char *prog)
 	       "rules, unreadable archive, memory skipped);\n"
 	       "--triage: 0 nothing at or above --min-severity, 1 findings, 2 error;\n"
 	       "--diff: 0 the same, 1 different, 2 trouble (usage, unreadable input,\n"
-	       "something not compared).\n\n");
+	       "something not compared); --exec: the command's, 126 it\n"
+	       "cannot be executed, 127 not found.\n\n");
 }

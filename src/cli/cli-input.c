@@ -210,6 +210,11 @@ static int load_model(const struct cli_common *c, struct cli_input *in, size_t i
 		fprintf(stderr, "%s: %s\n", c->prog, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
 		return CLI_EXIT_NOT_CHECKPOINT;
 	}
+	if (ck->fit_err && ck->fit_given) {
+		/* -o parent= named a checkpoint that is not this one's parent */
+		fprintf(stderr, "%s: %s: %s\n", c->prog, in->path, ck->fit_why);
+		return CLI_EXIT_NOT_CHECKPOINT;
+	}
 	return 0;
 }
 
@@ -221,6 +226,8 @@ void cli_input_chain_warn(const struct cli_input *in)
 		if (ck && ck->chain_err)
 			ck_log(CK_LOG_WARNING, "%s: %s; pages kept only in a parent checkpoint read as holes (zeros)",
 			       in->path, ck->chain_why ? ck->chain_why : strerror(-ck->chain_err));
+		if (ck && ck->fit_err)
+			ck_log(CK_LOG_WARNING, "%s: %s; its pages may not be this checkpoint's", in->path, ck->fit_why);
 	}
 }
 

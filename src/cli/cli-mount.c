@@ -143,8 +143,7 @@ static bool is_ckptfs_mount(const char *dir)
 	return false;
 }
 
-/* read-only, max_read, and named after the archive in /proc/mounts */
-static void add_fuse_args(struct fuse_args *args, const char *archive)
+void cli_fuse_args(struct fuse_args *args, const char *archive)
 {
 	char max_read[32], fsname[4200];
 
@@ -166,7 +165,7 @@ static int serve(struct tree *tree, struct fuse_args *args, const struct fuse_cm
 	struct fuse *fuse;
 	int rc, ret = CLI_EXIT_MOUNT;
 
-	add_fuse_args(args, o->archive);
+	cli_fuse_args(args, o->archive);
 	fuse = fuse_new(args, &fs_ops, sizeof(fs_ops), tree);
 	if (!fuse)
 		return CLI_EXIT_MOUNT;

@@ -32,7 +32,10 @@ enum cli_exit {
 	CLI_EXIT_BAD_IMAGE = 12,	/* inventory.img or pstree.img is malformed */
 	CLI_EXIT_NO_MEMORY = 13,	/* out of memory while indexing or building */
 	CLI_EXIT_WRITE = 14,		/* --recompress, --build-oci: writing failed, or OUT exists */
-	CLI_EXIT_MOUNT = 20,		/* mounting failed */
+	CLI_EXIT_MOUNT = 20,		/* mounting failed; --exec: the namespaces or /proc */
+	/* --exec: otherwise the command's own status (128 + N after signal N) */
+	CLI_EXIT_CANNOT_EXEC = 126,	/* the command was found but could not be executed */
+	CLI_EXIT_NO_COMMAND = 127,	/* the command was not found */
 };
 
 /* Which -o options a mode takes (cli-args.c holds the table). */
@@ -118,6 +121,7 @@ extern const struct cli_mode cli_mode_mount, cli_mode_ls, cli_mode_cat, cli_mode
 	cli_mode_recompress, cli_mode_build_oci, cli_mode_search, cli_mode_yara, cli_mode_where;
 extern const struct cli_mode cli_mode_diff;
 extern const struct cli_mode cli_mode_triage;
+extern const struct cli_mode cli_mode_exec;
 
 /* An opened input: the archive, its -o parent= checkpoints, and the
  * checkpoint models: one, or one per container of a pod (then @names). */
@@ -159,6 +163,11 @@ int cli_tree_open(const struct cli_common *c, struct cli_input *in, bool shared,
 /* Whether @path exists: 0, or CLI_EXIT_ARCHIVE after a message (the first
  * thing to say about a missing input). */
 int cli_input_exists(const struct cli_common *c, const char *path);
+
+struct fuse_args;
+/* Add the FUSE options of every mount of a tree to @args: read-only,
+ * max_read, and named after @archive in /proc/mounts (cli-mount.c). */
+void cli_fuse_args(struct fuse_args *args, const char *archive);
 
 /* The name of process @p as ps shows it (render_comm), for messages and
  * search output; "?" when it cannot be had. */

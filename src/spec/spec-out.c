@@ -365,6 +365,9 @@ int spec_render_container(const struct spec_info *info, const struct spec_sizes 
 	char created[64] = "", ckpt[64] = "";
 	_cleanup_(ck_buf_done) struct ck_buf ips = { 0 }, macs = { 0 };
 	json_object *sz;
+	struct tm tm;
+	time_t when;
+	bool engine;
 	int rc;
 
 	if (!o)
@@ -376,19 +379,16 @@ int spec_render_container(const struct spec_info *info, const struct spec_sizes 
 	if (spec_created(info) && (!strcmp(spec_engine(info), "CRI-O") ||
 				   spec_rfc3339(spec_created(info), created, sizeof(created)) < 0))
 		snprintf(created, sizeof(created), "%s", spec_created(info));
-	/* checkpointedTime as checkpointctl prints it (CRI-O's as written,
-	 * fraction kept); without one, the time the archive records */
-	if (info->checkpointed_time && !strcmp(spec_engine(info), "CRI-O"))
+	/* the checkpoint's time (spec_checkpoint_time()): checkpointedTime as
+	 * checkpointctl prints it (CRI-O's as written, fraction kept), else
+	 * the time the archive records */
+	when = (time_t) spec_checkpoint_time(info, &engine);
+	if (engine && !strcmp(spec_engine(info), "CRI-O"))
 		snprintf(ckpt, sizeof(ckpt), "%s", info->checkpointed_time);
-	else if (info->checkpointed_time)
+	else if (engine)
 		spec_rfc3339(info->checkpointed_time, ckpt, sizeof(ckpt));
-	if (!*ckpt && info->archive_time > 0) {
-		time_t when = (time_t) info->archive_time;
-		struct tm tm;
-
-		if (gmtime_r(&when, &tm))
-			strftime(ckpt, sizeof(ckpt), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
+	else if (when > 0 && gmtime_r(&when, &tm))
+		strftime(ckpt, sizeof(ckpt), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	/* every interface's addresses and MACs, joined as checkpointctl joins them */
 	for (size_t i = 0; i < info->n_ifaces; i++) {
 		if (info->ifaces[i].addrs)

@@ -462,6 +462,16 @@ int spec_epoch(const char *ts, int64_t *ret)
 	return 0;
 }
 
+int64_t spec_checkpoint_time(const struct spec_info *info, bool *ret_engine)
+{
+	int64_t when;
+	bool engine = info->checkpointed_time && spec_epoch(info->checkpointed_time, &when) == 0 && when > 0;
+
+	if (ret_engine)
+		*ret_engine = engine;
+	return engine ? when : info->archive_time > 0 ? info->archive_time : 0;
+}
+
 int spec_render_deleted(const struct ck_blob *b, struct ck_buf *out)
 {
 	_cleanup_(spec_json_putp) json_object *root = spec_parse(b);

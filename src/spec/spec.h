@@ -43,7 +43,8 @@ struct spec_info {
 	struct spec_mount *mounts;
 	size_t n_mounts;
 	/* set by the caller: when the archive says the checkpoint was taken
-	 * (seconds; 0 unknown), for "checkpointed" without a checkpointedTime */
+	 * (seconds; 0 unknown), for spec_checkpoint_time() without a
+	 * checkpointedTime */
 	int64_t archive_time;
 	/* network.status, sorted by network, then interface name */
 	struct spec_iface *ifaces;
@@ -93,6 +94,15 @@ int spec_epoch(const char *ts, int64_t *ret);
 
 /* deleted.files holds one JSON string per path; larger is not a list. */
 #define SPEC_DELETED_MAX (16u << 20)
+
+/* The checkpoint's time, in seconds (0 unknown): the one rule for
+ * container.json's "checkpointed" and /stat's btime. The engine's own
+ * record, config.dump's checkpointedTime, when it is a valid time (what
+ * checkpointctl, podman inspect and crictl show); else @info->archive_time,
+ * what the archive records (the caller's: stats-dump's mtime, which CRIU
+ * writes as the dump ends, else the newest member's). @ret_engine (may be
+ * NULL): whether it is the engine's record. */
+int64_t spec_checkpoint_time(const struct spec_info *info, bool *ret_engine);
 
 /* deleted.files (a JSON array of strings) as text, one path a line.
  * Returns 0, -EBADMSG or -ENOMEM. */

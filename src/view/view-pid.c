@@ -266,17 +266,42 @@ static mode_t fd_link_mode(const struct ckpt *ck, const struct img_fdinfo *fdi)
 	}
 }
 
-static int populate_thread_dir(struct tree *t, struct tree_node *d)
+/* The text files and links of /<pid>/ and of each task/<tid>/ in it. In a
+ * thread's directory status, stat and comm are the thread's (node->thread),
+ * the rest the process's, as the kernel shows them there: ps -L prints a
+ * thread's command line from its own cmdline, top -H its memory from its
+ * own statm. */
+static const struct {
+	const char *name;
+	tree_render_fn render;
+	mode_t mode;
+} pid_files[] = {
+	{ "status", r_status, S_IFREG | 0444 },
+	{ "stat", r_stat, S_IFREG | 0444 },
+	{ "comm", r_comm, S_IFREG | 0444 },
+	{ "cmdline", r_cmdline, S_IFREG | 0444 },
+	{ "environ", r_environ, S_IFREG | 0400 },
+	{ "maps", r_maps, S_IFREG | 0444 },
+	{ "statm", r_statm, S_IFREG | 0444 },
+	{ "smaps", r_smaps, S_IFREG | 0444 },
+	{ "smaps_rollup", r_smaps_rollup, S_IFREG | 0444 },
+	{ "limits", r_limits, S_IFREG | 0444 },
+	{ "auxv", r_auxv, S_IFREG | 0400 },
+	{ "cwd", r_cwd, S_IFLNK | 0777 },
+	{ "root", r_root, S_IFLNK | 0777 },
+	{ "exe", r_exe, S_IFLNK | 0777 },
+};
+
+static int add_pid_files(struct tree *t, struct tree_node *d)
 {
-	if (!tree_text_add(t, d, "status", S_IFREG | 0444, r_status, NULL) ||
-	    !tree_text_add(t, d, "stat", S_IFREG | 0444, r_stat, NULL) ||
-	    !tree_text_add(t, d, "comm", S_IFREG | 0444, r_comm, NULL))
-		return -ENOMEM;
+	for (size_t i = 0; i < ARRAY_SIZE(pid_files); i++)
+		if (!tree_text_add(t, d, pid_files[i].name, pid_files[i].mode, pid_files[i].render, NULL))
+			return -ENOMEM;
 	return 0;
 }
 
-/* task/<tid>/ is lazy too (its three files), so that a process of 10^5
- * threads holds one node a thread until they are read. */
+/* task/<tid>/ is lazy too (its files), so that a process of 10^5 threads
+ * holds one node a thread until they are read. */
 static int add_thread_dir(struct tree *t, struct tree_node *task, const struct ckpt_thread *th)
 {
 	char name[16];
@@ -287,7 +312,7 @@ static int add_thread_dir(struct tree *t, struct tree_node *task, const struct c
 	if (!d)
 		return -ENOMEM;
 	d->thread = th;
-	return tree_lazy_init(t, d, populate_thread_dir, 3);
+	return tree_lazy_init(t, d, add_pid_files, ARRAY_SIZE(pid_files));
 }
 
 static uint64_t core_ops_size(const void *obj)
@@ -470,34 +495,13 @@ static int add_fds(struct tree *t, struct tree_node *d, const struct ckpt_proc *
  * the tree dropped them (tree_lazy_init()), in the same order each time. */
 static int populate_pid_dir(struct tree *t, struct tree_node *d)
 {
-	static const struct {
-		const char *name;
-		tree_render_fn render;
-		mode_t mode;
-	} files[] = {
-		{ "status", r_status, S_IFREG | 0444 },
-		{ "stat", r_stat, S_IFREG | 0444 },
-		{ "comm", r_comm, S_IFREG | 0444 },
-		{ "cmdline", r_cmdline, S_IFREG | 0444 },
-		{ "environ", r_environ, S_IFREG | 0400 },
-		{ "maps", r_maps, S_IFREG | 0444 },
-		{ "statm", r_statm, S_IFREG | 0444 },
-		{ "smaps", r_smaps, S_IFREG | 0444 },
-		{ "smaps_rollup", r_smaps_rollup, S_IFREG | 0444 },
-		{ "limits", r_limits, S_IFREG | 0444 },
-		{ "auxv", r_auxv, S_IFREG | 0400 },
-		{ "cwd", r_cwd, S_IFLNK | 0777 },
-		{ "root", r_root, S_IFLNK | 0777 },
-		{ "exe", r_exe, S_IFLNK | 0777 },
-	};
 	const struct ckpt_proc *p = d->proc;
 	struct tree_node *task;
 	int rc;
 
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-		if (!tree_text_add(t, d, files[i].name, files[i].mode, files[i].render, NULL))
-			return -ENOMEM;
-	rc = add_memory(t, d, p);
+	rc = add_pid_files(t, d);
+	if (rc == 0)
+		rc = add_memory(t, d, p);
 	if (rc < 0)
 		return rc;
 	rc = add_core(t, d, p);

@@ -58,9 +58,9 @@ struct tree_node *view_member_added(const struct tree_node *dir, const char *nam
 bool view_drop_long_name(const struct tree *t, const char *tar, const char *path, size_t *n_long);
 void view_drop_long_names_done(const struct tree *t, const char *tar, size_t n_long);
 int view_add_sys(struct tree *t);		/* view-sys.c: /self, /stat, /uptime, ... for ps, lsof */
-/* view-sys.c: when the checkpoint was taken, in seconds since the epoch: the
- * mtime of stats-dump, else config.dump's checkpointedTime, else the newest
- * archive member's mtime, else the archive's (opts.mtime). */
+/* view-sys.c: when the checkpoint was taken, in seconds since the epoch, by
+ * spec_checkpoint_time(): config.dump's checkpointedTime, else the mtime of
+ * stats-dump, else the newest archive member's, else the archive's (opts.mtime). */
 int64_t view_checkpoint_time(const struct tree *t);
 /* view-nested.c: the member @name of the container's own directory
  * (ckpt_container_member()), or NULL. */

@@ -11,7 +11,7 @@
  *                (lsof refuses to run without /proc/mounts).
  *   net       -> self/net when a view provides it (as the kernel links it).
  *   uptime    synthetic: "0.00 0.00" (CRIU records no start times either).
- *   stat      btime is the checkpoint's own time (view_checkpoint_time()),
+ *   stat      btime is the checkpoint's own time (spec_checkpoint_time()),
  *             so that every process starts then (starttime is 0); the
  *             process count is derived; CPU times, interrupts and context
  *             switches are 0.
@@ -53,40 +53,37 @@ static int r_string(const struct tree *t, const struct tree_node *n, struct ck_b
 /* Engine files are small; anything larger is not one. */
 #define SYS_CONFIG_MAX (16u << 20)
 
-/* checkpointedTime of config.dump as seconds, or -1. */
-static int64_t config_time(const struct tree *t)
-{
-	const struct arc_entry *e = view_container_member(t, "config.dump");
-	_cleanup_free_ void *owned = NULL;
-	struct spec_info info = { 0 };
-	struct ck_blob b;
-	int64_t when = -1;
-
-	if (!e || e->type != ARC_REG || arc_load(t->arc, e, SYS_CONFIG_MAX, &b, &owned) < 0)
-		return -1;
-	if (spec_parse_config(&b, &info) == 0 && info.checkpointed_time &&
-	    spec_epoch(info.checkpointed_time, &when) < 0)
-		when = -1;
-	spec_info_done(&info);
-	return when;
-}
-
-int64_t view_checkpoint_time(const struct tree *t)
+/* What the archive records: the mtime of stats-dump (CRIU writes it as the
+ * dump ends), else the newest member's, else the input's own. */
+static int64_t archive_time(const struct tree *t)
 {
 	const struct arc_entry *e = view_container_member(t, "stats-dump");
 	int64_t when = -1;
 
 	if (e && e->mtime > 0)
-		return e->mtime;	/* CRIU writes stats-dump as the dump ends */
-	when = config_time(t);
-	if (when > 0)
-		return when;
+		return e->mtime;
 	for (size_t i = 0; i < arc_count(t->arc); i++) {
 		e = arc_entry_at(t->arc, i);
 		if (e->mtime > when)
 			when = e->mtime;
 	}
 	return when > 0 ? when : t->opts.mtime;
+}
+
+int64_t view_checkpoint_time(const struct tree *t)
+{
+	const struct arc_entry *e = view_container_member(t, "config.dump");
+	struct spec_info info = { .archive_time = archive_time(t) };
+	_cleanup_free_ void *owned = NULL;
+	struct ck_blob b;
+	int64_t when;
+
+	/* spec_checkpoint_time(): config.dump's checkpointedTime, else the archive's */
+	if (e && e->type == ARC_REG && arc_load(t->arc, e, SYS_CONFIG_MAX, &b, &owned) == 0)
+		(void) spec_parse_config(&b, &info);
+	when = spec_checkpoint_time(&info, NULL);
+	spec_info_done(&info);
+	return when;
 }
 
 static int r_stat(const struct tree *t, const struct tree_node *n, struct ck_buf *out)

@@ -33,10 +33,11 @@ mkdir -p "$WORK/nock" && echo hello > "$WORK/nock/readme.txt"
 tar -cf "$WORK/nock.tar" -C "$WORK/nock" readme.txt
 expect_fail "tar without checkpoint/" 11 "$WORK/nock.tar"
 
-# A decompression bomb: 256 MiB of zeros in 9 KiB of zstd, against a 16 MiB
-# spill limit. The mount must stop early, leaving the cache dir empty.
+# A decompression bomb: 256 MiB of 'A' in 9 KiB of zstd, against a 16 MiB
+# spill limit (zeros would be holes in the spill file and cost nothing).
+# The mount must stop early, leaving the cache dir empty.
 if command -v zstd >/dev/null; then
-	mkdir -p "$WORK/bomb" "$WORK/cache" && truncate -s 256M "$WORK/bomb/zeros.bin"
+	mkdir -p "$WORK/bomb" "$WORK/cache" && head -c 256M /dev/zero | tr '\0' A > "$WORK/bomb/zeros.bin"
 	tar -C "$WORK/bomb" -cf - zeros.bin | zstd -q -c > "$WORK/bomb.tar.zst"
 	rm -f "$WORK/bomb/zeros.bin"
 	out=$(timeout 60 "$CKPTFS" -f -o spill_limit=16777216,cache_dir="$WORK/cache" "$WORK/bomb.tar.zst" "$WORK/bomb" 2>&1)

@@ -4,7 +4,7 @@
 # at test time by mkhostile.py from busybox-loop, at sizes CI can afford
 # (scripts/stress-bounds runs the large ones): many 1 MiB members of a
 # compressed archive must not stay in memory (peak RSS of the daemon, from
-# /proc/PID/status), a header claiming more than the spill limit fails at
+# /proc/PID/status), a header claiming far more than the spill limit fails at
 # once, /ps is checked against a tree built here from the generated pids
 # (random tree, deep chain, ppid cycle), a large images/*.json is exact
 # JSON and reads the same twice; and the gaps that used to be silent give a
@@ -45,13 +45,14 @@ else
 fi
 umount_ck "$WORK/m1"
 
-# --- 2. a header claiming 64 GiB: fails on the claim, before decoding
-python3 "$gen" "$src" "$WORK/claim.tar.zst" claim 64 || fail "mkhostile claim"
+# --- 2. a header claiming 100 GiB (more than 64 times the 1 GiB default
+# spill limit): fails on the claim, before decoding
+python3 "$gen" "$src" "$WORK/claim.tar.zst" claim 100 || fail "mkhostile claim"
 mkdir -p "$WORK/m2"
 "$CKPTFS" -f -o "cache_dir=$WORK" "$WORK/claim.tar.zst" "$WORK/m2" 2>"$WORK/claim.log"; rc=$?
 check "claim: exit 10 ($rc)" test "$rc" -eq 10
 check "claim: one line naming the member and the spill limit" \
-	grep -q "member 'junk/claim' needs more temporary space than the spill limit (.*the default" "$WORK/claim.log"
+	grep -q "member 'junk/claim' claims 107374182400 bytes, more than 64 times the spill limit (.*the default" "$WORK/claim.log"
 check "claim: nothing left in the cache dir" test -z "$(find "$WORK" -maxdepth 1 -name '.ckptfs-*')"
 
 # expected_ps TAR: "depth pid" of each line of /ps, from pstree.img of TAR,

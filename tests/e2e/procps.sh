@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # /proc fidelity: procps ps, psmisc pstree and lsof, run on the mounted
-# checkpoint bind-mounted over /proc (scripts/procps-check), agree with the
+# checkpoint as their /proc (ckptfs --exec, scripts/procps-check), agree with the
 # checkpoint's own pids, ppids, comm, args, threads and descriptors.
 . "$(dirname "$0")/lib.sh"
 need ps pstree lsof unshare python3 jq

@@ -4,8 +4,8 @@
 the checkpoint's own images (issue 13):
 
   ps aux, ps -ef, ps -eLf, ps -o lstart, pstree -p, top -b -n 1, lsof -p,
-  lsof -i   run as pid 1 of new pid and mount namespaces with the mount
-            bind-mounted over /proc (procps looks up its own pid);
+  lsof -i   run by `ckptfs --exec MOUNTPOINT` ($CKPTFS): the mount on /proc
+            of new namespaces, with the init's pid (procps looks up its own);
   psutil    with psutil.PROCFS_PATH set to the mount.
 
 Expected values: pids, ppids, threads from images/pstree.json, comm from
@@ -24,24 +24,15 @@ import subprocess
 import sys
 import time
 
+from tap import Tap
+
 mnt, archive = sys.argv[1], sys.argv[2]
-n = 0
-failed = 0
-
-
-def check(ok, desc, detail=None):
-    global n, failed
-    n += 1
-    failed += not ok
-    print(f"{'ok' if ok else 'not ok'} {n} - {desc}")
-    if not ok and detail:
-        for line in str(detail).splitlines()[:15]:
-            print(f"#   {line}")
+tap = Tap()
+check = tap.check
 
 
 def under_proc(*argv):
-    script = 'mount --bind "$0" /proc && exec "$@"'
-    r = subprocess.run(["unshare", "-pfm", "--propagation", "private", "sh", "-c", script, mnt, *argv],
+    r = subprocess.run([os.environ["CKPTFS"], "--exec", mnt, "--", *argv],
                        capture_output=True, text=True, errors="replace",
                        env=dict(os.environ, TZ="UTC", LC_ALL="C", COLUMNS="4000"))
     err = "\n".join(l for l in r.stderr.splitlines()
@@ -244,5 +235,4 @@ if psutil:
     check(not bad, "psutil: name, ppid, threads, num_fds, create_time, cmdline, cwd, exe, memory_info, "
           "memory_maps and connections as the images", "\n".join(bad))
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+tap.done()
