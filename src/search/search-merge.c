@@ -429,11 +429,17 @@ static int sweep(struct search_merge *g, uint64_t limit)
 			take(g, &g->pend[j], xn, &n_rem);
 		if (g->err)
 			return g->err;
-		/* the remainders start at xn or later: back among the others */
-		g->head = k;
+		/* the remainders start at xn or later: back among the others,
+		 * in the slots just taken when they all come first */
 		qsort(g->rem, n_rem, sizeof(*g->rem), cand_cmp);
-		if ((rc = merge_in(g, g->rem, n_rem)) < 0)
-			return rc;
+		if (!n_rem || k == g->n || cand_cmp(&g->rem[n_rem - 1], &g->pend[k]) <= 0) {
+			g->head = k - n_rem;
+			memcpy(&g->pend[g->head], g->rem, n_rem * sizeof(*g->rem));
+		} else {
+			g->head = k;
+			if ((rc = merge_in(g, g->rem, n_rem)) < 0)
+				return rc;
+		}
 		if ((rc = emit(g)))
 			return rc;
 	}

@@ -203,6 +203,11 @@ static void scan_job(struct search_vs *s, uint64_t a, uint64_t b)
 			seg_end += mem_run_at(m, i)->len;
 		if (scan_part(s, seg, seg_end, CK_MAX(a, seg), CK_MIN(b, seg_end)))
 			return;
+		if (s->job->n >= CAND_CAP && seg_end < b) {
+			/* many small segments: cut between two */
+			s->job->done = seg_end;
+			return;
+		}
 	}
 }
 
