@@ -82,6 +82,7 @@ void search_emit(struct search_run *s, const struct search_loc *loc, const struc
 				json_object_object_add(j, "string", json_object_new_string(h->ident));
 		} else if (h && o->n_pats > 1) {
 			json_object_object_add(j, "pattern", json_object_new_string(o->pats[h->pattern]));
+			json_object_object_add(j, "pattern_index", json_object_new_int64((int64_t) h->pattern + 1));
 		}
 		if (loc) {
 			snprintf(hex, sizeof(hex), "0x%" PRIx64, loc->addr);
@@ -93,7 +94,9 @@ void search_emit(struct search_run *s, const struct search_loc *loc, const struc
 		if (bytes) {
 			_cleanup_(ck_buf_done) struct ck_buf hx = { 0 };
 
-			json_object_object_add(j, "length", json_object_new_int64((int64_t) len));
+			json_object_object_add(j, "length", json_object_new_int64((int64_t) (h ? h->len : len)));
+			if (h && h->len > len)
+				json_object_object_add(j, "truncated", json_object_new_boolean(1));
 			add_escaped(j, "match", bytes + before, len);
 			for (size_t i = 0; i < len; i++)
 				ck_buf_printf(&hx, "%02x", bytes[before + i]);
@@ -126,6 +129,8 @@ void search_emit(struct search_run *s, const struct search_loc *loc, const struc
 			}
 			put_field_sep(b);
 			search_escape(b, bytes + before, len);
+			if (h && h->len > len)	/* --max-match-bytes: what was left out */
+				ck_buf_printf(b, "...[%" PRIu64 " bytes]", h->len);
 			if (o->context) {
 				put_field_sep(b);
 				search_escape(b, bytes + before + len, after);
@@ -137,14 +142,21 @@ void search_emit(struct search_run *s, const struct search_loc *loc, const struc
 		fwrite(b->data, 1, b->len, stdout);
 }
 
+/* Read [from, from + n) into @buf: true when every byte was read. */
+static bool read_all(const struct mem_space *m, uint64_t from, uint8_t *buf, uint64_t n)
+{
+	ssize_t got = n ? mem_read(m, from, buf, (size_t) n) : 0;
+
+	return got >= 0 && (uint64_t) got == n;
+}
+
 int search_on_hit(void *ctx, const struct search_hit *h)
 {
 	struct search_run *s = ctx;
 	const struct mem_space *m = s->p->mem;
 	struct search_loc loc = { 0 };
-	uint64_t seg_start, seg_end, from, to;
+	uint64_t seg_start, seg_end, before, shown, after, end = h->addr + h->len;
 	_cleanup_free_ uint8_t *bytes = NULL;
-	ssize_t got;
 
 	s->count++;
 	s->total++;
@@ -153,20 +165,18 @@ int search_on_hit(void *ctx, const struct search_hit *h)
 		return s->o->has_max && s->count >= s->o->max_count;
 	}
 	search_segment(m, h->addr, &seg_start, &seg_end);
-	from = h->addr - CK_MIN(s->o->context, h->addr - seg_start);
-	to = h->addr + h->len;
-	to += CK_MIN(s->o->context, seg_end > to ? seg_end - to : 0);
-	bytes = malloc((size_t) (to - from) + 1);
-	if (bytes) {
-		got = mem_read(m, from, bytes, (size_t) (to - from));
-		if (got < 0 || (uint64_t) got != to - from)
-			free(TAKE_PTR(bytes));
-	}
+	before = CK_MIN(s->o->context, h->addr - seg_start);
+	after = CK_MIN(s->o->context, seg_end > end ? seg_end - end : 0);
+	/* the match itself only up to --max-match-bytes */
+	shown = s->o->max_match_bytes ? CK_MIN(h->len, s->o->max_match_bytes) : h->len;
+	bytes = malloc((size_t) (before + shown + after) + 1);
+	if (bytes && !(read_all(m, h->addr - before, bytes, before + shown) &&
+		       read_all(m, end, bytes + before + shown, after)))
+		free(TAKE_PTR(bytes));
 	if (search_loc_addr(s->ck, s->p, h->addr, &loc) < 0)
 		loc = (struct search_loc) { .addr = h->addr };
 	if (bytes)
-		search_emit(s, &loc, h, bytes, (size_t) (h->addr - from), (size_t) h->len,
-		     (size_t) (to - h->addr - h->len));
+		search_emit(s, &loc, h, bytes, (size_t) before, (size_t) shown, (size_t) after);
 	else
 		search_emit(s, &loc, h, NULL, 0, 0, 0);
 	search_loc_done(&loc);
@@ -184,3 +194,18 @@ void search_on_err(void *ctx, uint64_t addr, uint64_t len, const struct mem_run 
 	s->error = true;
 }
 
+
+void search_on_limit(void *ctx, const struct search_limit *l)
+{
+	struct search_run *s = ctx;
+	const struct search_opts *o = s->o;
+	const char *where = o->where ? o->where[l->pattern] : NULL;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: %s: %s%spid %" PRIu32 ": pattern %zu '%s'%s%s%s: %s reached at 0x%" PRIx64
+		": matches starting in 0x%" PRIx64 "-0x%" PRIx64 " not searched for%s\n",
+		o->prog, s->archive, s->container ? s->container : "", s->container ? ": " : "", s->p->pid,
+		l->pattern + 1, o->pats[l->pattern], where ? " (" : "", where ? where : "", where ? ")" : "", l->what,
+		l->addr, l->addr, l->end, l->gave_up ? "; given up for this process" : "");
+	s->error = true;
+}

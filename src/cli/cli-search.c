@@ -16,9 +16,12 @@ void search_opts_done(void *st)
 {
 	struct search_opts *o = st;
 
-	for (size_t i = 0; i < o->n_pats; i++)
+	for (size_t i = 0; i < o->n_pats; i++) {
 		free(o->pats[i]);
+		free(o->where ? o->where[i] : NULL);
+	}
 	free(o->pats);
+	free(o->where);
 	for (size_t i = 0; i < o->n_pids; i++)
 		free(o->pids[i]);
 	free(o->pids);
@@ -37,13 +40,33 @@ static int push(char ***v, size_t *n, const char *s, size_t len)
 	return 0;
 }
 
+/* One more pattern; @where says where it comes from (NULL: the command line). */
+static int push_pattern(struct search_opts *o, const char *s, size_t len, char *where)
+{
+	char **nv = reallocarray(o->where, o->n_pats + 1, sizeof(*nv));
+
+	if (!nv) {
+		free(where);
+		return -ENOMEM;
+	}
+	o->where = nv;
+	nv[o->n_pats] = where;
+	if (push(&o->pats, &o->n_pats, s, len) < 0) {
+		free(where);
+		nv[o->n_pats] = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* -f FILE: one pattern a line (an empty line is refused later, as grep -f
- * with an empty line would match everything). */
+ * with an empty line would match everywhere; so is a file without any). */
 static int read_pattern_file(struct search_opts *o, const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
-	char *line = NULL;
-	size_t cap = 0;
+	const char *name = strcmp(path, "-") ? path : "(standard input)";
+	char *line = NULL, *where;
+	size_t cap = 0, lineno = 0;
 	ssize_t n;
 	int rc = 0;
 
@@ -52,18 +75,34 @@ static int read_pattern_file(struct search_opts *o, const char *path)
 		return -1;
 	}
 	while ((n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
 		if (n && line[n - 1] == '\n')
 			n--;
-		if (push(&o->pats, &o->n_pats, line, (size_t) n) < 0) {
+		if (memchr(line, '\0', (size_t) n)) {
+			fprintf(stderr, "%s: %s line %zu: a pattern cannot hold a NUL byte\n", o->prog, name, lineno);
 			rc = -1;
 			break;
 		}
+		if (asprintf(&where, "%s line %zu", name, lineno) < 0 ||
+		    push_pattern(o, line, (size_t) n, where) < 0) {
+			fprintf(stderr, "%s: out of memory\n", o->prog);
+			rc = -1;
+			break;
+		}
+	}
+	if (!rc && ferror(f)) {
+		fprintf(stderr, "%s: %s: %s\n", o->prog, name, strerror(errno));
+		rc = -1;
+	} else if (!rc && !lineno) {
+		fprintf(stderr, "%s: %s: no pattern in it (an empty file)\n", o->prog, name);
+		rc = -1;
 	}
 	free(line);
 	if (f != stdin)
 		fclose(f);
 	return rc;
 }
+
 /* --pid PID[,PID...]: each a number, or CONTAINER/NUMBER in a pod. */
 static int add_pids(struct search_opts *o, const char *list)
 {
@@ -99,7 +138,7 @@ int search_common_flag(struct search_opts *o, struct cli_common *c, int key, con
 		return 0;
 	case 'e':
 		o->have_e = true;
-		return push(&o->pats, &o->n_pats, arg, strlen(arg)) < 0 ? CLI_EXIT_SEARCH_ERROR : 0;
+		return push_pattern(o, arg, strlen(arg), NULL) < 0 ? CLI_EXIT_SEARCH_ERROR : 0;
 	case 'f':
 		o->have_e = true;
 		return read_pattern_file(o, arg) < 0 ? CLI_EXIT_SEARCH_ERROR : 0;
@@ -114,6 +153,10 @@ int search_common_flag(struct search_opts *o, struct cli_common *c, int key, con
 	case 'm':
 		o->has_max = true;
 		return cli_number(c->prog, "--max-count", arg, false, &o->max_count) < 0 ? CLI_EXIT_SEARCH_ERROR : 0;
+	case SEARCH_KEY_MAX_MATCH:
+		o->has_max_match = true;
+		return cli_number(c->prog, "--max-match-bytes", arg, true, &o->max_match_bytes) < 0 ?
+			CLI_EXIT_SEARCH_ERROR : 0;
 	case SEARCH_KEY_JSON:
 		o->json = true;
 		return 0;
@@ -150,6 +193,29 @@ static bool selected(const struct search_opts *o, const char *container, uint32_
 	return false;
 }
 
+/* How many patterns the note on PCRE2 names, one line each. */
+#define NOTE_MAX 10
+
+/* Name the patterns that PCRE2 runs alone (Vectorscan cannot): they cost
+ * a pass of their own. */
+static void note_pcre2(const struct search_opts *o, const struct search_pats *p)
+{
+	size_t n = search_pats_pcre2_count(p);
+
+	if (!n || (o->flags & SEARCH_PCRE2))
+		return;
+	for (size_t k = 0; k < n && k < NOTE_MAX; k++) {
+		const char *why;
+		size_t i = search_pats_pcre2_at(p, k, &why);
+
+		fprintf(stderr, "%s: note: pattern %zu '%s'%s%s%s runs with PCRE2 alone, slower: %s\n", o->prog,
+			i + 1, o->pats[i], o->where[i] ? " (" : "", o->where[i] ? o->where[i] : "",
+			o->where[i] ? ")" : "", why);
+	}
+	if (n > NOTE_MAX)
+		fprintf(stderr, "%s: note: and %zu more patterns run with PCRE2 alone\n", o->prog, n - NOTE_MAX);
+}
+
 /* The matcher: compiled patterns, or YARA rules. */
 struct matcher {
 	struct search_pats *pats;
@@ -164,7 +230,8 @@ static int matcher_new(const struct search_opts *o, struct matcher *m)
 	if (o->yara)
 		rc = search_yara_new(o->yara, &m->yara, &err);
 	else
-		rc = search_pats_new((const char *const *) o->pats, o->n_pats, o->flags, &m->pats, &err);
+		rc = search_pats_new((const char *const *) o->pats, (const char *const *) o->where, o->n_pats,
+				     o->flags, &m->pats, &err);
 	if (rc == -ENOMEM)
 		fprintf(stderr, "%s: out of memory\n", o->prog);
 	else if (rc < 0 && o->yara)
@@ -172,7 +239,11 @@ static int matcher_new(const struct search_opts *o, struct matcher *m)
 	else if (rc < 0)
 		fprintf(stderr, "%s: bad %s: %s\n", o->prog, o->flags & SEARCH_FIXED ? "string" : "regex",
 			err ? err : strerror(-rc));
-	return rc < 0 ? CLI_EXIT_SEARCH_ERROR : 0;
+	if (rc < 0)
+		return CLI_EXIT_SEARCH_ERROR;
+	if (m->pats)
+		note_pcre2(o, m->pats);
+	return 0;
 }
 
 static void matcher_done(struct matcher *m)
@@ -185,6 +256,7 @@ static void matcher_done(struct matcher *m)
 static void search_proc(struct search_run *s, const struct matcher *m, const struct ckpt_proc *p)
 {
 	const struct search_opts *o = s->o;
+	const struct search_cb cb = { .hit = search_on_hit, .err = search_on_err, .limit = search_on_limit, .ctx = s };
 	int rc;
 
 	s->p = p;
@@ -202,9 +274,9 @@ static void search_proc(struct search_run *s, const struct matcher *m, const str
 		return;
 	}
 	if (m->yara)
-		rc = search_yara_space(m->yara, p->mem, search_on_hit, search_on_err, s);
+		rc = search_yara_space(m->yara, p->mem, &cb);
 	else
-		rc = search_space(m->pats, p->mem, search_on_hit, search_on_err, s);
+		rc = search_space(m->pats, p->mem, &cb);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: pid %" PRIu32 ": %s\n", o->prog, s->archive, p->pid, strerror(-rc));
 		s->error = true;
@@ -253,10 +325,12 @@ static int search_run_mode(void *st, struct cli_common *c, int argc, char **argv
 	const struct cli_mode *m = o->yara ? &cli_mode_yara : &cli_mode_search;
 
 	o->prog = c->prog;
+	if (!o->has_max_match)
+		o->max_match_bytes = SEARCH_MAX_MATCH_BYTES;
 	if (!o->yara && !o->have_e) {
 		if (argc < 1)
 			return cli_usage_error(m, c->prog, "--search needs a PATTERN");
-		if (push(&o->pats, &o->n_pats, argv[0], strlen(argv[0])) < 0)
+		if (push_pattern(o, argv[0], strlen(argv[0]), NULL) < 0)
 			return CLI_EXIT_SEARCH_ERROR;
 		argc--;
 		argv++;
@@ -280,6 +354,8 @@ static const struct cli_flag scan_flags[] = {
 	{ "pid", SEARCH_KEY_PID, "PID[,PID]", "only these processes (CONTAINER/PID in a pod)" },
 	{ "context", 'C', "N", "N bytes before and after each match (extra fields)" },
 	{ "max-count", 'm', "N", "stop after N matches per process (0: none, as grep)" },
+	{ "max-match-bytes", SEARCH_KEY_MAX_MATCH, "N", "print at most N bytes of a match, and its length\n"
+	  "(default 256; 0: all)" },
 	{ "json", SEARCH_KEY_JSON, NULL, "one JSON object per match" },
 	{ NULL, 0, NULL, NULL },
 };

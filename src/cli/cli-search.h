@@ -8,11 +8,15 @@
 #include "search.h"
 #include "util.h"
 
+/* Bytes of a match printed by default (--max-match-bytes). */
+#define SEARCH_MAX_MATCH_BYTES 256
+
 /* The flags of the three modes. */
 struct search_opts {
 	const char *prog;
 	const char *yara;		/* --yara FILE; NULL for --search and --where */
 	char **pats;			/* -e, -f and the first operand */
+	char **where;			/* per pattern: "FILE line N" for -f, else NULL */
 	size_t n_pats;
 	bool have_e;			/* -e or -f given: no PATTERN operand */
 	unsigned flags;			/* SEARCH_FIXED, SEARCH_ICASE */
@@ -21,6 +25,8 @@ struct search_opts {
 	uint64_t context;
 	uint64_t max_count;		/* --max-count N */
 	bool has_max;
+	uint64_t max_match_bytes;	/* --max-match-bytes N (0: all) */
+	bool has_max_match;
 	bool json;
 };
 
@@ -49,10 +55,11 @@ void search_emit(struct search_run *s, const struct search_loc *loc, const struc
  * struct search_run. */
 int search_on_hit(void *ctx, const struct search_hit *h);
 void search_on_err(void *ctx, uint64_t addr, uint64_t len, const struct mem_run *run, int err);
+void search_on_limit(void *ctx, const struct search_limit *l);
 
 /* Flags shared by the three modes, and their handler. */
 enum {
-	SEARCH_KEY_PID = 256, SEARCH_KEY_JSON, SEARCH_KEY_MODE_YARA,
+	SEARCH_KEY_PID = 256, SEARCH_KEY_JSON, SEARCH_KEY_MODE_YARA, SEARCH_KEY_MAX_MATCH,
 };
 int search_common_flag(struct search_opts *o, struct cli_common *c, int key, const char *arg);
 void search_opts_done(void *st);

@@ -53,14 +53,35 @@ struct compile_err {
 	int count;
 };
 
+/* The number of the last line of file @path (0 when it cannot be read). */
+static int last_line(const char *path)
+{
+	FILE *f = path ? fopen(path, "re") : NULL;
+	int c, prev = '\n', n = 0;
+
+	if (!f)
+		return 0;
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n')
+			n++;
+		prev = c;
+	}
+	fclose(f);
+	return prev == '\n' ? n : n + 1;
+}
+
 static void on_compile(int level, const char *file, int line, const YR_RULE *rule, const char *message,
 		       void *user)
 {
 	struct compile_err *ce = user;
+	const char *eof = "";
 
-	if (level != YARA_ERROR_LEVEL_ERROR)
+	if (level != YARA_ERROR_LEVEL_ERROR || ce->count++)
 		return;
-	if (ce->count++ == 0 && asprintf(&ce->msg, "%s:%d: %s", file ? file : "rules", line, message) < 0)
+	/* libyara says line 0 when the file ends before the rule does */
+	if (line <= 0 && (line = last_line(file)) > 0)
+		eof = " (the file ends before the rule does)";
+	if (asprintf(&ce->msg, "%s:%d: %s%s", file ? file : "rules", line, message, eof) < 0)
 		ce->msg = NULL;
 }
 
@@ -245,13 +266,12 @@ static int on_scan(YR_SCAN_CONTEXT *context, int message, void *data, void *user
 	return CALLBACK_CONTINUE;
 }
 
-int search_yara_space(struct search_yara *y, const struct mem_space *m, search_hit_fn hit, search_err_fn err,
-		      void *ctx)
+int search_yara_space(struct search_yara *y, const struct mem_space *m, const struct search_cb *cb)
 {
 	_cleanup_free_ uint8_t *buf = malloc(SEARCH_YARA_BLOCK);
-	struct blocks it = { .m = m, .buf = buf, .err = err, .ctx = ctx };
+	struct blocks it = { .m = m, .buf = buf, .err = cb->err, .ctx = cb->ctx };
 	YR_MEMORY_BLOCK_ITERATOR iter = { .context = &it, .first = first_block, .next = next_block };
-	struct scan s = { .hit = hit, .ctx = ctx };
+	struct scan s = { .hit = cb->hit, .ctx = cb->ctx };
 	int rc;
 
 	if (!buf)

@@ -30,7 +30,7 @@ import sys
 EXTERNAL = {
     'archive_dep': 'libarchive', 'zstd_dep': 'libzstd', 'lzma_dep': 'liblzma', 'zlib_dep': 'zlib',
     'thread_dep': 'threads', 'json_dep': 'json-c', 'crypto_dep': 'libcrypto', 'pcre2_dep': 'PCRE2',
-    'yara_dep': 'libyara', 'fuse_dep': 'libfuse', 'proto_dep': 'protobuf-c',
+    'yara_dep': 'libyara', 'hs_dep': 'Vectorscan', 'fuse_dep': 'libfuse', 'proto_dep': 'protobuf-c',
 }
 
 problems = []

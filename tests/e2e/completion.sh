@@ -39,7 +39,7 @@ spec=$(bash -c ". '$CKPTFS_SRC/completion/ckptfs' && complete -p ckptfs")
 if [ "$spec" = "complete -F _ckptfs ckptfs" ]; then ok "complete -p ckptfs: $spec"; else fail "complete -p ckptfs: [$spec]"; fi
 expect "--c completes the mode --cat only" "--cat" -- --c
 expect "after --build-oci, --c completes its --compress" "--compress" -- --build-oci --c
-expect "after --search, --max completes --max-count (from --search --help)" "--max-count" -- --search --max
+expect "after --search, --max-c completes --max-count (from --search --help)" "--max-count" -- --search --max-c
 expect "after --yara R, -F is not offered (not a flag of --yara)" "" -- --yara r.yar -F
 expect "--rea completes --readlink" "--readlink" -- --rea
 expect "--rec completes --recompress" "--recompress" -- --rec
@@ -53,7 +53,7 @@ expect "--build-o completes --build-oci" "--build-oci" -- --build-o
 expect "--compress completes gzip and zstd" "$(printf 'gzip\nzstd')" -- --build-oci a.tar.zst out --compress ""
 expect "-o ima completes image=" "image=" -- -o ima
 expect "--sea completes --search" "--search" -- --sea
-expect "--search: its options after a dash" "$(printf -- '--max-count')" -- --search --max
+expect "--search: its options after a dash" "$(printf -- '--max-count')" -- --search --max-c
 expect "--search PATTERN: then archives" "$(printf 'a.tar.zst\nextracted')" -- --search secret ""
 expect "--search PATTERN: nothing for the pattern itself" "" -- --search ""
 expect "--search -e P: the first operand is the archive" "$(printf 'a.tar.zst\nextracted')" -- --search -e P ""

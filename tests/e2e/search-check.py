@@ -16,6 +16,13 @@ mapping of CRIU's own `crit x mems` (x-mems.txt).
 Each hit's `before` and `after` fields are the N bytes around the match in
 PAGES_FILE (the process's `pages`), at its pages_offset, escaped.
 
+    search-check.py union ORDER_JSONL MULTI_JSONL SINGLE_JSONL...
+
+The hits of several patterns searched at once (MULTI) are the hits of each
+pattern searched alone (SINGLE i for pattern i, from 1), in the same order:
+by process (the order of ORDER's hits), then address, then pattern; each
+with the same match, length and pattern number.
+
     search-check.py plant OUTDIR CHILD PARENT
 
 Plant two markers into a pre-dump chain made by scripts/mkincremental from
@@ -181,6 +188,31 @@ def cmd_plant(outdir, child, parent):
     return 0
 
 
+def cmd_union(order_path, multi_path, *singles):
+    def load(path):
+        return [json.loads(l) for l in open(path) if l.strip()]
+
+    rank = {}
+    for h in load(order_path):
+        rank.setdefault((h.get("container"), h["pid"]), len(rank))
+    want = []
+    for i, path in enumerate(singles, 1):
+        for h in load(path):
+            key = (h.get("container"), h["pid"])
+            want.append((rank.get(key, len(rank)), int(h["address"], 16), i, h["match"], h["length"]))
+    want.sort()
+    got = [(rank.get((h.get("container"), h["pid"]), len(rank)), int(h["address"], 16), h.get("pattern_index"),
+            h["match"], h["length"]) for h in load(multi_path)]
+    print("# %d hits of %d patterns at once, %d searched one by one" % (len(got), len(singles), len(want)))
+    if got != want:
+        for k, (a, b) in enumerate(zip(got + [None] * len(want), want + [None] * len(got))):
+            if a != b:
+                print("# first difference at %d: %r, want %r" % (k, a, b))
+                break
+        return 1
+    return 0 if want else 1
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
-    sys.exit({"hits": cmd_hits, "context": cmd_context, "plant": cmd_plant}[cmd](*sys.argv[2:]))
+    sys.exit({"hits": cmd_hits, "context": cmd_context, "plant": cmd_plant, "union": cmd_union}[cmd](*sys.argv[2:]))
