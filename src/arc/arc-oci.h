@@ -29,6 +29,9 @@
 /* the one CRI-O needs to restore from an image */
 #define ARC_ANN_CRIO_NAME "io.kubernetes.cri-o.annotations.checkpoint.name"
 #define ARC_ANN_PODMAN "io.podman.annotations.checkpoint."
+/* on containerd's checkpoint index: the container's runtime (its image is
+ * ARC_ANN_REF there) */
+#define ARC_ANN_CTRD_RUNTIME "io.containerd.checkpoint.runtime"
 
 /* Is @mt a layer media type (OCI, Docker or containerd's rw layer)? The
  * compression it announces is not trusted: the content decides. */
