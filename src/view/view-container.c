@@ -277,8 +277,10 @@ int view_add_container(struct tree *t)
 		tree_warn(t, "pstree.img: %zu processes are not reachable from a root (their ppids form a cycle); "
 			  "/ps shows them as roots", f.n_unreached);
 	ck_forest_done(&f);
-	/* An engine checkpoint has spec.dump; a bare CRIU dump has no container. */
-	if (view_container_member(t, "spec.dump") || view_container_member(t, "config.dump")) {
+	/* An engine checkpoint has spec.dump (containerd's index: its index);
+	 * a bare CRIU dump has no container. */
+	if (view_container_member(t, "spec.dump") || view_container_member(t, "config.dump") ||
+	    (arc_image(t->arc) && arc_image(t->arc)->containerd)) {
 		if (!tree_text_add(t, t->root, "container.json", S_IFREG | 0444, render_container, NULL) ||
 		    warn_ps_tree(t) < 0)
 			return -ENOMEM;

@@ -8,7 +8,7 @@ ckptfs's own writer (src/oci/), so that each checks the other.
   mkoci.py layout SRC.tar DIR [--comp none|gzip|zstd] [--ref NAME]
            [--ann K=V]... [--split] [--nested] [--two] [--cut N] [--media-type MT]
   mkoci.py ctrd SRC.tar DIR [--spec FILE] [--ann K=V]... [--ref NAME]
-           [--stats] [--image]   containerd's checkpoint index
+           [--stats] [--image] [--no-config]   containerd's checkpoint index
   mkoci.py docker SRC.tar OUT.tar  docker-archive
 """
 import argparse
@@ -117,7 +117,8 @@ def cmd_ctrd(a):
     (with stats-dump when --stats: CRIU's work directory was the images
     directory), the spec (spec.dump, or --spec) in a protobuf Any, the rw
     layer, the index's annotations (--ann: image ref.name, runtime,
-    snapshotter) and, with --image, the container image's manifest first."""
+    snapshotter), with --image the container image's manifest first, and
+    without its config blob (the spec) with --no-config."""
     ms = members_of(a.src)
     criu = []
     for ti, data in ms:
@@ -137,6 +138,8 @@ def cmd_ctrd(a):
         desc("application/vnd.containerd.container.checkpoint.config.v1+proto", put(d, anyp)),
         desc("application/vnd.containerd.container.checkpoint.runtime.name", put(d, b"io.containerd.runc.v2")),
     ]
+    if a.no_config:
+        entries = [e for e in entries if not e["mediaType"].endswith("config.v1+proto")]
     if a.image:
         entries.insert(0, desc("application/vnd.oci.image.manifest.v1+json",
                                image(d, [retar([reg("etc/os-release", b"ID=test\n")])], "gzip", None)))
@@ -185,6 +188,7 @@ def main():
     cp.add_argument("--ref", default="checkpoint/wl:1")
     cp.add_argument("--stats", action="store_true")
     cp.add_argument("--image", action="store_true")
+    cp.add_argument("--no-config", action="store_true")
     dp = sp.add_parser("docker")
     dp.add_argument("src")
     dp.add_argument("out")

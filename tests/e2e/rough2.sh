@@ -62,7 +62,7 @@ copied=$(date -u -d '2030-01-02 03:04:05 UTC' +%s)
 m=$WORK/m-ctr
 if mount_ck "$WORK/ctr" "$m"; then
 	cj=$m/container.json
-	check "ctr: container.json is JSON" jq -e . "$cj"
+	check "ctr: container.json is a JSON object" jq -e 'type == "object"' "$cj"
 	check "ctr: engine containerd, name and id from cgroupsPath /default/threadsrv-7f3a" \
 		jq -e '.engine == "containerd" and .container_name == "threadsrv-7f3a" and .id == "threadsrv-7f3a"' "$cj"
 	check "ctr: image and runtime from the index's annotations" \
@@ -108,16 +108,22 @@ if mount_ck "$WORK/cri" "$m"; then
 	umount_ck "$m"
 fi
 
-# ---- 3. an index without the optional annotations: what is unknown is left out
+# ---- 3. an index without the optional annotations: what is unknown is left
+# out; without its config blob (no spec.dump) container.json is still there
 spec_ctrd "$WORK/podman-spec.json" "$WORK/spec-bare.json" custom-cgroup '{}'
 $MKOCI ctrd "$WORK/threads.tar" "$WORK/bare" --spec "$WORK/spec-bare.json" || fail "mkoci ctrd (bare)"
-m=$WORK/m-bare
-if mount_ck "$WORK/bare" "$m"; then
-	check "bare index: engine containerd; no name, id, image or runtime it does not carry" \
-		jq -e '.engine == "containerd" and ([has("container_name", "id", "image", "runtime")] | any | not)' \
+$MKOCI ctrd "$WORK/threads.tar" "$WORK/nocfg" --no-config \
+	--ann io.containerd.checkpoint.runtime=io.containerd.runc.v2 || fail "mkoci ctrd (no config)"
+for v in bare nocfg; do
+	m=$WORK/m-$v
+	mount_ck "$WORK/$v" "$m" || continue
+	check "$v index: engine containerd; no name, id or image it does not carry" \
+		jq -e '.engine == "containerd" and ([has("container_name", "id", "image")] | any | not)' \
 		"$m/container.json"
+	[ $v = nocfg ] && check "nocfg index: no spec.dump, the runtime from the index" \
+		sh -c "test ! -e '$m/spec.dump' && jq -e '.runtime == \"io.containerd.runc.v2\"' '$m/container.json'"
 	umount_ck "$m"
-fi
+done
 
 # ---- 4. a copy of a mount mounts quietly and shows the same tree
 for src in rough-threads rough-bare; do
