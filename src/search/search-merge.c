@@ -372,7 +372,8 @@ static int cand_cmp(const void *x, const void *y)
 
 static int emit(struct search_merge *g)
 {
-	qsort(g->held, g->n_held, sizeof(*g->held), held_cmp);
+	if (g->n_held > 1)
+		qsort(g->held, g->n_held, sizeof(*g->held), held_cmp);
 	for (size_t k = 0; k < g->n_held; k++) {
 		struct search_hit h = { .addr = g->held[k].addr, .len = g->held[k].len, .pattern = g->held[k].pat };
 
@@ -431,10 +432,12 @@ static int sweep(struct search_merge *g, uint64_t limit)
 			return g->err;
 		/* the remainders start at xn or later: back among the others,
 		 * in the slots just taken when they all come first */
-		qsort(g->rem, n_rem, sizeof(*g->rem), cand_cmp);
+		if (n_rem > 1)
+			qsort(g->rem, n_rem, sizeof(*g->rem), cand_cmp);
 		if (!n_rem || k == g->n || cand_cmp(&g->rem[n_rem - 1], &g->pend[k]) <= 0) {
 			g->head = k - n_rem;
-			memcpy(&g->pend[g->head], g->rem, n_rem * sizeof(*g->rem));
+			if (n_rem)
+				memcpy(&g->pend[g->head], g->rem, n_rem * sizeof(*g->rem));
 		} else {
 			g->head = k;
 			if ((rc = merge_in(g, g->rem, n_rem)) < 0)
