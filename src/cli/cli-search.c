@@ -234,7 +234,7 @@ static int matcher_new(const struct search_opts *o, struct matcher *m)
 				     o->flags, &m->pats, &err);
 	if (rc == -ENOMEM)
 		fprintf(stderr, "%s: out of memory\n", o->prog);
-	else if (rc < 0 && o->yara)
+	else if (rc < 0 && (o->yara || rc == -E2BIG))
 		fprintf(stderr, "%s: %s\n", o->prog, err ? err : strerror(-rc));
 	else if (rc < 0)
 		fprintf(stderr, "%s: bad %s: %s\n", o->prog, o->flags & SEARCH_FIXED ? "string" : "regex",

@@ -255,14 +255,32 @@ static int pats_finish(struct search_pats *p)
 	return 0;
 }
 
+/* How many of @pats are regular expressions more than strings: they hold
+ * a metacharacter. */
+static size_t regex_count(const char *const *pats, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += strpbrk(pats[i], "\\^$.|?*+()[]{}") != NULL;
+	return k;
+}
+
 int search_pats_new(const char *const *pats, const char *const *where, size_t n, unsigned flags,
 		    struct search_pats **ret, char **ret_error)
 {
 	_cleanup_(search_pats_freep) struct search_pats *p = calloc(1, sizeof(*p));
+	size_t k;
 	int rc;
 
 	if (ret_error)
 		*ret_error = NULL;
+	if (!(flags & SEARCH_FIXED) && (k = regex_count(pats, n)) > SEARCH_REGEX_MAX) {
+		if (ret_error && asprintf(ret_error, "%zu regular expressions given (-e, -f): at most %d in one run "
+					  "(strings with -F: any number); split the list", k, SEARCH_REGEX_MAX) < 0)
+			*ret_error = NULL;
+		return -E2BIG;
+	}
 	if (!p || !(p->v = calloc(n ? n : 1, sizeof(*p->v))) || !(p->pcre2 = calloc(n ? n : 1, sizeof(size_t))))
 		return -ENOMEM;
 	p->flags = flags;

@@ -20,6 +20,10 @@
  * match longer than SEARCH_CARRY_MAX is reported cut. */
 #define SEARCH_CHUNK (4u << 20)
 #define SEARCH_CARRY_MAX (1u << 20)
+/* Regular expressions (patterns with a metacharacter, without -F) compiled
+ * together at most: Vectorscan's compile time and memory grow with them
+ * (about 1 s and 20 MiB a thousand here); strings have no such limit. */
+#define SEARCH_REGEX_MAX 10000
 
 enum search_flags {
 	SEARCH_FIXED = 1 << 0,		/* patterns are strings, not regexes */

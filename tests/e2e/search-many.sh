@@ -155,4 +155,10 @@ printf 'rule a {\n  strings:\n    $a = "x"\n  condition:\n    $a and\n' >"$WORK/
 "$CKPTFS" --yara "$WORK/cut.yar" "$g" >/dev/null 2>"$WORK/err"
 check "a YARA file cut inside a rule: exit 2, reported at its last line (5)" sh -c \
 	"test $? -eq 2 && grep -q 'cut.yar:5: syntax error (the file ends before the rule does)' '$WORK/err'"
+# More regular expressions than one run compiles: refused at once, one line.
+python3 -c 'import sys
+sys.stdout.writelines("[A-Z]{2}q%05d-[0-9a-f]{%d}\n" % (i, 6 + i % 9) for i in range(10001))' >"$WORK/rx10001.txt"
+"$CKPTFS" --search -f "$WORK/rx10001.txt" "$g" >"$WORK/out" 2>"$WORK/err"
+check "10,001 regular expressions: exit 2, one line saying the limit, nothing printed" sh -c \
+	"test $? -eq 2 && test \$(wc -l <'$WORK/err') -eq 1 && grep -q '10001 regular expressions given (-e, -f): at most 10000' '$WORK/err' && test ! -s '$WORK/out'"
 finish
