@@ -29,6 +29,9 @@
 /* the one CRI-O needs to restore from an image */
 #define ARC_ANN_CRIO_NAME "io.kubernetes.cri-o.annotations.checkpoint.name"
 #define ARC_ANN_PODMAN "io.podman.annotations.checkpoint."
+/* on a layer descriptor: the digest of the layer's member index and seek
+ * table (ckptfs --build-oci, docs/formats.md) */
+#define ARC_ANN_MEMBER_INDEX "io.github.ckptfs.member-index"
 
 /* Is @mt a layer media type (OCI, Docker or containerd's rw layer)? The
  * compression it announces is not trusted: the content decides. */

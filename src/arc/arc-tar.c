@@ -466,6 +466,7 @@ static int tar_walk(struct arc *a, struct archive *ar, struct tar_src *src, char
 }
 
 static int tar_index_src(struct arc *a, struct tar_src *src, char **ret_error);
+static int tar_index_with(struct arc *a, struct tar_src *src, struct arc_seek *seek_in, char **ret_error);
 
 /* Index the output of the decoder thread, @src->pipe, and stop it. */
 static int tar_index_pipe(struct arc *a, struct tar_src *src, char **ret_error)
@@ -484,8 +485,7 @@ static int tar_index_pipe(struct arc *a, struct tar_src *src, char **ret_error)
  * success a->seek serves the ARC_SRC_SEEK members. */
 static int tar_index_seek(struct arc *a, struct tar_src *src, uint64_t file_size, char **ret_error)
 {
-	_cleanup_(arc_seek_freep) struct arc_seek *seek = NULL;
-	_cleanup_free_ uint8_t *buf = NULL;
+	struct arc_seek *seek = NULL;
 	_cleanup_free_ char *why = NULL;
 	int rc;
 
@@ -495,6 +495,23 @@ static int tar_index_seek(struct arc *a, struct tar_src *src, uint64_t file_size
 		ck_log(CK_LOG_DEBUG, "arc: no random access: %s", why ? why : strerror(-rc));
 		return rc == -ENOMEM ? rc : -ENOTSUP;
 	}
+	return tar_index_with(a, src, seek, ret_error);
+}
+
+int arc_tar_index_seek(struct arc *a, struct arc_seek *seek, const char *comp, char **ret_error)
+{
+	struct tar_src src = { .fd = -1, .arc = a, .comp = comp };
+
+	return tar_index_with(a, &src, seek, ret_error);
+}
+
+/* Index the tar @seek decodes (taken over) into @a. */
+static int tar_index_with(struct arc *a, struct tar_src *src, struct arc_seek *seek_in, char **ret_error)
+{
+	_cleanup_(arc_seek_freep) struct arc_seek *seek = seek_in;
+	_cleanup_free_ uint8_t *buf = NULL;
+	int rc;
+
 	ck_log(CK_LOG_DEBUG, "arc: random access: %s", arc_seek_kind(seek));
 	buf = malloc(TAR_BUF_SIZE);
 	if (!buf)
