@@ -46,7 +46,7 @@ bool arc_oci_has_images(const struct arc *a);
 const char *arc_oci_arch(void);
 
 /* "sha256:" and 64 hex digits, and its NUL */
-#define ARC_DIGEST_SIZE 72
+#define ARC_DIGEST_SIZE CK_DIGEST_SIZE
 
 /* Is @d (@len bytes: a JSON string may hold NULs) "sha256:" followed by
  * exactly 64 lowercase hex digits, a digest that can name a blob file? */

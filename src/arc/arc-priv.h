@@ -137,10 +137,13 @@ void arc_progress(struct arc *a, uint64_t done);
 /* Index the archive open at @fd (a regular file of @st_size bytes, or a stream). */
 int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error);
 struct arc_seek;
+struct arc_midx;
 /* Index the tar that @seek (taken over, freed on failure) decodes, a
  * compressed file of compression @comp read at random; @a serves its large
- * members through it. */
-int arc_tar_index_seek(struct arc *a, struct arc_seek *seek, const char *comp, char **ret_error);
+ * members through it. With its member index @midx (arc-midx.h), only the
+ * index is read and every member is served through @seek. */
+int arc_tar_index_seek(struct arc *a, struct arc_seek *seek, const char *comp, const struct arc_midx *midx,
+		       char **ret_error);
 /* The compression of the file @fd by its first bytes ("zstd", "gzip", ... as
  * arc_pipe_start() takes them), or NULL for none known (arc-tar.c). */
 const char *arc_compression(int fd);

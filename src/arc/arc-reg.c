@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arc-midx.h"
 #include "arc-seek.h"
 #include "log.h"
 
@@ -45,10 +46,26 @@ struct arc_reg {
 	size_t nblobs;
 };
 
+/* With $CKPTFS_FETCH_LOG set (tests, scripts/bench): append what was
+ * fetched from registries to that file when the image is closed. */
+static void reg_fetch_log(void)
+{
+	const char *path = getenv("CKPTFS_FETCH_LOG");
+	uint64_t bytes, requests;
+	FILE *f;
+
+	if (!path || !*path || !(f = fopen(path, "ae")))
+		return;
+	arc_http_counts(&bytes, &requests);
+	fprintf(f, "requests=%" PRIu64 " bytes=%" PRIu64 "\n", requests, bytes);
+	fclose(f);
+}
+
 void arc_reg_free(struct arc_reg *r)
 {
 	if (!r)
 		return;
+	reg_fetch_log();
 	for (size_t i = 0; i < r->nblobs; i++) {
 		arc_free(r->blobs[i].a);
 		free(r->blobs[i].index_digest);
@@ -380,12 +397,50 @@ static int reg_layer_seek(struct arc *outer, const struct reg_blob *rb, struct a
 		ck_log(CK_LOG_DEBUG, "registry: %s: no random access: %s", rb->digest, why ?: strerror(-rc));
 		return rc == -ENOMEM ? rc : -ENOTSUP;
 	}
-	rc = arc_tar_index_seek(la, seek, head[0] == 0xfd ? "xz" : "zstd", ret_error);
+	rc = arc_tar_index_seek(la, seek, head[0] == 0xfd ? "xz" : "zstd", NULL, ret_error);
 	rc = rc ?: arc_finish(la);
 	if (rc == 0 && la->spill_fd >= 0)
 		rc = arc_spill_extend(la, la->spill_len, ret_error);
 	if (rc < 0)
 		return rc;
+	la->cache_dir = NULL;
+	*ret = TAKE_PTR(la);
+	return 0;
+}
+
+/* The layer @rb read at random through @b (taken over) with its member
+ * index, whose digest its annotation gives: only the index is fetched
+ * now, and each frame is checked against its sha256 when it is. */
+static int reg_layer_indexed(struct arc *outer, const struct reg_blob *rb, struct arc_rblob *b,
+			     const struct arc_opts *opts, struct arc **ret, char **ret_error)
+{
+	_cleanup_(arc_freep) struct arc *la = arc_new(opts);
+	_cleanup_(arc_midx_freep) struct arc_midx *m = NULL;
+	struct arc_seek_src src = { arc_rblob_pread, b };
+	struct arc_seek_opts so = { .table_trusted = true };
+	struct arc_seek *seek = NULL;
+	_cleanup_free_ char *why = NULL;
+	int rc;
+
+	if (!la) {
+		arc_rblob_free(b);
+		return -ENOMEM;
+	}
+	la->rblob = b;
+	la->budget = outer->budget;
+	rc = arc_midx_read(&src, rb->a->items[0].e.size, rb->index_digest, &m, &why);
+	rc = rc ?: arc_seek_open_src(&src, rb->a->items[0].e.size, &so, &seek, &why);
+	if (rc == 0 && (rc = arc_seek_set_sha256(seek, m->sha256, m->n_frames)) < 0) {
+		arc_seek_free(seek);
+		ck_err(&why, rc, "member index: %" PRIu32 " frames, the seek table lists others", m->n_frames);
+	}
+	if (rc < 0)
+		return ck_err(ret_error, rc, "blob %s: %s", rb->digest, why ?: strerror(-rc));
+	rc = arc_tar_index_seek(la, seek, "zstd", m, ret_error);
+	rc = rc ?: arc_finish(la);
+	if (rc < 0)
+		return rc;
+	snprintf(la->kind, sizeof(la->kind), "zstd-compressed tar (seekable, indexed)");
 	la->cache_dir = NULL;
 	*ret = TAKE_PTR(la);
 	return 0;
@@ -408,6 +463,8 @@ int arc_reg_layer(struct arc *outer, const struct arc_entry *e, const struct arc
 			   ret_error);
 	if (rc < 0)
 		return rc;
+	if (rb->index_digest)
+		return reg_layer_indexed(outer, rb, b, opts, ret, ret_error);
 	rc = reg_layer_seek(outer, rb, b, opts, ret, ret_error);
 	if (rc != -ENOTSUP)
 		return rc;

@@ -45,7 +45,7 @@ struct seek_slot {
 
 struct arc_seek {
 	struct arc_seek_src src;	/* where the compressed bytes are read */
-	const char *sha256;	/* per unit, ARC_DIGEST_SIZE bytes each, or NULL */
+	char *sha256;		/* per unit, ARC_DIGEST_SIZE bytes each, or NULL */
 	bool table_trusted;
 	uint64_t file_size;
 	enum seek_fmt fmt;

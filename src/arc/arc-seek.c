@@ -98,9 +98,16 @@ int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 
 int arc_seek_set_sha256(struct arc_seek *s, const char *hex, size_t n)
 {
+	char *copy;
+
 	if (n != s->n)
 		return -EBADMSG;
-	s->sha256 = hex;
+	copy = malloc(n * ARC_DIGEST_SIZE + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, hex, n * ARC_DIGEST_SIZE);
+	free(s->sha256);
+	s->sha256 = copy;
 	return 0;
 }
 
@@ -587,6 +594,7 @@ void arc_seek_free(struct arc_seek *s)
 		pthread_mutex_destroy(&s->lock);
 	}
 	free(s->units);
+	free(s->sha256);
 	free(s);
 }
 

@@ -57,9 +57,9 @@ int arc_seek_open_src(const struct arc_seek_src *src, uint64_t file_size, const 
 		      struct arc_seek **ret_seek, char **ret_error);
 /* Check every unit before it is decoded against the sha256 of its
  * compressed bytes: @hex holds one digest ("sha256:<hex>", ARC_DIGEST_SIZE
- * bytes each, borrowed until arc_seek_free()) per unit, in order. A
- * mismatch fails that read with -EIO and one line on stderr. Returns 0, or
- * -EBADMSG when @n is not the number of units. */
+ * bytes each, copied) per unit, in order. A
+ * mismatch fails that read with -EIO and one line on stderr. Returns 0,
+ * -EBADMSG when @n is not the number of units, or -ENOMEM. */
 int arc_seek_set_sha256(struct arc_seek *s, const char *hex, size_t n);
 /* Release the table and the cache; does not close the fd. Accepts NULL. */
 void arc_seek_free(struct arc_seek *s);
