@@ -202,7 +202,10 @@ static int http_perform(struct http_xfer *x, const char *url, const char *auth, 
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, http_write_cb);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, x);
 	__atomic_add_fetch(&http_requests, 1, __ATOMIC_RELAXED);
-	ck_log(CK_LOG_DEBUG, "registry: GET %s%s", url, x->r->range ? " (range)" : "");
+	if (x->r->range)
+		ck_log(CK_LOG_DEBUG, "registry: GET %s (bytes %" PRIu64 "+%" PRIu64 ")", url, x->r->off, x->r->len);
+	else
+		ck_log(CK_LOG_DEBUG, "registry: GET %s", url);
 	cc = curl_easy_perform(h->curl);
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdrs);

@@ -61,6 +61,11 @@ static void reg_fetch_log(void)
 	fclose(f);
 }
 
+bool arc_is_ref(const char *path)
+{
+	return !strncmp(path, ARC_REG_SCHEME, strlen(ARC_REG_SCHEME));
+}
+
 void arc_reg_free(struct arc_reg *r)
 {
 	if (!r)
@@ -372,24 +377,35 @@ static int reg_layer_whole(struct arc *outer, const struct reg_blob *rb, const s
 	return arc_open_fd(fd, &lo, outer->budget, ret, ret_error);
 }
 
+/* An empty layer arc reading through @b (taken over: freed with it, or
+ * here when out of memory), drawing on @outer's budget. */
+static struct arc *reg_layer_arc(struct arc *outer, struct arc_rblob *b, const struct arc_opts *opts)
+{
+	struct arc *la = arc_new(opts);
+
+	if (!la) {
+		arc_rblob_free(b);
+		return NULL;
+	}
+	la->rblob = b;
+	la->budget = outer->budget;
+	return la;
+}
+
 /* The layer @rb read at random through @b (taken over) and its seek table.
  * Returns -ENOTSUP when it has none. */
 static int reg_layer_seek(struct arc *outer, const struct reg_blob *rb, struct arc_rblob *b,
 			  const struct arc_opts *opts, struct arc **ret, char **ret_error)
 {
-	_cleanup_(arc_freep) struct arc *la = arc_new(opts);
+	_cleanup_(arc_freep) struct arc *la = reg_layer_arc(outer, b, opts);
 	struct arc_seek_src src = { arc_rblob_pread, b };
 	struct arc_seek *seek = NULL;
 	_cleanup_free_ char *why = NULL;
 	uint8_t head[6] = { 0 };
 	int rc;
 
-	if (!la) {
-		arc_rblob_free(b);
+	if (!la)
 		return -ENOMEM;
-	}
-	la->rblob = b;
-	la->budget = outer->budget;
 	if (arc_rblob_pread(b, head, sizeof(head), 0) < 0)
 		return ck_err(ret_error, -EIO, "blob %s: cannot read", rb->digest);
 	rc = arc_seek_open_src(&src, rb->a->items[0].e.size, NULL, &seek, &why);
@@ -414,7 +430,7 @@ static int reg_layer_seek(struct arc *outer, const struct reg_blob *rb, struct a
 static int reg_layer_indexed(struct arc *outer, const struct reg_blob *rb, struct arc_rblob *b,
 			     const struct arc_opts *opts, struct arc **ret, char **ret_error)
 {
-	_cleanup_(arc_freep) struct arc *la = arc_new(opts);
+	_cleanup_(arc_freep) struct arc *la = reg_layer_arc(outer, b, opts);
 	_cleanup_(arc_midx_freep) struct arc_midx *m = NULL;
 	struct arc_seek_src src = { arc_rblob_pread, b };
 	struct arc_seek_opts so = { .table_trusted = true };
@@ -422,12 +438,8 @@ static int reg_layer_indexed(struct arc *outer, const struct reg_blob *rb, struc
 	_cleanup_free_ char *why = NULL;
 	int rc;
 
-	if (!la) {
-		arc_rblob_free(b);
+	if (!la)
 		return -ENOMEM;
-	}
-	la->rblob = b;
-	la->budget = outer->budget;
 	rc = arc_midx_read(&src, rb->a->items[0].e.size, rb->index_digest, &m, &why);
 	rc = rc ?: arc_seek_open_src(&src, rb->a->items[0].e.size, &so, &seek, &why);
 	if (rc == 0 && (rc = arc_seek_set_sha256(seek, m->sha256, m->n_frames)) < 0) {

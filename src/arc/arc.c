@@ -598,11 +598,6 @@ int arc_open_fd(int fd, const struct arc_opts *opts, struct arc_budget *budget, 
 	return arc_index_fd(fd, opts, budget, ret_arc, ret_error);
 }
 
-bool arc_is_ref(const char *path)
-{
-	return !strncmp(path, ARC_REG_SCHEME, strlen(ARC_REG_SCHEME));
-}
-
 int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error)
 {
 	struct arc *a = NULL, *img = NULL;

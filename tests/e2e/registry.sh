@@ -142,14 +142,17 @@ $MKOCI layout "$WORK/other.tar" "$WORK/other-oci" --comp gzip --ref other >/dev/
 bad_ref "an image that is no checkpoint" 11 "not a checkpoint" -o tls_verify=false "docker://$reg/plain/other:v1"
 
 # a corrupted frame of the zstd layer: EIO on its files, a line on stderr
-blob=$(python3 - "$WORK/zstd.tar" <<-'EOF'
-	import json, sys, tarfile
-	t = tarfile.open(sys.argv[1])
-	idx = json.load(t.extractfile("index.json"))
-	man = json.load(t.extractfile("blobs/sha256/" + idx["manifests"][0]["digest"][7:]))
-	print(man["layers"][0]["digest"][7:])
-EOF
-)
+# layer_blob IMAGE.tar: the hex digest of the oci-archive's layer
+layer_blob() {
+	python3 - "$1" <<-'EOF'
+		import json, sys, tarfile
+		t = tarfile.open(sys.argv[1])
+		idx = json.load(t.extractfile("index.json"))
+		man = json.load(t.extractfile("blobs/sha256/" + idx["manifests"][0]["digest"][7:]))
+		print(man["layers"][0]["digest"][7:])
+	EOF
+}
+blob=$(layer_blob "$WORK/zstd.tar")
 data=$WORK/plain/data/docker/registry/v2/blobs/sha256/${blob:0:2}/$blob/data
 if [ -f "$data" ]; then
 	# a byte in the middle of the largest frame (memory pages, not read to mount)
@@ -179,14 +182,7 @@ if [ -f "$data" ]; then
 else
 	fail "the layer blob is in the registry's storage ($data)"
 fi
-gblob=$(python3 - "$WORK/gzip.tar" <<-'EOF'
-	import json, sys, tarfile
-	t = tarfile.open(sys.argv[1])
-	idx = json.load(t.extractfile("index.json"))
-	man = json.load(t.extractfile("blobs/sha256/" + idx["manifests"][0]["digest"][7:]))
-	print(man["layers"][0]["digest"][7:])
-EOF
-)
+gblob=$(layer_blob "$WORK/gzip.tar")
 gdata=$WORK/plain/data/docker/registry/v2/blobs/sha256/${gblob:0:2}/$gblob/data
 python3 -c 'import sys; f=open(sys.argv[1],"r+b"); f.seek(300); b=f.read(1); f.seek(300); f.write(bytes([b[0]^0xff]))' "$gdata"
 bad_ref "a corrupted gzip layer (fetched whole)" 10 "does not match its digest" -o tls_verify=false \
