@@ -39,6 +39,7 @@ struct reg_blob {
 
 struct arc_reg {
 	struct arc_http *h;
+	char *name;		/* host[:port]/repo[:tag], the image's name */
 	char *repo;
 	char *tag;		/* or NULL */
 	char digest[ARC_DIGEST_SIZE];	/* the reference's, or "" */
@@ -77,6 +78,7 @@ void arc_reg_free(struct arc_reg *r)
 	}
 	free(r->blobs);
 	arc_http_free(r->h);
+	free(r->name);
 	free(r->repo);
 	free(r->tag);
 	free(r);
@@ -310,7 +312,7 @@ static int reg_outer(struct arc *a, const struct arc_reg *r, struct ck_buf *man,
 	if (rc < 0)
 		return rc;
 	n = asprintf(&index, "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu%s%s%s}]}",
-		     type, digest, man->len, r->tag ? ",\"annotations\":{\"" ARC_ANN_REF "\":\"" : "", r->tag ?: "",
+		     type, digest, man->len, r->tag ? ",\"annotations\":{\"" ARC_ANN_REF "\":\"" : "", r->tag ? r->name : "",
 		     r->tag ? "\"}" : "");
 	if (n < 0)
 		index = NULL;
@@ -336,6 +338,10 @@ int arc_reg_open(const char *ref, const struct arc_opts *opts, struct arc **ret_
 	rc = reg_parse(ref, &host, r, ret_error);
 	if (rc < 0)
 		return rc;
+	if (asprintf(&r->name, "%s/%s%s%s", host, r->repo, r->tag ? ":" : "", r->tag ?: "") < 0) {
+		r->name = NULL;
+		return ck_err(ret_error, -ENOMEM, "out of memory");
+	}
 	rc = arc_http_new(host, r->repo, !(opts && opts->tls_no_verify), &r->h, ret_error);
 	if (rc < 0)
 		return rc;

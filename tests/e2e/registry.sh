@@ -20,16 +20,16 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_registry NAME [HTPASSWD]: a registry on 127.0.0.1:<free port>,
-# storing in $WORK/NAME; sets PORT
+# start_registry NAME [AUTH]: a registry on 127.0.0.1:<free port>, storing
+# in $WORK/NAME, with the YAML lines AUTH under auth: (none if empty); sets PORT
 start_registry() {
-	local name=$1 htpasswd=${2:-} dir=$WORK/$1
+	local name=$1 auth=${2:-} dir=$WORK/$1
 	PORT=$(free_port)
 	mkdir -p "$dir/data"
 	{
 		printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n' "$dir/data"
 		printf 'http:\n  addr: 127.0.0.1:%s\n' "$PORT"
-		[ -n "$htpasswd" ] && printf 'auth:\n  htpasswd:\n    realm: ckptfs-test\n    path: %s\n' "$htpasswd"
+		[ -n "$auth" ] && printf 'auth:\n%s\n' "$auth"
 	} >"$dir/config.yml"
 	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
 	DAEMONS+=("$!")
@@ -71,8 +71,8 @@ same_files() {
 	check "$desc: container.json equal but for oci_image" diff \
 		<(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("oci_image",None); print(json.dumps(d,sort_keys=True))' "$l/container.json") \
 		<(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("oci_image",None); print(json.dumps(d,sort_keys=True))' "$r/container.json")
-	check "$desc: container.json names the registry" \
-		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["oci_image"]["format"] != "registry")' "$r/container.json"
+	check "$desc: container.json names the registry and the reference" \
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["oci_image"]; sys.exit(d["format"] != "registry" or not d["reference"].endswith("/ckpt/wl:'"${desc%% *}"'"))' "$r/container.json"
 	# memory: the first 64 KiB of every readable mapping of process 1
 	python3 - "$l" "$r" <<-'EOF' && ok "$desc: 1/mem reads equal" || fail "$desc: 1/mem reads differ"
 		import sys
@@ -193,7 +193,8 @@ hash=$(python3 -c 'import crypt; print(crypt.crypt("s3cret", crypt.mksalt(crypt.
 [ -n "$hash" ] || hash=$(htpasswd -nbB analyst s3cret 2>/dev/null | cut -d: -f2)
 if [ -n "$hash" ]; then
 	echo "analyst:$hash" >"$WORK/htpasswd"
-	start_registry auth "$WORK/htpasswd" || fail "start docker-registry with htpasswd"
+	start_registry auth "$(printf '  htpasswd:\n    realm: ckptfs-test\n    path: %s' "$WORK/htpasswd")" ||
+		fail "start docker-registry with htpasswd"
 	areg=127.0.0.1:$PORT
 	push "oci-archive:$WORK/zstd.tar" "docker://$areg/ckpt/wl:zstd" --dest-creds analyst:s3cret || fail "push with creds"
 	auth() { printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$areg" "$(printf '%s' "$1" | base64 -w0)"; }
@@ -212,6 +213,33 @@ if [ -n "$hash" ]; then
 		"docker://$areg/ckpt/wl:zstd"
 else
 	echo "# no bcrypt (python3 crypt or htpasswd): Basic auth not tested"
+fi
+
+# Bearer tokens: the registry trusts tokenserver.py's certificate, which
+# hands out tokens for analyst:s3cret
+mkdir -p "$WORK/tok"
+if python3 -c 'import cryptography' 2>/dev/null; then
+	python3 "$(dirname "$0")/tokenserver.py" "$WORK/tok" analyst:s3cret &
+	DAEMONS+=("$!")
+	for _ in $(seq 100); do [ -f "$WORK/tok/port" ] && break; sleep 0.1; done
+	tport=$(cat "$WORK/tok/port" 2>/dev/null)
+	start_registry token "$(printf '  token:\n    realm: http://127.0.0.1:%s/token\n    service: ckptfs-test-registry\n    issuer: ckptfs-test\n    rootcertbundle: %s' \
+		"$tport" "$WORK/tok/cert.pem")" || fail "start docker-registry with token auth"
+	treg=127.0.0.1:$PORT
+	push "oci-archive:$WORK/zstd.tar" "docker://$treg/ckpt/wl:zstd" --dest-creds analyst:s3cret || fail "push with a token"
+	auth() { printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$treg" "$(printf '%s' "$1" | base64 -w0)"; }
+	auth analyst:s3cret >"$WORK/tauth-good.json"
+	auth analyst:wrong >"$WORK/tauth-bad.json"
+	before=$(wc -l <"$WORK/tok/issued")
+	check "--cat with a Bearer token equals the local 1/status" cmp \
+		<(REGISTRY_AUTH_FILE=$WORK/tauth-good.json "$CKPTFS" --cat -o tls_verify=false "docker://$treg/ckpt/wl:zstd" 1/status) \
+		"$WORK/local/1/status"
+	check "the token server issued a token for repository:ckpt/wl:pull" \
+		grep -qx 'repository:ckpt/wl:pull' <(tail -n +$((before + 1)) "$WORK/tok/issued")
+	REGISTRY_AUTH_FILE=$WORK/tauth-bad.json bad_ref "credentials the token server refuses" 10 "401" \
+		-o tls_verify=false "docker://$treg/ckpt/wl:zstd"
+else
+	echo "# no python3 cryptography: Bearer tokens not tested"
 fi
 umount_ck "$WORK/local"
 finish
