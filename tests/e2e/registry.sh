@@ -104,6 +104,14 @@ for t in zstd gzip; do
 done
 check "the zstd layer was read through its member index" grep -q . "$CKPTFS_FETCH_LOG"
 
+# an image index nested in an index (skopeo --multi-arch=all keeps it):
+# followed through the registry's manifests
+$MKOCI layout "$src" "$WORK/nested" --comp zstd --nested --ref wl:nested \
+	--ann org.criu.checkpoint.container.name=wl-gamma >/dev/null &&
+	push "oci:$WORK/nested:wl:nested" "docker://$reg/ckpt/nested:v1" --multi-arch=all || fail "push a nested index"
+check "--cat through a nested index equals the local 1/status" cmp <("$CKPTFS" --cat -o tls_verify=false \
+	"docker://$reg/ckpt/nested:v1" 1/status) "$WORK/local/1/status"
+
 # by digest, and offline reads
 digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$reg/ckpt/wl:zstd")
 check "--cat of a reference by digest equals the local 1/status" cmp <("$CKPTFS" --cat -o tls_verify=false \
