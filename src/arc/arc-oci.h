@@ -32,6 +32,9 @@
 /* on a layer descriptor: the digest of the layer's member index and seek
  * table (ckptfs --build-oci, docs/formats.md) */
 #define ARC_ANN_MEMBER_INDEX "io.github.ckptfs.member-index"
+/* on containerd's checkpoint index: the container's runtime (its image is
+ * ARC_ANN_REF there) */
+#define ARC_ANN_CTRD_RUNTIME "io.containerd.checkpoint.runtime"
 
 /* Is @mt a layer media type (OCI, Docker or containerd's rw layer)? The
  * compression it announces is not trusted: the content decides. */
