@@ -9,6 +9,7 @@
  * layer's annotation gives, so that nothing else of the file is fetched to
  * list its members and each frame can be checked before it is decoded. */
 #include "arc-midx.h"
+#include "arc-seek-priv.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -17,13 +18,12 @@
 
 #include "arc-oci.h"
 
+/* the writer, pack/pack-zstd.c, spells these too (pack cannot see arc) */
 #define MIDX_MAGIC 0x184D2A5Bu
 #define MIDX_ID "ckptfsMI"
 #define MIDX_TRAILER "CKMI"
 #define MIDX_VERSION 1u
 #define MIDX_MAX (256u << 20)
-#define MIDX_SEEKABLE_MAGIC 0x8F92EAB1u
-#define MIDX_FOOTER 9
 
 static uint32_t get32(const uint8_t *p)
 {
@@ -116,21 +116,21 @@ int arc_midx_read(const struct arc_seek_src *src, uint64_t size, const char *dig
 		  char **ret_error)
 {
 	_cleanup_(arc_midx_freep) struct arc_midx *m = calloc(1, sizeof(*m));
-	uint8_t foot[MIDX_FOOTER], trail[8];
+	uint8_t foot[ZST_FOOTER_SIZE], trail[8];
 	char got[ARC_DIGEST_SIZE];
 	uint64_t table, content, start;
 	int rc;
 
 	if (!m)
 		return -ENOMEM;
-	if (size < MIDX_FOOTER + 16)
+	if (size < ZST_FOOTER_SIZE + 16)
 		return ck_err(ret_error, -EBADMSG, "member index: a file of %" PRIu64 " bytes", size);
 	rc = midx_get(src, foot, sizeof(foot), size - sizeof(foot), ret_error);
 	if (rc < 0)
 		return rc;
-	if (get32(foot + 5) != MIDX_SEEKABLE_MAGIC || foot[4] != 0)
+	if (get32(foot + 5) != ZST_SEEKABLE_MAGIC || foot[4] != 0)
 		return ck_err(ret_error, -EBADMSG, "member index: no seek table at the end");
-	table = (uint64_t) get32(foot) * 8 + MIDX_FOOTER + 8;
+	table = (uint64_t) get32(foot) * 8 + ZST_FOOTER_SIZE + 8;
 	if (table + 8 > size)
 		return ck_err(ret_error, -EBADMSG, "member index: a seek table larger than the file");
 	rc = midx_get(src, trail, sizeof(trail), size - table - 8, ret_error);

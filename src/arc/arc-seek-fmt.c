@@ -29,8 +29,6 @@
 #define ZST_SKIP_MAGIC 0x184D2A50u	/* low 4 bits are free */
 #define ZST_SKIP_MASK 0xFFFFFFF0u
 #define ZST_TABLE_MAGIC 0x184D2A5Eu	/* the seek table's skippable frame */
-#define ZST_SEEKABLE_MAGIC 0x8F92EAB1u
-#define ZST_FOOTER_SIZE 9
 #define ZST_HEADER_MAX 18
 #define ZST_BLOCK_MAX (128u * 1024)
 
