@@ -10,6 +10,8 @@
 
 #include "../src/arc/arc-pipe.h"	/* test-arc-pipe: the decoder thread */
 #include "../src/arc/arc-seek-priv.h"	/* test-arc-seek, fuzz-seek: the seekable formats */
+#include "../src/arc/arc-midx.h"	/* test-midx: the member index */
+#include "../src/arc/arc-priv.h"	/* test-midx: an archive indexed from it */
 #include "../src/img/img-priv.h"	/* imgbuild.h and the image tests: framing, magics */
 
 #endif

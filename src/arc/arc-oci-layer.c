@@ -6,6 +6,7 @@
  * What the upper layers leave is kept in a search tree, so the merge takes
  * time in proportion to the items and their depth, not to their product. */
 #include "arc-oci-priv.h"
+#include "arc-reg-priv.h"
 
 #include <errno.h>
 #include <search.h>
@@ -36,7 +37,9 @@ int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, s
 	if (o->opts)
 		lo = *o->opts;
 	lo.progress = NULL;
-	if (!strcmp(o->outer->kind, "directory")) {
+	if (o->outer->reg) {
+		rc = arc_reg_layer(o->outer, e, o->opts, ret, &err);
+	} else if (!strcmp(o->outer->kind, "directory")) {
 		int fd = arc_open_member(o->outer, e->path);
 
 		if (fd < 0)

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arc-reg-priv.h"
 #include "log.h"
 
 void arc_image_free(struct arc_image *img)
@@ -171,6 +172,13 @@ int oci_blob(struct oci *o, json_object *desc, const char *what, const struct ar
 		return ck_err(o->ret_error, -EBADMSG, "%s: descriptor of %s without a valid size", what, digest);
 	snprintf(path, sizeof(path), "blobs/sha256/%s", digest + 7);
 	e = arc_find(o->outer, path);
+	if (!e && o->outer->reg) {
+		/* a registry's: fetched and checked, or a layer read later */
+		rc = arc_reg_blob(o->outer, desc, digest, (uint64_t) size, ret, o->ret_error);
+		if (rc < 0)
+			return ck_err(o->ret_error, rc, "%s: %s", what, strerror(-rc));
+		return 0;
+	}
 	if (!e)
 		return ck_err(o->ret_error, -EBADMSG, "%s: blob %s is missing", what, path);
 	if (e->type != ARC_REG)
@@ -439,7 +447,8 @@ static int oci_read_layout(struct oci *o, const struct arc_entry *index)
 	rc = rc ?: oci_choose(o, &c);
 	if (rc < 0)
 		return rc;
-	o->img->format = strdup(strcmp(o->outer->kind, "directory") ? "oci-archive" : "OCI image layout");
+	o->img->format = strdup(o->outer->reg ? "registry" : strcmp(o->outer->kind, "directory") ? "oci-archive"
+								  : "OCI image layout");
 	o->img->ref = ck_strdup0(c->ref);
 	o->img->digest = ck_strdup0(c->index == j ? NULL : c->digest);
 	o->img->media_type = ck_strdup0(c->index ? ARC_MT_OCI_INDEX : oci_jstr(c->desc, "mediaType"));

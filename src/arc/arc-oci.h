@@ -29,6 +29,9 @@
 /* the one CRI-O needs to restore from an image */
 #define ARC_ANN_CRIO_NAME "io.kubernetes.cri-o.annotations.checkpoint.name"
 #define ARC_ANN_PODMAN "io.podman.annotations.checkpoint."
+/* on a layer descriptor: the digest of the layer's member index and seek
+ * table (ckptfs --build-oci, docs/formats.md) */
+#define ARC_ANN_MEMBER_INDEX "io.github.ckptfs.member-index"
 /* on containerd's checkpoint index: the container's runtime (its image is
  * ARC_ANN_REF there) */
 #define ARC_ANN_CTRD_RUNTIME "io.containerd.checkpoint.runtime"
@@ -46,7 +49,7 @@ bool arc_oci_has_images(const struct arc *a);
 const char *arc_oci_arch(void);
 
 /* "sha256:" and 64 hex digits, and its NUL */
-#define ARC_DIGEST_SIZE 72
+#define ARC_DIGEST_SIZE CK_DIGEST_SIZE
 
 /* Is @d (@len bytes: a JSON string may hold NULs) "sha256:" followed by
  * exactly 64 lowercase hex digits, a digest that can name a blob file? */

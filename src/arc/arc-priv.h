@@ -85,6 +85,10 @@ struct arc {
 	struct arc **subs;
 	size_t nsubs;
 	struct arc_image *image;
+	/* a registry reference (arc-reg.c): the image's connection and the
+	 * blobs fetched; a layer read from one: its blob */
+	struct arc_reg *reg;
+	struct arc_rblob *rblob;
 };
 
 /* An empty archive without fds, limits from @opts (which may be NULL), to
@@ -121,6 +125,10 @@ int arc_spill_extend(struct arc *a, uint64_t end, char **ret_error);
 /* Copy @s into @out (@size bytes) for a one-line message: control bytes become '?'. */
 const char *arc_safe_name(const char *s, char *out, size_t size);
 
+/* Reports of @total bytes to @opts->progress (if set) from now on, until
+ * arc_progress_end() (which reports the end when @done and a bar is up). */
+void arc_progress_begin(struct arc *a, const struct arc_opts *opts, uint64_t total);
+void arc_progress_end(struct arc *a, bool done);
 /* Report @done bytes of the archive read to arc_opts.progress, if set and
  * if the last report is 100 ms old (the first waits 300 ms, so that quick
  * indexes show nothing). Accepts NULL. */
@@ -128,6 +136,14 @@ void arc_progress(struct arc *a, uint64_t done);
 
 /* Index the archive open at @fd (a regular file of @st_size bytes, or a stream). */
 int arc_tar_index(struct arc *a, int fd, const struct stat *st, char **ret_error);
+struct arc_seek;
+struct arc_midx;
+/* Index the tar that @seek (taken over, freed on failure) decodes, a
+ * compressed file of compression @comp read at random; @a serves its large
+ * members through it. With its member index @midx (arc-midx.h), only the
+ * index is read and every member is served through @seek. */
+int arc_tar_index_seek(struct arc *a, struct arc_seek *seek, const char *comp, const struct arc_midx *midx,
+		       char **ret_error);
 /* The compression of the file @fd by its first bytes ("zstd", "gzip", ... as
  * arc_pipe_start() takes them), or NULL for none known (arc-tar.c). */
 const char *arc_compression(int fd);
@@ -153,6 +169,11 @@ int arc_open_fd(int fd, const struct arc_opts *opts, struct arc_budget *budget, 
  * its layers make (taking @a over) in @ret_arc and return 1; return 0 when
  * it is not an image (@a untouched), or -errno with a message. */
 int arc_oci_open(struct arc *a, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error);
+/* The image the registry reference @ref (docker://...) names, as an outer
+ * arc for arc_oci_open(): oci-layout, an index.json naming its manifest,
+ * and that manifest; what the manifest names is fetched as the walk asks
+ * for it (arc-reg.c). */
+int arc_reg_open(const char *ref, const struct arc_opts *opts, struct arc **ret_arc, char **ret_error);
 /* Release an image description. Accepts NULL. */
 void arc_image_free(struct arc_image *img);
 

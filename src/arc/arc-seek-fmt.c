@@ -29,8 +29,6 @@
 #define ZST_SKIP_MAGIC 0x184D2A50u	/* low 4 bits are free */
 #define ZST_SKIP_MASK 0xFFFFFFF0u
 #define ZST_TABLE_MAGIC 0x184D2A5Eu	/* the seek table's skippable frame */
-#define ZST_SEEKABLE_MAGIC 0x8F92EAB1u
-#define ZST_FOOTER_SIZE 9
 #define ZST_HEADER_MAX 18
 #define ZST_BLOCK_MAX (128u * 1024)
 
@@ -47,7 +45,7 @@ static uint32_t le32(const uint8_t *p)
 /* Small reads of metadata through a one-page buffer: block headers of a
  * frame are often closer than a page. */
 struct seek_rd {
-	int fd;
+	const struct arc_seek *s;
 	uint64_t size;
 	uint64_t boff;
 	size_t blen;
@@ -64,9 +62,9 @@ static ssize_t rd_get(struct seek_rd *r, uint64_t off, void *out, size_t len)
 		return 0;
 	len = (size_t) CK_MIN((uint64_t) len, r->size - off);
 	if (off < r->boff || off + len > r->boff + r->blen) {
-		n = ck_pread_full(r->fd, r->buf,
+		n = arc_seek_read(r->s, r->buf,
 				  (size_t) CK_MIN((uint64_t) sizeof(r->buf), r->size - off),
-				  (off_t) off);
+				  off);
 		if (n < 0)
 			return -EIO;
 		r->boff = off;
@@ -79,9 +77,9 @@ static ssize_t rd_get(struct seek_rd *r, uint64_t off, void *out, size_t len)
 }
 
 /* Exactly @len bytes at @off, or -EBADMSG (the file ends first) or -EIO. */
-static int read_exact(int fd, void *buf, size_t len, uint64_t off)
+static int read_exact(const struct arc_seek *s, void *buf, size_t len, uint64_t off)
 {
-	ssize_t n = ck_pread_full(fd, buf, len, (off_t) off);
+	ssize_t n = arc_seek_read(s, buf, len, off);
 
 	if (n < 0)
 		return -EIO;
@@ -185,7 +183,7 @@ static int xz_skip_padding(struct arc_seek *s, uint64_t *pos, char **ret_error)
 	while (*pos > 0) {
 		size_t len = (size_t) CK_MIN((uint64_t) sizeof(buf), *pos), i;
 
-		rc = read_exact(s->fd, buf, len, *pos - len);
+		rc = read_exact(s, buf, len, *pos - len);
 		if (rc < 0)
 			return io_err(ret_error, rc, *pos);
 		for (i = len; i > 0 && buf[i - 1] == 0; i--)
@@ -240,7 +238,7 @@ static int xz_stream(struct arc_seek *s, uint64_t *pos, char **ret_error)
 		return ck_err(ret_error, -EBADMSG,
 			       "truncated xz file: %" PRIu64 " bytes before a footer", *pos);
 	foot_off = *pos - LZMA_STREAM_HEADER_SIZE;
-	rc = read_exact(s->fd, foot, sizeof(foot), foot_off);
+	rc = read_exact(s, foot, sizeof(foot), foot_off);
 	if (rc < 0)
 		return io_err(ret_error, rc, foot_off);
 	ret = lzma_stream_footer_decode(&ff, foot);
@@ -259,7 +257,7 @@ static int xz_stream(struct arc_seek *s, uint64_t *pos, char **ret_error)
 	ibuf = malloc((size_t) isize);
 	if (!ibuf)
 		return ck_err(ret_error, -ENOMEM, "out of memory");
-	rc = read_exact(s->fd, ibuf, (size_t) isize, foot_off - isize);
+	rc = read_exact(s, ibuf, (size_t) isize, foot_off - isize);
 	if (rc < 0)
 		return io_err(ret_error, rc, foot_off - isize);
 	ret = lzma_index_buffer_decode(&idx, &memlimit, NULL, ibuf, &in_pos, (size_t) isize);
@@ -277,7 +275,7 @@ static int xz_stream(struct arc_seek *s, uint64_t *pos, char **ret_error)
 		return ck_err(ret_error, -EBADMSG, "corrupt xz file: the index lists %" PRIu64
 			       " bytes of stream before offset %" PRIu64, ssize, *pos);
 	start = *pos - ssize;
-	rc = read_exact(s->fd, head, sizeof(head), start);
+	rc = read_exact(s, head, sizeof(head), start);
 	if (rc < 0)
 		return io_err(ret_error, rc, start);
 	ret = lzma_stream_header_decode(&hf, head);
@@ -326,8 +324,8 @@ static int xz_scan(struct arc_seek *s, char **ret_error)
 		return 0;
 	/* Blocks of one file usually share their filters: refuse here, once,
 	 * a dictionary too large, rather than failing every read later. */
-	n = ck_pread_full(s->fd, head, (size_t) CK_MIN((uint64_t) sizeof(head), s->units[0].csize),
-			  (off_t) s->units[0].coff);
+	n = arc_seek_read(s, head, (size_t) CK_MIN((uint64_t) sizeof(head), s->units[0].csize),
+			  s->units[0].coff);
 	if (n <= 0)
 		return io_err(ret_error, n < 0 ? -EIO : -EBADMSG, s->units[0].coff);
 	rc = xz_block_header(&s->units[0], head, (size_t) n, &block, filters, &why);
@@ -495,7 +493,7 @@ static int zst_table(struct arc_seek *s, struct seek_rd *rd, const uint8_t *foot
 	tab = malloc((size_t) tlen + 8);
 	if (!tab)
 		return ck_err(ret_error, -ENOMEM, "out of memory");
-	rc = read_exact(s->fd, tab, (size_t) tlen + 8, data_len);
+	rc = read_exact(s, tab, (size_t) tlen + 8, data_len);
 	if (rc < 0)
 		return io_err(ret_error, rc, data_len);
 	if (le32(tab) != ZST_TABLE_MAGIC || le32(tab + 4) != tlen)
@@ -519,7 +517,11 @@ static int zst_table(struct arc_seek *s, struct seek_rd *rd, const uint8_t *foot
 			coff += cs;
 			continue;	/* skippable or empty frames */
 		}
-		/* One small read per frame: the table must point at frames that agree with it. */
+		/* One small read per frame: the table must point at frames that
+		 * agree with it, unless its digest was checked (each frame is
+		 * then checked against its own before it is decoded). */
+		if (s->table_trusted)
+			goto add;
 		n = rd_get(rd, coff, h, sizeof(h));
 		if (n < 0)
 			return io_err(ret_error, -EIO, coff);
@@ -538,6 +540,7 @@ static int zst_table(struct arc_seek *s, struct seek_rd *rd, const uint8_t *foot
 				       "corrupt zstd seek table: frame %" PRIu32 " holds %llu"
 				       " bytes, the table says %" PRIu32,
 				       i, (unsigned long long) zh.content, us);
+add:
 		rc = arc_seek_add(s, coff, cs, us, ret_error);
 		if (rc < 0)
 			return rc;
@@ -582,12 +585,12 @@ static int zst_decode(const struct seek_unit *u, const uint8_t *in, uint8_t *out
 
 static int zst_scan(struct arc_seek *s, char **ret_error)
 {
-	struct seek_rd rd = { .fd = s->fd, .size = s->file_size };
+	struct seek_rd rd = { .s = s, .size = s->file_size };
 	uint8_t foot[ZST_FOOTER_SIZE];
 	int rc;
 
 	if (s->file_size >= ZST_FOOTER_SIZE + 8) {
-		rc = read_exact(s->fd, foot, sizeof(foot), s->file_size - sizeof(foot));
+		rc = read_exact(s, foot, sizeof(foot), s->file_size - sizeof(foot));
 		if (rc < 0)
 			return io_err(ret_error, rc, s->file_size - sizeof(foot));
 		if (le32(foot + 5) == ZST_SEEKABLE_MAGIC) {
@@ -602,7 +605,7 @@ static int zst_scan(struct arc_seek *s, char **ret_error)
 int arc_seek_scan(struct arc_seek *s, char **ret_error)
 {
 	uint8_t head[8];
-	ssize_t n = ck_pread_full(s->fd, head, sizeof(head), 0);
+	ssize_t n = arc_seek_read(s, head, sizeof(head), 0);
 
 	if (n < 0)
 		return io_err(ret_error, -EIO, 0);

@@ -14,6 +14,11 @@
 /* opts.unit_max is clamped to this, so that unit sizes fit in 32 bits. */
 #define SEEK_UNIT_CAP_MAX (1ull << 30)
 
+/* The footer of zstd's seekable format: frame count, descriptor, magic
+ * (also read from the end by arc-midx.c). */
+#define ZST_SEEKABLE_MAGIC 0x8F92EAB1u
+#define ZST_FOOTER_SIZE 9
+
 enum seek_fmt {
 	SEEK_XZ,
 	SEEK_ZSTD,		/* frames that declare their content size */
@@ -44,7 +49,9 @@ struct seek_slot {
 };
 
 struct arc_seek {
-	int fd;			/* borrowed */
+	struct arc_seek_src src;	/* where the compressed bytes are read */
+	char *sha256;		/* per unit, ARC_DIGEST_SIZE bytes each, or NULL */
+	bool table_trusted;
 	uint64_t file_size;
 	enum seek_fmt fmt;
 	struct seek_unit *units;	/* by uoff, contiguous from 0 */
@@ -83,7 +90,9 @@ struct arc_seek {
  * with a message. */
 int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usize,
 		 char **ret_error);
-/* Fill the unit table of @s from the file s->fd: every stream of an xz
+/* Read @len bytes at @off of the compressed file: the count, or -errno. */
+ssize_t arc_seek_read(const struct arc_seek *s, void *buf, size_t len, uint64_t off);
+/* Fill the unit table of @s from the file s->src: every stream of an xz
  * file, from the last one back; the seek table or the frames of a zstd
  * file. Returns 0 or the errors of arc_seek_open(). */
 int arc_seek_scan(struct arc_seek *s, char **ret_error);

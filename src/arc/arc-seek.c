@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "arc-oci.h"
 #include "arc-priv.h"
 #include "log.h"
 
@@ -77,8 +78,41 @@ int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usi
 	return 0;
 }
 
+ssize_t arc_seek_read(const struct arc_seek *s, void *buf, size_t len, uint64_t off)
+{
+	return s->src.pread(s->src.ctx, buf, len, off);
+}
+
+static ssize_t seek_fd_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	return ck_pread_full((int) (intptr_t) ctx, buf, len, (off_t) off);
+}
+
 int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 		  struct arc_seek **ret_seek, char **ret_error)
+{
+	struct arc_seek_src src = { seek_fd_pread, (void *) (intptr_t) fd };
+
+	return arc_seek_open_src(&src, file_size, opts, ret_seek, ret_error);
+}
+
+int arc_seek_set_sha256(struct arc_seek *s, const char *hex, size_t n)
+{
+	char *copy;
+
+	if (n != s->n)
+		return -EBADMSG;
+	copy = malloc(n * ARC_DIGEST_SIZE + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, hex, n * ARC_DIGEST_SIZE);
+	free(s->sha256);
+	s->sha256 = copy;
+	return 0;
+}
+
+int arc_seek_open_src(const struct arc_seek_src *src, uint64_t file_size, const struct arc_seek_opts *opts,
+		      struct arc_seek **ret_seek, char **ret_error)
 {
 	_cleanup_(arc_seek_freep) struct arc_seek *s = NULL;
 	uint64_t cache;
@@ -87,8 +121,9 @@ int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return ck_err(ret_error, -ENOMEM, "out of memory");
-	s->fd = fd;
+	s->src = *src;
 	s->file_size = file_size;
+	s->table_trusted = opts && opts->table_trusted;
 	s->unit_cap = SEEK_UNIT_DEFAULT;
 	if (opts && opts->unit_max)
 		s->unit_cap = CK_MIN(opts->unit_max, SEEK_UNIT_CAP_MAX);
@@ -278,6 +313,20 @@ static uint64_t seek_xxh64(const uint8_t *p, size_t len)
 	return h ^ (h >> 32);
 }
 
+/* Do the compressed bytes of unit @i at @in hash to the digest the member
+ * index recorded for them? If not, say so once on stderr. */
+static bool seek_sha256_ok(const struct arc_seek *s, size_t i, const uint8_t *in)
+{
+	const struct seek_unit *u = &s->units[i];
+	char got[ARC_DIGEST_SIZE];
+
+	if (arc_sha256_of(in, u->csize, got) == 0 && !strcmp(got, s->sha256 + i * ARC_DIGEST_SIZE))
+		return true;
+	ck_log(CK_LOG_ERR, "frame %zu (%" PRIu32 " bytes at %" PRIu64 ") does not match its sha256 %s",
+	       i, u->csize, u->coff, s->sha256 + i * ARC_DIGEST_SIZE + 7);
+	return false;
+}
+
 /* Decode unit @i into @out, using @in (s->in_len bytes) for the
  * compressed data. Returns 0 or -errno. */
 static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
@@ -287,9 +336,11 @@ static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
 	ssize_t n;
 	int rc = -EIO;
 
-	n = ck_pread_full(s->fd, in, u->csize, (off_t) u->coff);
+	n = arc_seek_read(s, in, u->csize, u->coff);
 	if (n >= 0 && (size_t) n != u->csize)
 		why = "file truncated";
+	else if (n >= 0 && s->sha256 && !seek_sha256_ok(s, i, in))
+		return -EIO;
 	else if (n >= 0)
 		rc = arc_seek_decode(s, u, in, out, &why);
 	if (rc == 0 && u->has_sum && (uint32_t) seek_xxh64(out, u->usize) != u->sum) {
@@ -543,6 +594,7 @@ void arc_seek_free(struct arc_seek *s)
 		pthread_mutex_destroy(&s->lock);
 	}
 	free(s->units);
+	free(s->sha256);
 	free(s);
 }
 

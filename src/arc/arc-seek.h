@@ -26,6 +26,18 @@ struct arc_seek_opts {
 	/* Most units decoded at once (by different reading threads; each
 	 * decode also holds its compressed unit); 0: 2, at most 16. */
 	unsigned decoders;
+	/* The seek table is known good (its digest was checked): do not read
+	 * each frame's header to check it (a request each from a registry). */
+	bool table_trusted;
+};
+
+/* Where the compressed bytes come from: a file (arc_seek_open()), or a
+ * blob of a registry fetched by ranges (arc-reg.c). @pread copies up to
+ * @len bytes at @off into @buf and returns the count (short only at the
+ * end) or -errno, as ck_pread_full() does. */
+struct arc_seek_src {
+	ssize_t (*pread)(void *ctx, void *buf, size_t len, uint64_t off);
+	void *ctx;
 };
 
 /* Inspect the compressed file open at @fd (@file_size bytes) with pread()
@@ -40,6 +52,15 @@ struct arc_seek_opts {
  * one-line reason. */
 int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 		  struct arc_seek **ret_seek, char **ret_error);
+/* arc_seek_open() over @src (borrowed until arc_seek_free()). */
+int arc_seek_open_src(const struct arc_seek_src *src, uint64_t file_size, const struct arc_seek_opts *opts,
+		      struct arc_seek **ret_seek, char **ret_error);
+/* Check every unit before it is decoded against the sha256 of its
+ * compressed bytes: @hex holds one digest ("sha256:<hex>", ARC_DIGEST_SIZE
+ * bytes each, copied) per unit, in order. A
+ * mismatch fails that read with -EIO and one line on stderr. Returns 0,
+ * -EBADMSG when @n is not the number of units, or -ENOMEM. */
+int arc_seek_set_sha256(struct arc_seek *s, const char *hex, size_t n);
 /* Release the table and the cache; does not close the fd. Accepts NULL. */
 void arc_seek_free(struct arc_seek *s);
 DEFINE_CLEANUP(arc_seek_freep, struct arc_seek, arc_seek_free)

@@ -11,6 +11,7 @@
  * is used only in the archive module and only inside arc_open(). */
 #include "arc-priv.h"
 #include "arc-pipe.h"
+#include "arc-midx.h"
 #include "arc-seek.h"
 
 #include <archive.h>
@@ -49,6 +50,10 @@ struct tar_src {
 	int pipe_rc;		/* its failure, once libarchive was told */
 	const char *comp;	/* the compression tar_compression_of() found, or NULL */
 	struct arc *arc;	/* for progress reports, or NULL */
+	/* with @seek: its member index, whose headers libarchive reads
+	 * instead of the file's (zeros between them), or NULL */
+	const struct arc_midx *midx;
+	size_t midx_next;	/* the first entry not wholly before seek_pos */
 };
 
 /* Compressed input can't be served in place: it goes to the decoder thread. */
@@ -131,6 +136,53 @@ static la_ssize_t tar_seek_read_cb(struct archive *ar, struct tar_src *s, const 
 	return n;
 }
 
+/* A seekable tar with a member index: libarchive reads the headers from
+ * the index, and zeros in place of the data it does not skip; nothing is
+ * decoded. */
+static la_ssize_t tar_midx_read_cb(struct tar_src *s, const void **ret_buf)
+{
+	static const uint8_t zeros[TAR_SEEK_READ];
+	const struct arc_midx *m = s->midx;
+	uint64_t pos = s->seek_pos, end;
+	size_t n;
+
+	while (s->midx_next < m->n_entries && m->entries[s->midx_next].off + m->entries[s->midx_next].len <= pos)
+		s->midx_next++;
+	if (pos >= m->tar_size)
+		return 0;
+	if (s->midx_next < m->n_entries && m->entries[s->midx_next].off <= pos) {
+		const struct arc_midx_entry *e = &m->entries[s->midx_next];
+
+		*ret_buf = e->hdr + (pos - e->off);
+		n = (size_t) (e->off + e->len - pos);
+	} else {
+		end = s->midx_next < m->n_entries ? m->entries[s->midx_next].off : m->tar_size;
+		*ret_buf = zeros;
+		n = (size_t) CK_MIN(end - pos, (uint64_t) sizeof(zeros));
+	}
+	s->seek_pos += n;
+	return (la_ssize_t) n;
+}
+
+/* With a member index: where the data of the entry libarchive just read
+ * starts (its first header is at @hpos), or -EBADMSG. */
+static int64_t tar_midx_data(const struct arc_midx *m, la_int64_t hpos)
+{
+	size_t lo = 0, hi = m->n_entries;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->entries[mid].off < (uint64_t) hpos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (hpos < 0 || lo >= m->n_entries || m->entries[lo].off != (uint64_t) hpos)
+		return -EBADMSG;
+	return (int64_t) (m->entries[lo].off + m->entries[lo].len);
+}
+
 static la_int64_t tar_seek_skip_cb(struct archive *ar, void *data, la_int64_t request)
 {
 	struct tar_src *s = data;
@@ -148,6 +200,8 @@ static la_ssize_t tar_read_cb(struct archive *ar, void *data, const void **ret_b
 
 	if (s->pipe)
 		return tar_pipe_read_cb(ar, s, ret_buf);
+	if (s->midx)
+		return tar_midx_read_cb(s, ret_buf);
 	if (s->seek)
 		return tar_seek_read_cb(ar, s, ret_buf);
 	if (s->map) {
@@ -323,6 +377,17 @@ static int tar_data(struct arc *a, struct archive *ar, struct archive_entry *ae,
 	char name[256];
 	int r;
 
+	if (src->midx) {
+		/* every member stays in the compressed file, read when asked for */
+		int64_t at = tar_midx_data(src->midx, archive_read_header_position(ar));
+
+		if (at < 0 || archive_entry_sparse_count(ae) || size > arc_seek_size(src->seek) - (uint64_t) at)
+			return ck_err(ret_error, -EBADMSG, "member index: member '%s' is not where it says",
+				       arc_safe_name(it->e.path, name, sizeof(name)));
+		it->src = ARC_SRC_SEEK;
+		it->off = (uint64_t) at;
+		return 0;
+	}
 	r = archive_read_data_block(ar, &blk, &len, &off);
 	if (src->map && r == ARCHIVE_OK && off == 0 && archive_entry_sparse_count(ae) == 0 &&
 	    (const uint8_t *) blk >= src->map && (const uint8_t *) blk < src->map + src->map_len) {
@@ -466,6 +531,7 @@ static int tar_walk(struct arc *a, struct archive *ar, struct tar_src *src, char
 }
 
 static int tar_index_src(struct arc *a, struct tar_src *src, char **ret_error);
+static int tar_index_with(struct arc *a, struct tar_src *src, struct arc_seek *seek_in, char **ret_error);
 
 /* Index the output of the decoder thread, @src->pipe, and stop it. */
 static int tar_index_pipe(struct arc *a, struct tar_src *src, char **ret_error)
@@ -484,8 +550,7 @@ static int tar_index_pipe(struct arc *a, struct tar_src *src, char **ret_error)
  * success a->seek serves the ARC_SRC_SEEK members. */
 static int tar_index_seek(struct arc *a, struct tar_src *src, uint64_t file_size, char **ret_error)
 {
-	_cleanup_(arc_seek_freep) struct arc_seek *seek = NULL;
-	_cleanup_free_ uint8_t *buf = NULL;
+	struct arc_seek *seek = NULL;
 	_cleanup_free_ char *why = NULL;
 	int rc;
 
@@ -495,6 +560,29 @@ static int tar_index_seek(struct arc *a, struct tar_src *src, uint64_t file_size
 		ck_log(CK_LOG_DEBUG, "arc: no random access: %s", why ? why : strerror(-rc));
 		return rc == -ENOMEM ? rc : -ENOTSUP;
 	}
+	return tar_index_with(a, src, seek, ret_error);
+}
+
+int arc_tar_index_seek(struct arc *a, struct arc_seek *seek, const char *comp, const struct arc_midx *midx,
+		       char **ret_error)
+{
+	struct tar_src src = { .fd = -1, .arc = a, .comp = comp, .midx = midx };
+
+	if (midx && midx->tar_size != arc_seek_size(seek)) {
+		arc_seek_free(seek);
+		return ck_err(ret_error, -EBADMSG, "member index: a tar of %" PRIu64 " bytes, the frames hold %" PRIu64,
+			      midx->tar_size, arc_seek_size(seek));
+	}
+	return tar_index_with(a, &src, seek, ret_error);
+}
+
+/* Index the tar @seek decodes (taken over) into @a. */
+static int tar_index_with(struct arc *a, struct tar_src *src, struct arc_seek *seek_in, char **ret_error)
+{
+	_cleanup_(arc_seek_freep) struct arc_seek *seek = seek_in;
+	_cleanup_free_ uint8_t *buf = NULL;
+	int rc;
+
 	ck_log(CK_LOG_DEBUG, "arc: random access: %s", arc_seek_kind(seek));
 	buf = malloc(TAR_BUF_SIZE);
 	if (!buf)

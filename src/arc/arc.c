@@ -5,6 +5,7 @@
  * a tar leaves implicit and sorts the result. After arc_open() nothing here
  * changes, so readers need no locks: every read is a memcpy() or a pread(). */
 #include "arc-priv.h"
+#include "arc-reg-priv.h"
 #include "arc-seek.h"
 
 #include <errno.h>
@@ -261,7 +262,8 @@ void arc_free(struct arc *a)
 	for (i = 0; i < a->nblobs; i++)
 		free(a->blobs[i]);
 	free(a->blobs);
-	arc_seek_free(a->seek);	/* before its fd */
+	arc_seek_free(a->seek);	/* before its fd or blob */
+	arc_rblob_free(a->rblob);
 	if (a->fd >= 0)
 		close(a->fd);
 	if (a->spill_fd >= 0)
@@ -269,6 +271,7 @@ void arc_free(struct arc *a)
 	for (i = 0; i < a->nsubs; i++)
 		arc_free(a->subs[i]);
 	free(a->subs);
+	arc_reg_free(a->reg);	/* after the layers that read through it */
 	arc_image_free(a->image);
 	free(a);
 }
@@ -508,6 +511,22 @@ struct arc *arc_new(const struct arc_opts *opts)
 	return a;
 }
 
+void arc_progress_begin(struct arc *a, const struct arc_opts *opts, uint64_t total)
+{
+	if (opts && opts->progress) {
+		a->progress = opts;
+		a->progress_total = total;
+		a->progress_next = arc_now_ns() + 300 * 1000000ull;
+	}
+}
+
+void arc_progress_end(struct arc *a, bool done)
+{
+	if (done && a->progress && a->progress_shown)
+		a->progress->progress(a->progress->progress_ctx, a->progress_total, a->progress_total);
+	a->progress = NULL;
+}
+
 /* Index the input open at @fd (taken over), a directory or a file. */
 static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc_budget *budget, struct arc **ret_arc,
 			char **ret_error)
@@ -533,16 +552,10 @@ static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc_budget *
 	if (S_ISDIR(st.st_mode)) {
 		rc = arc_dir_index(a, TAKE_FD(fd_), &err);
 	} else {
-		if (opts && opts->progress) {
-			a->progress = opts;
-			a->progress_total = (uint64_t) st.st_size;
-			a->progress_next = arc_now_ns() + 300 * 1000000ull;
-		}
+		arc_progress_begin(a, opts, (uint64_t) st.st_size);
 		a->budget->archive_size += (uint64_t) st.st_size;
 		rc = arc_tar_index(a, fd_, &st, &err);
-		if (rc == 0 && a->progress_shown)
-			a->progress->progress(a->progress->progress_ctx, a->progress_total, a->progress_total);
-		a->progress = NULL;
+		arc_progress_end(a, rc == 0);
 	}
 	if (rc < 0)
 		goto out_error;
@@ -584,6 +597,12 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 	struct arc *a = NULL, *img = NULL;
 	int fd, rc;
 
+	if (arc_is_ref(path)) {
+		rc = arc_reg_open(path, opts, &a, ret_error);
+		if (rc < 0)
+			return rc;
+		goto image;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		rc = -errno;
@@ -592,6 +611,7 @@ int arc_open(const char *path, const struct arc_opts *opts, struct arc **ret_arc
 	rc = arc_index_fd(fd, opts, NULL, &a, ret_error);
 	if (rc < 0)
 		return rc;
+image:
 	rc = arc_oci_open(a, opts, &img, ret_error);
 	if (rc < 0) {
 		arc_free(a);

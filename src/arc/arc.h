@@ -53,6 +53,11 @@ struct arc_opts {
 	/* For an OCI image that holds several images: the one whose
 	 * org.opencontainers.image.ref.name (or manifest digest) this is. */
 	const char *image_ref;
+	/* registry references (docker://): check the registry's TLS
+	 * certificate (false: also try plain http), and the most bytes of a
+	 * layer's fetched ranges kept in cache_dir (0: 256 MiB) */
+	bool tls_no_verify;
+	uint64_t cache_size;
 };
 
 /* arc_open() of an OCI image whose manifest carries no checkpoint
@@ -85,6 +90,9 @@ struct arc_image {
 	size_t n_annotations;
 };
 
+/* Is @path a registry reference (docker://HOST[:PORT]/REPO[:TAG|@DIGEST])
+ * rather than a file? arc_open() takes both. */
+bool arc_is_ref(const char *path);
 /* Index @path. A container image (OCI layout directory, oci-archive,
  * docker-archive: arc-oci.c) is recognised by content and its layers become
  * the archive, each blob's sha256 checked. Returns 0, -ENOENT (missing),

@@ -23,7 +23,7 @@ const struct cli_mode *const cli_modes[] = {
 
 /* ---- the shared -o options ---- */
 
-enum o_kind { O_STR, O_SIZE, O_PAGE_SIZE, O_KIB, O_FLAG, O_PARENTS, O_JSON };
+enum o_kind { O_STR, O_SIZE, O_PAGE_SIZE, O_KIB, O_FLAG, O_PARENTS, O_JSON, O_NOT_BOOL };
 
 static const struct cli_o {
 	const char *name;
@@ -50,6 +50,12 @@ static const struct cli_o {
 	{ "image", O_STR, CLI_O_INPUT, offsetof(struct cli_common, image), "REF",
 	  "the image of an OCI index that holds several (its\n"
 	  "org.opencontainers.image.ref.name or manifest digest)" },
+	{ "tls_verify", O_NOT_BOOL, CLI_O_INPUT, offsetof(struct cli_common, no_tls_verify), "true|false",
+	  "check the TLS certificate of a docker:// reference's\n"
+	  "registry (default true); false also tries plain http" },
+	{ "cache_size", O_SIZE, CLI_O_INPUT, offsetof(struct cli_common, cache_size), "SIZE",
+	  "the most a docker:// reference's layer keeps of its\n"
+	  "fetched ranges in cache_dir (default 256M)" },
 	{ "raw_symlinks", O_FLAG, CLI_O_TREE, offsetof(struct cli_common, raw_symlinks), NULL,
 	  "symlinks inside the archive show their stored targets,\n"
 	  "which resolve on this host (default: rewritten to stay\n"
@@ -122,6 +128,13 @@ static int o_apply(struct cli_common *c, const struct cli_o *o, const char *opt,
 	case O_STR:
 		free(*(char **) field);
 		return (*(char **) field = strdup(val)) ? 0 : -1;
+	case O_NOT_BOOL:
+		if (strcmp(val, "true") && strcmp(val, "false")) {
+			fprintf(stderr, "%s: %s takes 'true' or 'false', not '%s'\n", c->prog, opt, val);
+			return -1;
+		}
+		*(bool *) field = !strcmp(val, "false");
+		return 0;
 	case O_JSON:
 		if (strcmp(val, "pretty") && strcmp(val, "plain")) {
 			fprintf(stderr, "%s: -o json= takes 'pretty' or 'plain', not '%s'\n", c->prog, val);

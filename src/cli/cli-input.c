@@ -176,7 +176,8 @@ static int find_models(const struct cli_common *c, struct cli_input *in, unsigne
 
 void cli_arc_opts(const struct cli_common *c, struct arc_opts *ret)
 {
-	*ret = (struct arc_opts) { .cache_dir = c->cache_dir, .image_ref = c->image, .spill_limit = c->spill_limit };
+	*ret = (struct arc_opts) { .cache_dir = c->cache_dir, .image_ref = c->image, .spill_limit = c->spill_limit,
+				   .tls_no_verify = c->no_tls_verify, .cache_size = c->cache_size };
 }
 
 /* The options cli_input_open() reads @path with. */
@@ -271,8 +272,8 @@ int cli_input_exists(const struct cli_common *c, const char *path)
 {
 	struct stat st;
 
-	if (stat(path, &st) == 0)
-		return 0;
+	if (arc_is_ref(path) || stat(path, &st) == 0)
+		return 0;	/* a reference is looked up when opened */
 	fprintf(stderr, "%s: %s: %s\n", c->prog, path, strerror(errno));
 	return CLI_EXIT_ARCHIVE;
 }

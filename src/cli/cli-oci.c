@@ -59,11 +59,12 @@ static int oci_flag(void *st, struct cli_common *c, int key, const char *arg)
 static int oci_run(void *st, struct cli_common *c, int argc, char **argv)
 {
 	struct oci_state *o = st;
-	struct arc_opts aopts = { .cache_dir = c->cache_dir, .image_ref = c->image, .spill_limit = c->spill_limit };
+	struct arc_opts aopts;
 	_cleanup_free_ char *err = NULL, *digest = NULL;
 	bool dest_failed;
 	int rc;
 
+	cli_arc_opts(c, &aopts);
 	if (argc != 2)
 		return cli_usage_error(&cli_mode_build_oci, c->prog, "--build-oci needs ARCHIVE and DEST");
 	o->bo.arc_opts = &aopts;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "arc.h"
+#include "arc-oci.h"
 #include "cli.h"
 #include "out.h"
 #include "pack.h"
@@ -82,7 +83,7 @@ static int recompress(const char *in, const char *out, const struct recompress_o
 	_cleanup_(pack_zstd_freep) struct pack_zstd *w = NULL;
 	_cleanup_(ck_out_done) struct ck_out o = { .fd = -1 };
 	_cleanup_free_ char *err = NULL;
-	struct pack_opts opts = { .level = po->level, .threads = po->threads, .tar = true };
+	struct pack_opts opts = { .level = po->level, .threads = po->threads, .tar = true, .hash = arc_sha256_of };
 	struct pack_stats st = { 0 };
 	int rc;
 

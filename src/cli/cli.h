@@ -40,7 +40,7 @@ enum cli_exit {
 
 /* Which -o options a mode takes (cli-args.c holds the table). */
 enum cli_o_class {
-	CLI_O_INPUT = 1 << 0,	/* how to read the input: cache_dir, spill_limit, parent, page_size, image */
+	CLI_O_INPUT = 1 << 0,	/* how to read the input: cache_dir, spill_limit, parent, page_size, image, tls_verify, cache_size */
 	CLI_O_TREE = 1 << 1,	/* how the tree looks: json, raw_symlinks, contain_links */
 	CLI_O_MOUNT = 1 << 2,	/* the mount only: read_ahead */
 };
@@ -52,6 +52,8 @@ struct cli_common {
 	uint64_t spill_limit;	/* -o spill_limit=SIZE; 0: arc_opts' default */
 	uint64_t page_size;	/* -o page_size=SIZE; 0: inferred */
 	char *image;		/* -o image=REF */
+	bool no_tls_verify;	/* -o tls_verify=false */
+	uint64_t cache_size;	/* -o cache_size=SIZE; 0: arc_opts' default */
 	char **parents;		/* -o parent=PATH[:PATH...], repeatable: the immediate parent first */
 	size_t n_parents;
 	bool json_plain;	/* -o json=plain */

@@ -50,6 +50,7 @@ struct oci_layer {
 	size_t out_cap;
 	uint64_t size;		/* compressed bytes written */
 	int err;		/* first failure, -errno */
+	struct pack_stats pst;	/* zstd: its member index's digest */
 };
 
 static int layer_emit(void *ctx, const void *p, size_t n)
@@ -95,7 +96,7 @@ static int layer_feed(struct oci_layer *l, const void *p, size_t n, bool end)
 	}
 	rc = n ? pack_zstd_write(l->zw, p, n) : 0;
 	if (rc == 0 && end)
-		rc = pack_zstd_finish(l->zw, NULL);
+		rc = pack_zstd_finish(l->zw, &l->pst);
 	return rc;
 }
 
@@ -211,7 +212,8 @@ static int layer_init(struct oci_layer *l, int fd, enum oci_compress comp)
 		l->z_init = true;
 		return 0;
 	}
-	return pack_zstd_new(&(struct pack_opts) { .tar = true }, layer_emit, l, &l->zw);
+	/* with a member index, so that a registry's copy mounts at random */
+	return pack_zstd_new(&(struct pack_opts) { .tar = true, .hash = arc_sha256_of }, layer_emit, l, &l->zw);
 }
 
 static void layer_done(struct oci_layer *l)
@@ -372,6 +374,7 @@ struct oci_docs {
 	size_t config_len, manifest_len, index_len;
 	char config_digest[ARC_DIGEST_SIZE], manifest_digest[ARC_DIGEST_SIZE], layer_digest[ARC_DIGEST_SIZE];
 	char index_digest[ARC_DIGEST_SIZE];
+	char member_index[ARC_DIGEST_SIZE];	/* the zstd layer's, or "" */
 };
 
 static void oci_docs_done(struct oci_docs *d)
@@ -450,6 +453,12 @@ static int oci_make_docs(const struct oci_meta *m, const struct oci_build_opts *
 	json_object_object_add(man, "config", oci_desc(ARC_MT_OCI_CONFIG, d->config_digest, d->config_len));
 	json_object_array_add(layers, oci_desc(opts->compress == OCI_ZSTD ? ARC_MT_OCI_LAYER_ZSTD : ARC_MT_OCI_LAYER_GZIP,
 					       d->layer_digest, layer_size));
+	if (d->member_index[0]) {
+		json_object *la = json_object_new_object();
+
+		rc = put_s(la, ARC_ANN_MEMBER_INDEX, d->member_index);
+		json_object_object_add(json_object_array_get_idx(layers, 0), "annotations", la);
+	}
 	json_object_object_add(man, "layers", layers);
 	json_object_object_add(man, "annotations", ann);
 	rc = rc ?: oci_annotations(m, opts, ann);
@@ -674,6 +683,7 @@ static int oci_build_layer(const struct arc *a, const struct oci_meta *meta, con
 	} else if (rc == 0) {
 		arc_sha256_end(layer.diff_md, diff_id);
 		arc_sha256_end(layer.blob_md, docs->layer_digest);
+		memcpy(docs->member_index, layer.pst.index_digest, sizeof(docs->member_index));
 		*ret_size = layer.size;
 		rc = oci_make_docs(meta, opts, diff_id, layer.size, docs);
 		if (rc == -EINVAL)

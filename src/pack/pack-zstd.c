@@ -20,6 +20,11 @@
 #define PACK_SEEKABLE_MAGIC 0x8F92EAB1u
 #define PACK_PAX_MAX (64u * 1024)	/* pax headers read for a size= record */
 #define TAR_BLOCK 512u
+/* the member index (docs/formats.md): a skippable frame of its own */
+#define PACK_INDEX_MAGIC 0x184D2A5Bu
+#define PACK_INDEX_ID "ckptfsMI"
+#define PACK_INDEX_TRAILER "CKMI"
+#define PACK_INDEX_VERSION 1u
 
 enum job_state { JOB_FREE, JOB_FILLING, JOB_QUEUED, JOB_BUSY, JOB_DONE };
 
@@ -30,6 +35,7 @@ struct pack_job {
 	uint8_t *out;
 	size_t out_len;
 	int err;
+	char hash[CK_DIGEST_SIZE];	/* of @out, with opts.hash */
 };
 
 /* What the tar walk knows: where the next header starts and which entry
@@ -72,6 +78,15 @@ struct pack_zstd {
 	uint64_t out_bytes;
 	struct tar_walk tar;
 	bool use_tar;
+	struct ck_buf tail;	/* what follows the frames, written last */
+	char index_digest[CK_DIGEST_SIZE];
+	/* the member index: opts.hash, the frames' digests (64 hex digits
+	 * each), and per entry its offset, length and header bytes */
+	int (*hash)(const void *buf, size_t len, char out[CK_DIGEST_SIZE]);
+	char *hashes;
+	struct ck_buf index;
+	uint32_t n_entries;
+	size_t entry_len_at;	/* where the current entry's length is in @index */
 };
 
 static void *worker(void *arg)
@@ -107,6 +122,8 @@ static void *worker(void *arg)
 
 			j->err = ZSTD_isError(r) ? -EIO : 0;
 			j->out_len = ZSTD_isError(r) ? 0 : r;
+			if (j->err == 0 && w->hash)
+				j->err = w->hash(j->out, j->out_len, j->hash);
 		}
 		pthread_mutex_lock(&w->lock);
 		j->state = JOB_DONE;
@@ -144,11 +161,33 @@ static int write_all(struct pack_zstd *w, const void *buf, size_t len)
 	return rc;
 }
 
+/* Room in the seek table (and the digests) for one more frame. */
+static int table_room(struct pack_zstd *w)
+{
+	size_t cap = w->cap_frames ? w->cap_frames * 2 : 64;
+	uint32_t *t;
+	char *h;
+
+	if (w->n_frames < w->cap_frames)
+		return 0;
+	t = reallocarray(w->table, cap, 2 * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	w->table = t;
+	if (w->hash) {
+		h = reallocarray(w->hashes, cap, 64);
+		if (!h)
+			return -ENOMEM;
+		w->hashes = h;
+	}
+	w->cap_frames = cap;
+	return 0;
+}
+
 /* Wait for the oldest job in flight, write its frame and free its slot. */
 static int drain_one(struct pack_zstd *w)
 {
 	struct pack_job *j = &w->jobs[w->drain];
-	uint32_t *t;
 	int rc;
 
 	pthread_mutex_lock(&w->lock);
@@ -156,22 +195,15 @@ static int drain_one(struct pack_zstd *w)
 		pthread_cond_wait(&w->done, &w->lock);
 	pthread_mutex_unlock(&w->lock);
 	rc = j->err;
-	if (rc == 0 && w->n_frames == w->cap_frames) {
-		size_t cap = w->cap_frames ? w->cap_frames * 2 : 64;
-
-		t = reallocarray(w->table, cap, 2 * sizeof(*t));
-		if (!t)
-			rc = -ENOMEM;
-		else {
-			w->table = t;
-			w->cap_frames = cap;
-		}
-	}
+	if (rc == 0)
+		rc = table_room(w);
 	if (rc == 0)
 		rc = write_all(w, j->out, j->out_len);
 	if (rc == 0) {
 		w->table[2 * w->n_frames] = htole32((uint32_t) j->out_len);
 		w->table[2 * w->n_frames + 1] = htole32((uint32_t) j->in_len);
+		if (w->hash)
+			memcpy(w->hashes + 64 * w->n_frames, j->hash + 7, 64);
 		w->n_frames++;
 	}
 	j->state = JOB_FREE;
@@ -337,6 +369,33 @@ static int tar_header(struct pack_zstd *w)
 	return 0;
 }
 
+/* The member index: an entry starts at w->pos (its offset, and its
+ * length, filled in by index_add()). */
+static void index_entry(struct pack_zstd *w)
+{
+	uint64_t off = htole64(w->pos);
+	uint32_t zero = 0;
+
+	if (!w->hash)
+		return;
+	ck_buf_add(&w->index, &off, sizeof(off));
+	w->entry_len_at = w->index.len;
+	ck_buf_add(&w->index, &zero, sizeof(zero));
+	w->n_entries++;
+}
+
+/* @n more header bytes of the current entry. */
+static void index_add(struct pack_zstd *w, const void *p, size_t n)
+{
+	uint32_t len;
+
+	if (!w->n_entries || ck_buf_add(&w->index, p, n) < 0)
+		return;
+	memcpy(&len, w->index.data + w->entry_len_at, sizeof(len));
+	len = htole32(le32toh(len) + (uint32_t) n);
+	memcpy(w->index.data + w->entry_len_at, &len, sizeof(len));
+}
+
 int pack_zstd_write(struct pack_zstd *w, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -350,6 +409,7 @@ int pack_zstd_write(struct pack_zstd *w, const void *buf, size_t len)
 
 		if (w->use_tar && t->ok && !t->ended && w->pos == t->next_hdr && t->hdr_have == 0 && !t->in_meta) {
 			t->entry_start = w->pos;
+			index_entry(w);
 			if (w->pos - w->frame_start >= w->frame_min)
 				rc = submit(w, (size_t) (w->pos - w->frame_start));
 			if (rc < 0)
@@ -369,6 +429,8 @@ int pack_zstd_write(struct pack_zstd *w, const void *buf, size_t len)
 		}
 		memcpy(j->in + j->in_len, p, n);
 		j->in_len += n;
+		if (w->hash && t->ok && !t->ended && (in_hdr || t->in_meta))
+			index_add(w, p, n);
 		if (in_hdr) {
 			memcpy(t->hdr + t->hdr_have, p, n);
 			t->hdr_have += n;
@@ -403,6 +465,9 @@ const char *pack_zstd_tar_why(const struct pack_zstd *w, uint64_t *ret_at)
 	return w->tar.why;
 }
 
+static int tail_add(struct pack_zstd *w, const void *p, size_t len);
+static int index_frame(struct pack_zstd *w);
+
 int pack_zstd_finish(struct pack_zstd *w, struct pack_stats *st)
 {
 	uint8_t foot[9];
@@ -422,28 +487,85 @@ int pack_zstd_finish(struct pack_zstd *w, struct pack_stats *st)
 		rc = submit(w, w->jobs[w->fill].in_len);
 	while (rc == 0 && w->jobs[w->drain].state != JOB_FREE && w->jobs[w->drain].state != JOB_FILLING)
 		rc = drain_one(w);
+	if (rc == 0 && w->hash)
+		rc = index_frame(w);
 	if (rc == 0 && w->n_frames > (UINT32_MAX - 9) / 8)
 		rc = -EFBIG;
 	if (rc == 0) {
 		n = (uint32_t) w->n_frames;
 		hdr[0] = htole32(PACK_TABLE_MAGIC);
 		hdr[1] = htole32(n * 8 + 9);
-		rc = write_all(w, hdr, sizeof(hdr));
+		rc = tail_add(w, hdr, sizeof(hdr));
 	}
 	if (rc == 0 && n)
-		rc = write_all(w, w->table, (size_t) n * 8);
+		rc = tail_add(w, w->table, (size_t) n * 8);
 	if (rc == 0) {
 		uint32_t v = htole32(n), magic = htole32(PACK_SEEKABLE_MAGIC);
 
 		memcpy(foot, &v, 4);
 		foot[4] = 0;	/* descriptor: no per-frame checksums in the table */
 		memcpy(foot + 5, &magic, 4);
-		rc = write_all(w, foot, sizeof(foot));
+		rc = tail_add(w, foot, sizeof(foot));
 	}
+	if (rc == 0 && w->hash)
+		rc = w->hash(w->tail.data, w->tail.len, w->index_digest);
+	if (rc == 0)
+		rc = write_all(w, w->tail.data, w->tail.len);
 	w->err = rc;
-	if (rc == 0 && st)
+	if (rc == 0 && st) {
 		*st = (struct pack_stats) { .in_bytes = w->pos, .out_bytes = w->out_bytes, .frames = w->n_frames };
+		memcpy(st->index_digest, w->index_digest, sizeof(st->index_digest));
+	}
 	return rc;
+}
+
+/* What follows the frames is gathered before it is written: with a member
+ * index, its digest covers it all. */
+static int tail_add(struct pack_zstd *w, const void *p, size_t len)
+{
+	return ck_buf_add(&w->tail, p, len);
+}
+
+/* The member index frame (docs/formats.md), listed in the seek table as
+ * a frame of no content. */
+static int index_frame(struct pack_zstd *w)
+{
+	uint32_t head[2], v32, content;
+	uint64_t v64;
+	int rc;
+
+	if (w->index.oom)
+		return -ENOMEM;
+	content = (uint32_t) (8 + 4 * 3 + 8 + 64 * w->n_frames + w->index.len + 8);
+	if ((uint64_t) 8 + 4 * 3 + 8 + 64 * (uint64_t) w->n_frames + w->index.len + 8 > UINT32_MAX - 8)
+		return -EFBIG;
+	head[0] = htole32(PACK_INDEX_MAGIC);
+	head[1] = htole32(content);
+	rc = tail_add(w, head, sizeof(head));
+	rc = rc ?: tail_add(w, PACK_INDEX_ID, 8);
+	v32 = htole32(PACK_INDEX_VERSION);
+	rc = rc ?: tail_add(w, &v32, 4);
+	v32 = htole32((uint32_t) w->n_frames);
+	rc = rc ?: tail_add(w, &v32, 4);
+	v32 = htole32(w->n_entries);
+	rc = rc ?: tail_add(w, &v32, 4);
+	v64 = htole64(w->pos);
+	rc = rc ?: tail_add(w, &v64, 8);
+	rc = rc ?: tail_add(w, w->hashes ? w->hashes : "", 64 * w->n_frames);
+	rc = rc ?: tail_add(w, w->index.data ? w->index.data : "", w->index.len);
+	v32 = htole32(content);
+	rc = rc ?: tail_add(w, &v32, 4);
+	rc = rc ?: tail_add(w, PACK_INDEX_TRAILER, 4);
+	rc = rc ?: table_room(w);
+	if (rc < 0)
+		return rc;
+	w->table[2 * w->n_frames] = htole32(content + 8);
+	w->table[2 * w->n_frames + 1] = 0;
+	/* a frame of the table, not one of the data: no digest of its own */
+	if (w->hashes)
+		memset(w->hashes + 64 * w->n_frames, '0', 64);
+	w->n_frames++;
+	return 0;
 }
 
 void pack_zstd_free(struct pack_zstd *w)
@@ -463,6 +585,9 @@ void pack_zstd_free(struct pack_zstd *w)
 	free(w->jobs);
 	free(w->threads);
 	free(w->table);
+	free(w->hashes);
+	ck_buf_done(&w->index);
+	ck_buf_done(&w->tail);
 	free(w->tar.pax);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
@@ -494,6 +619,7 @@ int pack_zstd_new(const struct pack_opts *opts, pack_sink_fn sink, void *ctx, st
 	w->n_threads = CK_MIN(w->n_threads, 64u);
 	w->n_jobs = 2 * (size_t) w->n_threads + 1;
 	w->use_tar = opts->tar;
+	w->hash = opts->tar ? opts->hash : NULL;
 	w->tar = (struct tar_walk) { .ok = true, .pax_size = -1 };
 	w->jobs = calloc(w->n_jobs, sizeof(*w->jobs));
 	w->threads = calloc(w->n_threads, sizeof(*w->threads));

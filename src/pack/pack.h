@@ -17,12 +17,21 @@ struct pack_opts {
 	unsigned threads;	/* compression threads; 0: one per online CPU */
 	size_t frame_max;	/* input bytes per frame at most; 0: 4 MiB */
 	bool tar;		/* the input is a tar: cut frames at member starts */
+	/* With @tar: also write a member index (every member's tar headers
+	 * and where they start, and the sha256 of each compressed frame, by
+	 * @hash: "sha256:<hex>" of @len bytes at @buf into @out, 0 or -errno)
+	 * in a skippable frame before the seek table (docs/formats.md).
+	 * NULL: none. */
+	int (*hash)(const void *buf, size_t len, char out[CK_DIGEST_SIZE]);
 };
 
 struct pack_stats {
 	uint64_t in_bytes;	/* bytes written into the packer */
 	uint64_t out_bytes;	/* compressed bytes written, seek table included */
 	uint64_t frames;
+	/* with opts.hash: the digest of the output from the member index's
+	 * frame to the end (the index, the seek table and its footer) */
+	char index_digest[CK_DIGEST_SIZE];
 };
 
 struct pack_zstd;

@@ -22,6 +22,9 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define CK_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CK_MAX(a, b) ((a) > (b) ? (a) : (b))
+/* A sha256 digest as text: "sha256:", 64 hex digits and a NUL (the writer
+ * pack/ and the reader arc/ both spell them; arc-oci.h computes them). */
+#define CK_DIGEST_SIZE 72
 
 /* free(*p); for _cleanup_free_. */
 void ck_freep(void *p);

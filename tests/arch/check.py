@@ -29,7 +29,7 @@ import sys
 # the names the page uses for the build's external dependencies
 EXTERNAL = {
     'archive_dep': 'libarchive', 'zstd_dep': 'libzstd', 'lzma_dep': 'liblzma', 'zlib_dep': 'zlib',
-    'thread_dep': 'threads', 'json_dep': 'json-c', 'crypto_dep': 'libcrypto', 'pcre2_dep': 'PCRE2',
+    'thread_dep': 'threads', 'json_dep': 'json-c', 'crypto_dep': 'libcrypto', 'curl_dep': 'libcurl', 'pcre2_dep': 'PCRE2',
     'yara_dep': 'libyara', 'hs_dep': 'Vectorscan', 'fuse_dep': 'libfuse', 'proto_dep': 'protobuf-c',
 }
 

@@ -60,7 +60,8 @@ for f in wl-alpha.tar.zst wl-beta.tar.gz wl-gamma.tar busybox-loop.tar.gz; do
 	check "$f: every frame starts on a tar block" python3 "$WORK/frames.py" "$out" "$WORK/in.tar"
 	mount_ck "$out" "$WORK/new" -d || { fail "$f: mount OUT"; continue; }
 	mount_ck "$in" "$WORK/old" || { fail "$f: mount IN"; continue; }
-	if [ "$(tail -c 9 "$out" | head -c 4 | od -An -tu4 | tr -d ' ')" -gt 1 ]; then
+	# data frames in the seek table (the member index is a frame of no content)
+	if [ "$(python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(); n=struct.unpack("<I",d[-9:-5])[0]; print(sum(1 for i in range(n) if struct.unpack_from("<II",d,len(d)-9-8*n+8*i)[1]))' "$out")" -gt 1 ]; then
 		check "$f: OUT is read through its seek table" grep -q 'zstd seekable' "$WORK/new.log"
 		check "$f: nothing is spilled" grep -q 'compressed tar (seekable), 0 bytes spilled' "$WORK/new.log"
 	fi
