@@ -18,6 +18,7 @@ enum seek_fmt {
 	SEEK_XZ,
 	SEEK_ZSTD,		/* frames that declare their content size */
 	SEEK_ZSTD_TABLE,	/* the seekable format: a seek table at the end */
+	SEEK_ZSTD_CHUNKED,	/* zstd:chunked: the members' frames, from its TOC (arc-seek-chunked.c) */
 };
 
 /* One independently decodable unit: an xz block (with its padding and
@@ -30,6 +31,8 @@ struct seek_unit {
 	uint32_t sum;		/* seek table checksum: low 32 bits of XXH64 */
 	uint8_t xz_check;	/* lzma_check of the unit's xz stream */
 	bool has_sum;
+	bool has_sha;		/* arc_seek.sha[i] is the sha256 of the decoded unit */
+	bool zeros;		/* zstd:chunked: a run of zeros, not read (usize only) */
 };
 
 /* A decoded unit in the cache, or one being decoded. */
@@ -74,6 +77,7 @@ struct arc_seek {
 	uint64_t seq_end;	/* where the last read ended */
 	uint64_t ahead_decodes;	/* units the helpers decoded */
 	bool ahead_stop;
+	uint8_t (*sha)[32];	/* per unit, where has_sha: its sha256; or NULL */
 	char kind[48];
 };
 
@@ -83,6 +87,17 @@ struct arc_seek {
  * with a message. */
 int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usize,
 		 char **ret_error);
+/* A table without units for the file at @fd (@file_size bytes), with the
+ * limits of @opts (may be NULL); NULL when out of memory. Fill it
+ * (arc_seek_add()), then arc_seek_ready(). */
+struct arc_seek *arc_seek_new(int fd, uint64_t file_size, const struct arc_seek_opts *opts);
+/* Number the units and set up the cache and its locks. 0 or -ENOMEM. */
+int arc_seek_ready(struct arc_seek *s, const struct arc_seek_opts *opts, char **ret_error);
+/* Read @len bytes of the compressed file at @off: the one way the units
+ * and the metadata of a zstd:chunked file are read. Like ck_pread_full(). */
+ssize_t arc_seek_src_read(const struct arc_seek *s, void *buf, size_t len, uint64_t off);
+/* Whether @len bytes at @p hash to the sha256 @want (arc-seek-chunked.c). */
+bool arc_seek_sha_ok(const uint8_t want[32], const uint8_t *p, size_t len);
 /* Fill the unit table of @s from the file s->fd: every stream of an xz
  * file, from the last one back; the seek table or the frames of a zstd
  * file. Returns 0 or the errors of arc_seek_open(). */

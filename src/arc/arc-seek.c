@@ -77,27 +77,34 @@ int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usi
 	return 0;
 }
 
-int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
-		  struct arc_seek **ret_seek, char **ret_error)
+struct arc_seek *arc_seek_new(int fd, uint64_t file_size, const struct arc_seek_opts *opts)
 {
-	_cleanup_(arc_seek_freep) struct arc_seek *s = NULL;
-	uint64_t cache;
-	int rc;
+	struct arc_seek *s = calloc(1, sizeof(*s));
 
-	s = calloc(1, sizeof(*s));
 	if (!s)
-		return ck_err(ret_error, -ENOMEM, "out of memory");
+		return NULL;
 	s->fd = fd;
 	s->file_size = file_size;
 	s->unit_cap = SEEK_UNIT_DEFAULT;
 	if (opts && opts->unit_max)
 		s->unit_cap = CK_MIN(opts->unit_max, SEEK_UNIT_CAP_MAX);
-	rc = arc_seek_scan(s, ret_error);
-	if (rc < 0)
-		return rc;
-	if (s->n < 2)
-		return ck_err(ret_error, -ENOTSUP, "a single %s",
-			       s->fmt == SEEK_XZ ? "xz block" : "zstd frame");
+	return s;
+}
+
+ssize_t arc_seek_src_read(const struct arc_seek *s, void *buf, size_t len, uint64_t off)
+{
+	return ck_pread_full(s->fd, buf, len, (off_t) off);
+}
+
+static const char *const seek_kinds[] = {
+	[SEEK_XZ] = "xz", [SEEK_ZSTD] = "zstd", [SEEK_ZSTD_TABLE] = "zstd seekable",
+	[SEEK_ZSTD_CHUNKED] = "zstd:chunked",
+};
+
+int arc_seek_ready(struct arc_seek *s, const struct arc_seek_opts *opts, char **ret_error)
+{
+	uint64_t cache;
+
 	for (size_t i = 0; i < s->n; i++) {
 		s->units[i].uoff = s->size;
 		s->size += s->units[i].usize;
@@ -123,11 +130,30 @@ int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 	}
 	s->seq_end = UINT64_MAX;
 	s->lock_ready = true;
-	snprintf(s->kind, sizeof(s->kind), "%s, %zu %s",
-		 s->fmt == SEEK_XZ ? "xz" : s->fmt == SEEK_ZSTD ? "zstd" : "zstd seekable", s->n,
+	snprintf(s->kind, sizeof(s->kind), "%s, %zu %s", seek_kinds[s->fmt], s->n,
 		 s->fmt == SEEK_XZ ? "blocks" : "frames");
 	ck_log(CK_LOG_DEBUG, "seek: %s, %" PRIu64 " bytes, units up to %" PRIu64 ", cache %" PRIu64
 	       ", %u decoders", s->kind, s->size, s->unit_largest, s->cache_max, s->decoders);
+	return 0;
+}
+
+int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
+		  struct arc_seek **ret_seek, char **ret_error)
+{
+	_cleanup_(arc_seek_freep) struct arc_seek *s = arc_seek_new(fd, file_size, opts);
+	int rc;
+
+	if (!s)
+		return ck_err(ret_error, -ENOMEM, "out of memory");
+	rc = arc_seek_scan(s, ret_error);
+	if (rc < 0)
+		return rc;
+	if (s->n < 2)
+		return ck_err(ret_error, -ENOTSUP, "a single %s",
+			       s->fmt == SEEK_XZ ? "xz block" : "zstd frame");
+	rc = arc_seek_ready(s, opts, ret_error);
+	if (rc < 0)
+		return rc;
 	*ret_seek = TAKE_PTR(s);
 	return 0;
 }
@@ -287,7 +313,11 @@ static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
 	ssize_t n;
 	int rc = -EIO;
 
-	n = ck_pread_full(s->fd, in, u->csize, (off_t) u->coff);
+	if (u->zeros) {
+		memset(out, 0, u->usize);
+		return 0;
+	}
+	n = arc_seek_src_read(s, in, u->csize, u->coff);
 	if (n >= 0 && (size_t) n != u->csize)
 		why = "file truncated";
 	else if (n >= 0)
@@ -296,8 +326,13 @@ static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
 		why = "checksum mismatch";
 		rc = -EIO;
 	}
+	if (rc == 0 && u->has_sha && !arc_seek_sha_ok(s->sha[i], out, u->usize)) {
+		why = "sha256 differs from the table of contents";
+		rc = -EIO;
+	}
+	/* a zstd:chunked member's frames were vouched for by its TOC: say why it fails */
 	if (rc < 0)
-		ck_log(CK_LOG_DEBUG, "seek: %s unit %zu (%" PRIu32 " bytes at %" PRIu64 "): %s",
+		ck_log(s->fmt == SEEK_ZSTD_CHUNKED ? CK_LOG_WARNING : CK_LOG_DEBUG, "seek: %s unit %zu (%" PRIu32 " bytes at %" PRIu64 "): %s",
 		       s->kind, i, u->csize, u->coff, why);
 	return rc;
 }
@@ -543,6 +578,7 @@ void arc_seek_free(struct arc_seek *s)
 		pthread_mutex_destroy(&s->lock);
 	}
 	free(s->units);
+	free(s->sha);
 	free(s);
 }
 
