@@ -221,7 +221,8 @@ void search_vs_job(struct search_vs *s, uint64_t a, uint64_t b, struct search_jo
 	if (!s->p->db)
 		return;
 	scan_job(s, a, b);
-	qsort(j->c, j->n, sizeof(*j->c), cand_cmp);
+	if (j->n)	/* j->c is NULL until a candidate is found */
+		qsort(j->c, j->n, sizeof(*j->c), cand_cmp);
 }
 
 int search_vs_init(struct search_vs *s, struct search_pats *p, const struct mem_space *m, atomic_bool *cancel)
