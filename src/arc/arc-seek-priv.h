@@ -31,8 +31,16 @@ struct seek_unit {
 	uint32_t sum;		/* seek table checksum: low 32 bits of XXH64 */
 	uint8_t xz_check;	/* lzma_check of the unit's xz stream */
 	bool has_sum;
-	bool has_sha;		/* arc_seek.sha[i] is the sha256 of the decoded unit */
+	bool has_sha;		/* pieces from arc_seek.sha_first[i] give its sha256s */
 	bool zeros;		/* zstd:chunked: a run of zeros, not read (usize only) */
+};
+
+/* zstd:chunked: the sha256 of @len decoded bytes, a piece of a unit (the
+ * pieces of a unit follow each other and add up to it). */
+struct seek_sha {
+	uint32_t len;
+	bool set;		/* else unknown: not checked */
+	uint8_t sha[32];
 };
 
 /* A decoded unit in the cache, or one being decoded. */
@@ -77,7 +85,10 @@ struct arc_seek {
 	uint64_t seq_end;	/* where the last read ended */
 	uint64_t ahead_decodes;	/* units the helpers decoded */
 	bool ahead_stop;
-	uint8_t (*sha)[32];	/* per unit, where has_sha: its sha256; or NULL */
+	struct seek_sha *shas;	/* zstd:chunked: the pieces of the units, in order */
+	size_t nshas, shas_cap;
+	uint32_t *sha_first;	/* per unit with has_sha: its first piece */
+	uint64_t src_bytes, src_reads;	/* through arc_seek_src_read(): for the debug log */
 	char kind[48];
 };
 
@@ -96,8 +107,9 @@ int arc_seek_ready(struct arc_seek *s, const struct arc_seek_opts *opts, char **
 /* Read @len bytes of the compressed file at @off: the one way the units
  * and the metadata of a zstd:chunked file are read. Like ck_pread_full(). */
 ssize_t arc_seek_src_read(const struct arc_seek *s, void *buf, size_t len, uint64_t off);
-/* Whether @len bytes at @p hash to the sha256 @want (arc-seek-chunked.c). */
-bool arc_seek_sha_ok(const uint8_t want[32], const uint8_t *p, size_t len);
+/* Whether unit @i of @s, decoded at @out, has the sha256s of its pieces
+ * (arc-seek-chunked.c). */
+bool arc_seek_sha_ok(const struct arc_seek *s, size_t i, const uint8_t *out);
 /* Fill the unit table of @s from the file s->fd: every stream of an xz
  * file, from the last one back; the seek table or the frames of a zstd
  * file. Returns 0 or the errors of arc_seek_open(). */

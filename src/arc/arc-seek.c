@@ -93,7 +93,13 @@ struct arc_seek *arc_seek_new(int fd, uint64_t file_size, const struct arc_seek_
 
 ssize_t arc_seek_src_read(const struct arc_seek *s, void *buf, size_t len, uint64_t off)
 {
-	return ck_pread_full(s->fd, buf, len, (off_t) off);
+	ssize_t n = ck_pread_full(s->fd, buf, len, (off_t) off);
+
+	if (n > 0) {
+		__atomic_add_fetch(&((struct arc_seek *) s)->src_bytes, (uint64_t) n, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&((struct arc_seek *) s)->src_reads, 1, __ATOMIC_RELAXED);
+	}
+	return n;
 }
 
 static const char *const seek_kinds[] = {
@@ -131,7 +137,7 @@ int arc_seek_ready(struct arc_seek *s, const struct arc_seek_opts *opts, char **
 	s->seq_end = UINT64_MAX;
 	s->lock_ready = true;
 	snprintf(s->kind, sizeof(s->kind), "%s, %zu %s", seek_kinds[s->fmt], s->n,
-		 s->fmt == SEEK_XZ ? "blocks" : "frames");
+		 s->fmt == SEEK_XZ ? "blocks" : s->fmt == SEEK_ZSTD_CHUNKED ? "units" : "frames");
 	ck_log(CK_LOG_DEBUG, "seek: %s, %" PRIu64 " bytes, units up to %" PRIu64 ", cache %" PRIu64
 	       ", %u decoders", s->kind, s->size, s->unit_largest, s->cache_max, s->decoders);
 	return 0;
@@ -326,7 +332,7 @@ static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
 		why = "checksum mismatch";
 		rc = -EIO;
 	}
-	if (rc == 0 && u->has_sha && !arc_seek_sha_ok(s->sha[i], out, u->usize)) {
+	if (rc == 0 && u->has_sha && !arc_seek_sha_ok(s, i, out)) {
 		why = "sha256 differs from the table of contents";
 		rc = -EIO;
 	}
@@ -558,6 +564,9 @@ void arc_seek_free(struct arc_seek *s)
 
 	if (!s)
 		return;
+	if (s->src_reads)
+		ck_log(CK_LOG_DEBUG, "seek: %s: %" PRIu64 " compressed bytes read in %" PRIu64 " reads, %" PRIu64
+		       " decodes", s->kind, s->src_bytes, s->src_reads, s->decodes);
 	if (s->lock_ready) {
 		pthread_mutex_lock(&s->lock);
 		s->ahead_stop = true;
@@ -578,7 +587,8 @@ void arc_seek_free(struct arc_seek *s)
 		pthread_mutex_destroy(&s->lock);
 	}
 	free(s->units);
-	free(s->sha);
+	free(s->shas);
+	free(s->sha_first);
 	free(s);
 }
 

@@ -7,8 +7,8 @@
 # with the mount, the names, sizes and modes with the original's mount; the /proc views with those of the original's
 # mount; strace shows that reading the largest member writes nothing to
 # the spill (-o cache_dir). Then bad TOCs (mkchunked.py): a checksum that
-# is not the TOC's, a truncated TOC, frames past the blob: one line, exit
-# 10; a corrupt frame: EIO on that member only, with one line.
+# is not the TOC's, a truncated TOC, frames past the blob, JSON cut short,
+# chunks that do not add up: one line, exit 10; a corrupt frame: EIO on that member only, with one line.
 . "$(dirname "$0")/lib.sh"
 need python3 skopeo jq zstd strace cmp bc
 
@@ -85,9 +85,22 @@ for f in wl-alpha.tar.zst wl-gamma.tar busybox-loop.tar.gz; do
 		test "${spilled:-0}" -le "$nested"
 done
 
+# the same layer in an oci-archive: read at its offset in the tar
+skopeo copy -q "oci:$WORK/wl-alpha:ck:1" "oci-archive:$WORK/wl-alpha-archive.tar:ck:1" 2>/dev/null
+check "oci-archive: skopeo copies the layout" test -s "$WORK/wl-alpha-archive.tar"
+if mount_ck "$WORK/wl-alpha-archive.tar" "$WORK/m-archive" -d; then
+	check "oci-archive: the layer is read through its TOC" grep -q 'zstd:chunked layer' "$WORK/m-archive.log"
+	check "oci-archive: every member of the original tar, as the mount shows it" \
+		python3 "$WORK/compare.py" "$WORK/wl-alpha.tar" "$WORK/m-archive"
+	umount_ck "$WORK/m-archive"
+else
+	fail "oci-archive: mount"
+fi
+
 # bad TOCs, from the wl-alpha image
 big=$(python3 "$(dirname "$0")/mkchunked.py" "$WORK/wl-alpha" "$WORK/bad") || fail "mkchunked.py"
-for v in bad-checksum:sha256 truncated-toc:decompress past-blob:outside; do
+for v in bad-checksum:sha256 truncated-toc:decompress past-blob:outside not-json:'not a JSON object' \
+	bad-chunks:'do not add up'; do
 	"$CKPTFS" --ls "$WORK/bad/${v%%:*}" >/dev/null 2>"$WORK/err"
 	check "${v%%:*}: exit 10" test $? -eq 10
 	check "${v%%:*}: one line naming the TOC and the problem" \

@@ -16,6 +16,9 @@ table of contents (TOC) is wrong, as ckptfs must notice:
                  position updated to match the cut bytes)
   past-blob      one member's frames said to end past the blob (TOC
                  recompressed, checksum and position updated)
+  not-json       a TOC that decompresses to JSON cut inside its first entry
+  bad-chunks     the largest member's first chunk one byte longer: its
+                 chunks do not add up to its size
   bad-frame      a byte of the largest member's first frame flipped, the
                  TOC intact: that member reads EIO, the others read
 
@@ -116,6 +119,22 @@ def past_blob(layer, off, clen, ulen):
     return rewrite_toc(layer, off, clen, toc)
 
 
+def not_json(layer, off, clen, ulen):
+    raw = b'{"version":1,"entries":[{"type":"reg","name":"x'
+    ctoc = subprocess.run(["zstd", "-c", "-q"], input=raw, capture_output=True, check=True).stdout
+    return layer[:off - 8] + skippable(ctoc), (ctoc, len(raw))
+
+
+def bad_chunks(layer, off, clen, ulen):
+    toc = toc_json(layer, off, clen)
+    big = max((e for e in toc["entries"] if e["type"] == "reg"), key=lambda e: e.get("size", 0))
+    if big.get("chunkSize"):
+        big["chunkSize"] += 1
+    else:
+        big["size"] += 1
+    return rewrite_toc(layer, off, clen, toc)
+
+
 def largest(layer, off, clen):
     """The largest member's entry, and where its first frame ends."""
     ents = toc_json(layer, off, clen)["entries"]
@@ -135,6 +154,8 @@ os.makedirs(out, exist_ok=True)
 variant("bad-checksum", lambda layer, off, clen, ulen: (layer, None))
 variant("truncated-toc", truncated)
 variant("past-blob", past_blob)
+variant("not-json", not_json)
+variant("bad-chunks", bad_chunks)
 variant("bad-frame", bad_frame)
 index, man = load(src)
 ld = man["layers"][0]
