@@ -220,8 +220,13 @@ static int scan_value(struct toc *t)
 				return -EBADMSG;
 			t->p++;
 		} else {
-			while (t->p < t->end && !strchr(" \t\r\n,:]}", *t->p))
+			const char *start = t->p;
+
+			/* a number, true, false or null; a NUL byte is none */
+			while (t->p < t->end && *t->p && !strchr(" \t\r\n,:]}", *t->p))
 				t->p++;
+			if (t->p == start)
+				return -EBADMSG;
 		}
 	} while (depth);
 	return 0;

@@ -16,7 +16,8 @@ table of contents (TOC) is wrong, as ckptfs must notice:
                  position updated to match the cut bytes)
   past-blob      one member's frames said to end past the blob (TOC
                  recompressed, checksum and position updated)
-  not-json       a TOC that decompresses to JSON cut inside its first entry
+  not-json       a TOC that decompresses to JSON cut inside its first
+                 entry, a NUL byte where a value goes
   bad-chunks     the largest member's first chunk one byte longer: its
                  chunks do not add up to its size
   bad-frame      a byte of the largest member's first frame flipped, the
@@ -120,7 +121,8 @@ def past_blob(layer, off, clen, ulen):
 
 
 def not_json(layer, off, clen, ulen):
-    raw = b'{"version":1,"entries":[{"type":"reg","name":"x'
+    # a NUL where a value goes, inside the first entry, then nothing
+    raw = b'{"version":1,"entries":[{"type":"reg","name":"x","size":\x00'
     ctoc = subprocess.run(["zstd", "-c", "-q"], input=raw, capture_output=True, check=True).stdout
     return layer[:off - 8] + skippable(ctoc), (ctoc, len(raw))
 
