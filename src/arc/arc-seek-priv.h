@@ -89,6 +89,7 @@ struct arc_seek {
 	size_t nshas, shas_cap;
 	uint32_t *sha_first;	/* per unit with has_sha: its first piece */
 	uint64_t src_bytes, src_reads;	/* through arc_seek_src_read(): for the debug log */
+	size_t warned;		/* 1 + the unit whose failure was last warned of */
 	char kind[48];
 };
 

@@ -336,9 +336,11 @@ static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
 		why = "sha256 differs from the table of contents";
 		rc = -EIO;
 	}
-	/* a zstd:chunked member's frames were vouched for by its TOC: say why it fails */
+	/* a zstd:chunked member's frames were vouched for by its TOC: say why
+	 * it fails, once for a unit read again and again */
 	if (rc < 0)
-		ck_log(s->fmt == SEEK_ZSTD_CHUNKED ? CK_LOG_WARNING : CK_LOG_DEBUG, "seek: %s unit %zu (%" PRIu32 " bytes at %" PRIu64 "): %s",
+		ck_log(s->fmt == SEEK_ZSTD_CHUNKED && __atomic_exchange_n(&s->warned, i + 1, __ATOMIC_RELAXED) != i + 1 ?
+		       CK_LOG_WARNING : CK_LOG_DEBUG, "seek: %s unit %zu (%" PRIu32 " bytes at %" PRIu64 "): %s",
 		       s->kind, i, u->csize, u->coff, why);
 	return rc;
 }
