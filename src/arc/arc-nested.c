@@ -203,11 +203,6 @@ int arc_open_nested(const struct arc *outer, const struct arc_entry *e, const st
 		munmap(map, map_len);
 	if (rc < 0)
 		goto out_error;
-	if (a->spill_fd >= 0 && ftruncate(a->spill_fd, (off_t) a->spill_len) < 0) {
-		rc = -errno;
-		ck_err(&err, rc, "cannot extend the spill file: %s", strerror(-rc));
-		goto out_error;
-	}
 	if (src.own_fd)
 		close(src.fd);
 	a->cache_dir = NULL;

@@ -2,7 +2,9 @@
 /* containerd's checkpoint index (`ctr c checkpoint`), read as the layout of
  * a Podman checkpoint: the criu.tar blob under checkpoint/, the rw layer as
  * rootfs-diff.tar, and the OCI spec held in the config blob (a protobuf
- * Any) as spec.dump. */
+ * Any) as spec.dump. The index's annotations (the container's image and
+ * runtime) and the time criu.tar records go to struct arc_image, from
+ * which src/spec builds container.json (docs/formats.md §7). */
 #include "arc-oci-priv.h"
 
 #include <errno.h>
@@ -26,6 +28,24 @@ static int pb_any_value(const struct ck_blob *b, struct ck_blob *ret)
 		}
 	}
 	return found ? 0 : -ENOENT;
+}
+
+/* When @criu (the criu.tar blob) says the dump was written: CRIU writes
+ * stats-dump as the dump ends, when its work directory is the images
+ * directory; else the newest member, the last image written. */
+static int64_t ctrd_time(const struct arc *criu)
+{
+	const struct arc_entry *e = arc_find(criu, "stats-dump");
+	int64_t when = 0;
+
+	if (e && e->type == ARC_REG && e->mtime > 0)
+		return e->mtime;
+	for (size_t i = 0; i < arc_count(criu); i++) {
+		e = arc_entry_at(criu, i);
+		if (e->mtime > when)
+			when = e->mtime;
+	}
+	return when;
 }
 
 /* containerd's checkpoint index @c. */
@@ -53,6 +73,8 @@ int oci_ctrd(struct oci *o, const struct oci_cand *c)
 			rc = oci_blob(o, d, what, &e);
 			rc = rc ?: oci_open_layer(o, e, what, &layer);
 			rc = rc ?: oci_add_layer(o, layer, "checkpoint/", what);
+			if (rc == 0)
+				o->img->ctrd_time = ctrd_time(layer);
 			criu = true;
 			o->img->n_layers++;
 		} else if (arc_oci_is_layer_type(mt)) {

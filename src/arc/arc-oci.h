@@ -29,6 +29,9 @@
 /* the one CRI-O needs to restore from an image */
 #define ARC_ANN_CRIO_NAME "io.kubernetes.cri-o.annotations.checkpoint.name"
 #define ARC_ANN_PODMAN "io.podman.annotations.checkpoint."
+/* on containerd's checkpoint index: the container's runtime (its image is
+ * ARC_ANN_REF there) */
+#define ARC_ANN_CTRD_RUNTIME "io.containerd.checkpoint.runtime"
 
 /* zstd:chunked layers: where the table of contents lies in the blob
  * ("OFFSET:LENGTH:SIZE:TYPE") and the sha256 of its compressed bytes, in

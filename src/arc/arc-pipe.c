@@ -222,6 +222,32 @@ static void pipe_out_done(struct arc_pipe *p)
 		pipe_out_put(p);
 }
 
+/* One call of a streaming decoder @dec: decode from the @avail input bytes
+ * at p->in + p->in_pos into p->out + p->out_len, advancing both. Returns 0
+ * to go on, 1 at the end of the stream, or -errno. */
+typedef int pipe_step_fn(struct arc_pipe *p, void *dec, size_t avail);
+
+/* Feed @step input and chunks until it is done, handing over each chunk it
+ * fills. */
+static int pipe_stream(struct arc_pipe *p, pipe_step_fn *step, void *dec)
+{
+	ssize_t avail;
+	int rc;
+
+	for (;;) {
+		avail = pipe_in_want(p, 1);
+		if (avail < 0)
+			return (int) avail;
+		rc = pipe_out_get(p);
+		if (rc < 0)
+			return rc;
+		rc = step(p, dec, (size_t) avail);
+		pipe_out_done(p);
+		if (rc)
+			return rc < 0 ? rc : 0;
+	}
+}
+
 DEFINE_CLEANUP(pipe_zstd_freep, ZSTD_DStream, ZSTD_freeDStream)
 
 static int pipe_zstd(struct arc_pipe *p)
@@ -289,6 +315,24 @@ static int pipe_xz_fail(struct arc_pipe *p, lzma_ret r)
 	}
 }
 
+static int pipe_xz_step(struct arc_pipe *p, void *dec, size_t avail)
+{
+	lzma_stream *s = dec;
+	lzma_ret r;
+
+	s->next_in = p->in + p->in_pos;
+	s->avail_in = avail;
+	s->next_out = p->out + p->out_len;
+	s->avail_out = PIPE_CHUNK_SIZE - p->out_len;
+	/* LZMA_FINISH lets a truncated file fail instead of waiting for more. */
+	r = lzma_code(s, p->in_eof ? LZMA_FINISH : LZMA_RUN);
+	p->in_pos = (size_t) (s->next_in - p->in);
+	p->out_len = PIPE_CHUNK_SIZE - s->avail_out;
+	if (r == LZMA_STREAM_END)
+		return 1;
+	return r == LZMA_OK ? 0 : pipe_xz_fail(p, r);
+}
+
 static int pipe_xz(struct arc_pipe *p)
 {
 	lzma_mt mt = {
@@ -298,38 +342,13 @@ static int pipe_xz(struct arc_pipe *p)
 		.memlimit_stop = PIPE_XZ_MEM_STOP,
 	};
 	lzma_stream s = LZMA_STREAM_INIT;
-	ssize_t avail;
 	lzma_ret r;
-	int rc = 0;
+	int rc;
 
 	r = lzma_stream_decoder_mt(&s, &mt);
 	if (r != LZMA_OK)
 		return pipe_xz_fail(p, r);
-	for (;;) {
-		avail = pipe_in_want(p, 1);
-		if (avail < 0) {
-			rc = (int) avail;
-			break;
-		}
-		rc = pipe_out_get(p);
-		if (rc < 0)
-			break;
-		s.next_in = p->in + p->in_pos;
-		s.avail_in = (size_t) avail;
-		s.next_out = p->out + p->out_len;
-		s.avail_out = PIPE_CHUNK_SIZE - p->out_len;
-		/* LZMA_FINISH lets a truncated file fail instead of waiting for more. */
-		r = lzma_code(&s, p->in_eof ? LZMA_FINISH : LZMA_RUN);
-		p->in_pos = (size_t) (s.next_in - p->in);
-		p->out_len = PIPE_CHUNK_SIZE - s.avail_out;
-		pipe_out_done(p);
-		if (r == LZMA_STREAM_END)
-			break;
-		if (r != LZMA_OK) {
-			rc = pipe_xz_fail(p, r);
-			break;
-		}
-	}
+	rc = pipe_stream(p, pipe_xz_step, &s);
 	lzma_end(&s);
 	return rc;
 }
@@ -359,47 +378,40 @@ static int pipe_gzip_more(struct arc_pipe *p)
 	return avail >= 2 && p->in[p->in_pos] == 0x1f && p->in[p->in_pos + 1] == 0x8b;
 }
 
+static int pipe_gzip_step(struct arc_pipe *p, void *dec, size_t avail)
+{
+	z_stream *z = dec;
+	int r, rc;
+
+	z->next_in = (Bytef *) (p->in + p->in_pos);
+	z->avail_in = (uInt) CK_MIN(avail, (size_t) UINT_MAX);
+	z->next_out = p->out + p->out_len;
+	z->avail_out = (uInt) (PIPE_CHUNK_SIZE - p->out_len);
+	/* At the end of the input this still flushes what inflate() holds;
+	 * Z_BUF_ERROR then means that the member was cut short. */
+	r = inflate(z, Z_NO_FLUSH);
+	p->in_pos = (size_t) (z->next_in - p->in);
+	p->out_len = PIPE_CHUNK_SIZE - z->avail_out;
+	if (r == Z_STREAM_END) {
+		rc = pipe_gzip_more(p);
+		if (rc <= 0)
+			return rc < 0 ? rc : 1;
+		inflateReset(z);
+		return 0;
+	}
+	return r == Z_OK ? 0 : pipe_gzip_fail(p, r, z);
+}
+
 static int pipe_gzip(struct arc_pipe *p)
 {
 	z_stream z = { 0 };
-	ssize_t avail;
-	int r, rc = 0;
+	int r, rc;
 
 	/* 16: a gzip wrapper, with its CRC-32 checked at the end of each member */
 	r = inflateInit2(&z, 16 + MAX_WBITS);
 	if (r != Z_OK)
 		return r == Z_MEM_ERROR ? -ENOMEM : pipe_fail(p, -EIO, false, "zlib: cannot start");
-	for (;;) {
-		avail = pipe_in_want(p, 1);
-		if (avail < 0) {
-			rc = (int) avail;
-			break;
-		}
-		rc = pipe_out_get(p);
-		if (rc < 0)
-			break;
-		z.next_in = (Bytef *) (p->in + p->in_pos);
-		z.avail_in = (uInt) CK_MIN((size_t) avail, (size_t) UINT_MAX);
-		z.next_out = p->out + p->out_len;
-		z.avail_out = (uInt) (PIPE_CHUNK_SIZE - p->out_len);
-		/* At the end of the input this still flushes what inflate() holds;
-		 * Z_BUF_ERROR then means that the member was cut short. */
-		r = inflate(&z, Z_NO_FLUSH);
-		p->in_pos = (size_t) (z.next_in - p->in);
-		p->out_len = PIPE_CHUNK_SIZE - z.avail_out;
-		pipe_out_done(p);
-		if (r == Z_STREAM_END) {
-			rc = pipe_gzip_more(p);
-			if (rc <= 0)
-				break;
-			inflateReset(&z);
-			continue;
-		}
-		if (r != Z_OK) {
-			rc = pipe_gzip_fail(p, r, &z);
-			break;
-		}
-	}
+	rc = pipe_stream(p, pipe_gzip_step, &z);
 	inflateEnd(&z);
 	return rc;
 }

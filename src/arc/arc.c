@@ -549,12 +549,6 @@ static int arc_index_fd(int fd, const struct arc_opts *opts, struct arc_budget *
 	rc = arc_finish(a);
 	if (rc < 0)
 		goto out_error;
-	/* Holes at the end of a sparse spilled member must read as zeros. */
-	if (a->spill_fd >= 0 && ftruncate(a->spill_fd, (off_t) a->spill_len) < 0) {
-		rc = -errno;
-		ck_err(&err, rc, "cannot extend the spill file: %s", strerror(-rc));
-		goto out_error;
-	}
 	if (a->fd < 0)
 		for (i = 0; i < a->n; i++)
 			if (a->items[i].src == ARC_SRC_ARCHIVE || a->items[i].src == ARC_SRC_SEEK) {

@@ -73,6 +73,11 @@ struct arc_image {
 	const char *media_type;	/* of that manifest or index */
 	const char *created;	/* the image config's "created", as written; NULL if absent */
 	bool containerd;	/* containerd's checkpoint index (criu.tar, rw layer, config proto) */
+	/* containerd's checkpoint index: when its criu.tar says the dump was
+	 * written (the mtime of its stats-dump, else of its newest member), in
+	 * seconds; 0 unknown or another image. Not the blob files' mtimes:
+	 * those say when the layout was written or copied. */
+	int64_t ctrd_time;
 	size_t n_layers;
 	/* the index descriptor's annotations, then the manifest's (a key of
 	 * both keeps the manifest's value) */

@@ -519,24 +519,17 @@ void ckpt_fd_contents(const struct ckpt *ck, uint32_t file_id, const struct ckpt
 	*ret_outq = outq;
 }
 
-/* The first piece that ends after @off (n_pieces when none). */
-struct piece_key {
-	const struct ckpt_content *c;
-	uint64_t off;
-};
-
-static bool piece_ends_before(const void *ctx, size_t i)
+static uint64_t piece_end(const void *ctx, size_t i)
 {
-	const struct piece_key *k = ctx;
+	const struct ckpt_content *c = ctx;
 
-	return k->c->pieces[i].off + k->c->pieces[i].len <= k->off;
+	return c->pieces[i].off + c->pieces[i].len;
 }
 
+/* The first piece that ends after @off (n_pieces when none). */
 static size_t piece_after(const struct ckpt_content *c, uint64_t off)
 {
-	struct piece_key k = { c, off };
-
-	return ck_lower_bound(c->n_pieces, piece_ends_before, &k);
+	return ck_first_ending_after(c->n_pieces, piece_end, c, off);
 }
 
 ssize_t ckpt_content_read(const struct ckpt_content *c, void *buf, size_t len, uint64_t off)

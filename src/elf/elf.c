@@ -388,25 +388,17 @@ static const struct elf_core_seg *data_seg(const struct elf_core *c, size_t k)
 	return &c->segs[c->data[k]];
 }
 
-/* Index (in c->data) of the first file-backed segment ending after @off. */
-struct data_key {
-	const struct elf_core *c;
-	uint64_t off;
-};
-
-static bool data_ends_before(const void *ctx, size_t i)
+static uint64_t data_end(const void *ctx, size_t k)
 {
-	const struct data_key *k = ctx;
-	const struct elf_core_seg *s = data_seg(k->c, i);
+	const struct elf_core_seg *s = data_seg(ctx, k);
 
-	return s->offset + s->filesz <= k->off;
+	return s->offset + s->filesz;
 }
 
+/* Index (in c->data) of the first file-backed segment ending after @off. */
 static size_t data_after(const struct elf_core *c, uint64_t off)
 {
-	struct data_key k = { c, off };
-
-	return ck_lower_bound(c->n_data, data_ends_before, &k);
+	return ck_first_ending_after(c->n_data, data_end, c, off);
 }
 
 ssize_t elf_core_read(const struct elf_core *c, void *buf, size_t len, uint64_t off)

@@ -81,3 +81,12 @@ int img_reader_extra(struct img_reader *r, uint64_t len, struct ck_blob *ret)
 	r->p += len;
 	return 0;
 }
+
+int img_reader_extra_padded(struct img_reader *r, uint64_t len, uint64_t align, struct ck_blob *ret)
+{
+	int rc = img_reader_extra(r, len, ret);
+
+	if (rc < 0)
+		return rc;
+	return img_reader_extra(r, (align - len % align) % align, NULL);
+}

@@ -414,11 +414,6 @@ static int render_fields(struct jw *w, const ProtobufCMessage *m, bool hex, int 
 
 /* ---- per-type layouts -------------------------------------------------- */
 
-static uint64_t round_up(uint64_t x, uint64_t a)
-{
-	return (x + a - 1) / a * a;
-}
-
 /* tcp-stream's extra: the receive and send queues. */
 static int render_tcp_extra(struct jw *w, struct img_reader *r, const TcpStreamEntry *e)
 {
@@ -440,29 +435,18 @@ static int render_tcp_extra(struct jw *w, struct img_reader *r, const TcpStreamE
 	return 0;
 }
 
-/* A SysV semaphore set's extra: nsems 16-bit values, padded to 8 bytes. */
-static int render_sem_extra(struct jw *w, struct img_reader *r, const IpcSemEntry *e)
+/* A SysV semaphore set's extra (its nsems 16-bit values): an array. */
+static void render_sem_values(struct jw *w, const struct ck_blob *x)
 {
-	uint64_t nsems = e->nsems;
-	struct ck_blob x;
-	int rc;
-
-	rc = img_reader_extra(r, 2 * nsems, &x);
-	if (rc == 0)
-		rc = img_reader_extra(r, round_up(2 * nsems, 8) - 2 * nsems, NULL);
-	if (rc < 0)
-		return rc;
-	jw_key(w, "extra");
 	jw_open(w, '[');
-	for (uint64_t i = 0; i < nsems; i++) {
+	for (size_t i = 0; i + 2 <= x->len; i += 2) {
 		uint16_t s;
 
-		memcpy(&s, x.data + 2 * i, 2);	/* host order, as the dump */
+		memcpy(&s, x->data + i, 2);	/* host order, as the dump */
 		jw_item(w);
 		ck_buf_printf(w->b, "%u", s);
 	}
 	jw_close(w, ']');
-	return 0;
 }
 
 /* A SysV message queue's extra: qnum messages, each a record and its
@@ -484,9 +468,7 @@ static int render_msg_extra(struct jw *w, struct img_reader *r, const IpcMsgEntr
 		if (rc <= 0)
 			return rc < 0 ? rc : -EBADMSG;
 		msize = ((const IpcMsg *) msg.msg)->msize;
-		rc = img_reader_extra(r, msize, &x);
-		if (rc == 0)
-			rc = img_reader_extra(r, round_up(msize, 8) - msize, NULL);
+		rc = img_reader_extra_padded(r, msize, 8, &x);
 		if (rc < 0)
 			return rc;
 		/* crit converts these without its pretty hints */
@@ -530,15 +512,15 @@ static int render_extra(struct jw *w, struct img_reader *r, const struct img_typ
 		 * nothing follows the entry. crit reads `size` bytes regardless. */
 		if (e->has_in_pagemaps && e->in_pagemaps)
 			return 0;
-		rc = img_reader_extra(r, e->size, &x);
-		if (rc == 0)
-			rc = img_reader_extra(r, round_up(e->size, 4) - e->size, NULL);
+		rc = img_reader_extra_padded(r, e->size, 4, &x);
 		break;
 	}
+	case IMG_LAYOUT_IPCNS_SEM:
+		/* nsems 16-bit values, padded to 8 bytes */
+		rc = img_reader_extra_padded(r, 2 * (uint64_t) ((const IpcSemEntry *) m)->nsems, 8, &x);
+		break;
 	case IMG_LAYOUT_TCP_STREAM:
 		return render_tcp_extra(w, r, (const TcpStreamEntry *) m);
-	case IMG_LAYOUT_IPCNS_SEM:
-		return render_sem_extra(w, r, (const IpcSemEntry *) m);
 	case IMG_LAYOUT_IPCNS_MSG:
 		return render_msg_extra(w, r, (const IpcMsgEntry *) m);
 	default:
@@ -547,7 +529,10 @@ static int render_extra(struct jw *w, struct img_reader *r, const struct img_typ
 	if (rc < 0)
 		return rc;
 	jw_key(w, "extra");
-	jw_b64(w, x.data, x.len);
+	if (t->layout == IMG_LAYOUT_IPCNS_SEM)
+		render_sem_values(w, &x);
+	else
+		jw_b64(w, x.data, x.len);
 	return 0;
 }
 

@@ -86,6 +86,9 @@ int img_reader_next(struct img_reader *r, const ProtobufCMessageDescriptor *desc
 /* Consume @len bytes of extra payload that follows a record. Returns 0 or
  * -EBADMSG if fewer remain. @ret (may be NULL) borrows them. */
 int img_reader_extra(struct img_reader *r, uint64_t len, struct ck_blob *ret);
+/* img_reader_extra() of @len bytes, then of the padding that brings them to
+ * a multiple of @align (not borrowed). */
+int img_reader_extra_padded(struct img_reader *r, uint64_t len, uint64_t align, struct ck_blob *ret);
 
 /* A record unpacked without its large repeated message fields: each such
  * field whose elements take @min bytes or more on the wire (tags included)

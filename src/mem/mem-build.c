@@ -91,24 +91,17 @@ static int normalise(struct run_vec *r, bool union_ranges)
 	return 0;
 }
 
-struct ends_before {
-	const struct mem_run *b;
-	uint64_t pos;
-};
-
-static bool run_ends_before(const void *ctx, size_t i)
+static uint64_t run_end(const void *ctx, size_t i)
 {
-	const struct ends_before *c = ctx;
+	const struct mem_run *b = ctx;
 
-	return c->b[i].vaddr + c->b[i].len <= c->pos;
+	return b[i].vaddr + b[i].len;
 }
 
 /* Index of the first of the sorted, disjoint @b that ends after @pos, or @nb. */
 static size_t first_after(const struct mem_run *b, size_t nb, uint64_t pos)
 {
-	struct ends_before c = { b, pos };
-
-	return ck_lower_bound(nb, run_ends_before, &c);
+	return ck_first_ending_after(nb, run_end, b, pos);
 }
 
 /* The pieces of @b inside @w (both sorted and disjoint), with @b's sources. */

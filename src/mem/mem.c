@@ -27,51 +27,40 @@ uint64_t mem_size(const struct mem_space *m)
 	return m->size;
 }
 
-struct run_key {
-	const struct mem_space *m;
-	uint64_t v;
-};
-
-static bool run_ends_before(const void *ctx, size_t i)
+static uint64_t run_end(const void *ctx, size_t i)
 {
-	const struct run_key *k = ctx;
+	const struct mem_run *r = ctx;
 
-	return k->m->runs[i].vaddr + k->m->runs[i].len <= k->v;
+	return r[i].vaddr + r[i].len;
 }
 
 size_t mem_run_after(const struct mem_space *m, uint64_t addr)
 {
-	struct run_key k = { m, addr };
-
-	return ck_lower_bound(m->n_runs, run_ends_before, &k);
+	return ck_first_ending_after(m->n_runs, run_end, m->runs, addr);
 }
 
-static bool missing_ends_before(const void *ctx, size_t i)
+static uint64_t missing_end(const void *ctx, size_t i)
 {
-	const struct run_key *k = ctx;
+	const struct mem_range *r = ctx;
 
-	return k->m->missing[i].vaddr + k->m->missing[i].len <= k->v;
+	return r[i].vaddr + r[i].len;
 }
 
 size_t mem_missing_after(const struct mem_space *m, uint64_t addr)
 {
-	struct run_key k = { m, addr };
-
-	return ck_lower_bound(m->n_missing, missing_ends_before, &k);
+	return ck_first_ending_after(m->n_missing, missing_end, m->missing, addr);
 }
 
-static bool run_dense_ends_before(const void *ctx, size_t i)
+static uint64_t run_dense_end(const void *ctx, size_t i)
 {
-	const struct run_key *k = ctx;
+	const struct mem_run *r = ctx;
 
-	return k->m->runs[i].dense_off + k->m->runs[i].len <= k->v;
+	return r[i].dense_off + r[i].len;
 }
 
 size_t mem_run_at_dense(const struct mem_space *m, uint64_t off)
 {
-	struct run_key k = { m, off };
-
-	return ck_lower_bound(m->n_runs, run_dense_ends_before, &k);
+	return ck_first_ending_after(m->n_runs, run_dense_end, m->runs, off);
 }
 
 ssize_t mem_run_read(const struct mem_run *r, uint64_t in, void *buf, size_t len)

@@ -6,9 +6,10 @@
  * (src/pack/pack.h: frames cut where members start, each declaring its size,
  * and a seek table, which src/arc/arc-seek.c reads at random), whose output is hashed
  * for the layer's digest as it is written to the layer blob. The config, manifest and
- * index.json are then small JSON documents (json-c). A layout directory is
- * built under "<dest>.partial-XXXXXX" and renamed; an oci-archive is built
- * in an unnamed temporary file next to <dest> and linked in at the end. */
+ * index.json are then small JSON documents (json-c). Both forms are made
+ * by src/util/out.h's writers: a layout directory is built as
+ * "<dest>.partial-XXXXXX" and renamed, an oci-archive in an unnamed file
+ * next to <dest> that gets the name at the end. */
 #include "oci.h"
 
 #include <archive.h>
@@ -27,6 +28,7 @@
 
 #include "arc-oci.h"
 #include "log.h"
+#include "out.h"
 #include "pack.h"
 #include "spec.h"
 
@@ -379,24 +381,52 @@ static void oci_docs_done(struct oci_docs *d)
 	free(d->index);
 }
 
+/* index.json: the manifest's descriptor, with the image's name (--ref).
+ * The checkpoint annotations are on the index and on that descriptor too,
+ * not only in the manifest: containerd looks for them in the blob its image
+ * record points at, which an import may make the index
+ * (docs/formats.md, "Checkpoint images"). */
+static int oci_index_doc(const struct oci_meta *m, const struct oci_build_opts *opts, struct oci_docs *d)
+{
+	_cleanup_(oci_json_putp) json_object *idx = json_object_new_object();
+	json_object *mfs = json_object_new_array(), *mann = json_object_new_object();
+	json_object *iann = json_object_new_object();
+	json_object *mdesc = oci_desc(ARC_MT_OCI_MANIFEST, d->manifest_digest, d->manifest_len);
+	int rc = 0;
+
+	if (!idx || !mfs || !mann || !iann || !mdesc) {
+		json_object_put(mfs), json_object_put(mann), json_object_put(iann), json_object_put(mdesc);
+		return -ENOMEM;
+	}
+	json_object_object_add(mdesc, "annotations", mann);
+	json_object_array_add(mfs, mdesc);
+	json_object_object_add(idx, "schemaVersion", json_object_new_int(2));
+	rc = rc ?: put_s(idx, "mediaType", ARC_MT_OCI_INDEX);
+	json_object_object_add(idx, "manifests", mfs);
+	json_object_object_add(idx, "annotations", iann);
+	rc = rc ?: oci_annotations(m, opts, iann);
+	rc = rc ?: oci_annotations(m, opts, mann);
+	if (rc == 0 && opts->ref)
+		rc = put_s(mann, ARC_ANN_REF, opts->ref);
+	return rc ?: oci_json_text(idx, &d->index, &d->index_len, d->index_digest);
+}
+
 static int oci_make_docs(const struct oci_meta *m, const struct oci_build_opts *opts, const char *diff_id,
 			 uint64_t layer_size, struct oci_docs *d)
 {
 	_cleanup_(oci_json_putp) json_object *cfg = json_object_new_object();
 	_cleanup_(oci_json_putp) json_object *man = json_object_new_object();
-	_cleanup_(oci_json_putp) json_object *idx = json_object_new_object();
 	json_object *rootfs = json_object_new_object(), *ids = json_object_new_array();
 	json_object *hist = json_object_new_array(), *h = json_object_new_object();
 	json_object *layers = json_object_new_array(), *ann = json_object_new_object();
-	json_object *mfs = json_object_new_array(), *mdesc;
 	char now[64];
 	time_t t = time(NULL);
 	struct tm tm;
 	int rc = 0;
 
-	if (!cfg || !man || !idx || !rootfs || !ids || !hist || !h || !layers || !ann || !mfs) {
+	if (!cfg || !man || !rootfs || !ids || !hist || !h || !layers || !ann) {
 		json_object_put(rootfs), json_object_put(ids), json_object_put(hist), json_object_put(h);
-		json_object_put(layers), json_object_put(ann), json_object_put(mfs);
+		json_object_put(layers), json_object_put(ann);
 		return -ENOMEM;
 	}
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
@@ -424,23 +454,7 @@ static int oci_make_docs(const struct oci_meta *m, const struct oci_build_opts *
 	json_object_object_add(man, "annotations", ann);
 	rc = rc ?: oci_annotations(m, opts, ann);
 	rc = rc ?: oci_json_text(man, &d->manifest, &d->manifest_len, d->manifest_digest);
-	if (rc < 0)
-		return rc;
-	/* index.json */
-	mdesc = oci_desc(ARC_MT_OCI_MANIFEST, d->manifest_digest, d->manifest_len);
-	if (!mdesc)
-		return -ENOMEM;
-	if (opts->ref) {
-		json_object *ra = json_object_new_object();
-
-		put_s(ra, ARC_ANN_REF, opts->ref);
-		json_object_object_add(mdesc, "annotations", ra);
-	}
-	json_object_array_add(mfs, mdesc);
-	json_object_object_add(idx, "schemaVersion", json_object_new_int(2));
-	put_s(idx, "mediaType", ARC_MT_OCI_INDEX);
-	json_object_object_add(idx, "manifests", mfs);
-	return oci_json_text(idx, &d->index, &d->index_len, d->index_digest);
+	return rc < 0 ? rc : oci_index_doc(m, opts, d);
 }
 
 static const char oci_layout_text[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -452,30 +466,6 @@ static int write_file_at(int dfd, const char *name, const void *p, size_t n)
 	if (fd < 0)
 		return -errno;
 	return ck_pwrite_full(fd, p, n, 0);
-}
-
-/* Remove what oci_build() created in the directory @path (and @path). */
-static void oci_rm_partial(const char *path, const struct oci_docs *d, const char *layer_tmp)
-{
-	char p[PATH_MAX];
-	const char *digests[] = { d->config_digest, d->manifest_digest, d->layer_digest };
-
-	snprintf(p, sizeof(p), "%s/blobs/sha256/%s", path, layer_tmp);
-	unlink(p);
-	for (size_t i = 0; i < ARRAY_SIZE(digests); i++)
-		if (digests[i][0]) {
-			snprintf(p, sizeof(p), "%s/blobs/sha256/%.64s", path, digests[i] + 7);
-			unlink(p);
-		}
-	snprintf(p, sizeof(p), "%s/blobs/sha256", path);
-	rmdir(p);
-	snprintf(p, sizeof(p), "%s/blobs", path);
-	rmdir(p);
-	snprintf(p, sizeof(p), "%s/oci-layout", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/index.json", path);
-	unlink(p);
-	rmdir(path);
 }
 
 /* oci-archive: the layout as a plain tar on @fd. */
@@ -573,77 +563,71 @@ static int oci_build_read(const char *archive, const struct oci_build_opts *opts
 	return rc < 0 ? ck_err(ret_error, rc, "%s: %s", archive, strerror(-rc)) : 0;
 }
 
-/* Where the image is written: an oci-archive is the unnamed file @tfd
- * (in DEST's directory), its layer the unnamed @lfd; a layout directory is
- * @tmpdir ("DEST.partial-XXXXXX", @dfd), its layer a file in it. */
+/* Where the image is written: an oci-archive is the output file @tar
+ * (src/util/out.h: unnamed until it is whole), its layer the unnamed @lfd;
+ * a layout directory is the partial directory @dir, its layer a file in it. */
 struct oci_dest {
 	const char *path;
-	size_t len;		/* of @path without trailing slashes */
 	bool is_tar;
-	char *tmpdir;		/* while it exists */
-	int dfd, lfd, tfd;
+	struct ck_out tar;
+	struct ck_out_dir dir;
+	int lfd;
 };
 
-static void oci_dest_done(struct oci_dest *d, const struct oci_docs *docs)
+static void oci_dest_done(struct oci_dest *d)
 {
-	if (d->tmpdir)
-		oci_rm_partial(d->tmpdir, docs, ".layer.partial");
-	free(d->tmpdir);
-	for (int *fd = &d->dfd; fd <= &d->tfd; fd++)
-		if (*fd >= 0)
-			close(*fd);
+	if (d->lfd >= 0)
+		close(d->lfd);
+	d->lfd = -1;
+	if (d->is_tar)
+		ck_out_done(&d->tar);
+	else
+		ck_out_dir_done(&d->dir);
 }
 
 static int oci_dest_open_tar(struct oci_dest *d, const struct oci_build_opts *opts, char **ret_error)
 {
 	const char *slash = strrchr(d->path, '/');
 	_cleanup_free_ char *dir = slash ? strndup(d->path, (size_t) (slash - d->path) + 1) : strdup(".");
+	int rc;
 
 	if (!dir)
 		return -ENOMEM;
+	rc = ck_out_open(&d->tar, d->path, false, ret_error);
+	if (rc < 0)
+		return rc;
 	d->lfd = open(opts->arc_opts && opts->arc_opts->cache_dir ? opts->arc_opts->cache_dir : dir,
 		      O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (d->lfd < 0)
 		d->lfd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	d->tfd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	if (d->lfd < 0 || d->tfd < 0)
+	if (d->lfd < 0)
 		return ck_err(ret_error, -errno, "%s: cannot create a temporary file in '%s': %m", d->path, dir);
 	return 0;
 }
 
 static int oci_dest_open_dir(struct oci_dest *d, char **ret_error)
 {
-	if (asprintf(&d->tmpdir, "%.*s.partial-XXXXXX", (int) d->len, d->path) < 0) {
-		d->tmpdir = NULL;
-		return -ENOMEM;
-	}
-	if (!mkdtemp(d->tmpdir)) {
-		int rc = ck_err(ret_error, -errno, "%s: cannot create '%s': %m", d->path, d->tmpdir);
+	int rc = ck_out_dir_open(&d->dir, d->path, ret_error);
 
-		free(TAKE_PTR(d->tmpdir));
+	if (rc < 0)
 		return rc;
-	}
-	chmod(d->tmpdir, 0755);
-	d->dfd = open(d->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->dfd < 0 || mkdirat(d->dfd, "blobs", 0755) < 0 || mkdirat(d->dfd, "blobs/sha256", 0755) < 0)
-		return ck_err(ret_error, -errno, "%s: cannot create '%s/blobs/sha256': %m", d->path, d->tmpdir);
-	d->lfd = openat(d->dfd, "blobs/sha256/.layer.partial", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (mkdirat(d->dir.fd, "blobs", 0755) < 0 || mkdirat(d->dir.fd, "blobs/sha256", 0755) < 0)
+		return ck_err(ret_error, -errno, "%s: cannot create '%s/blobs/sha256': %m", d->path, d->dir.tmp);
+	d->lfd = openat(d->dir.fd, "blobs/sha256/.layer.partial", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (d->lfd < 0)
 		return ck_err(ret_error, -errno, "%s: cannot create the layer: %m", d->path);
 	return 0;
 }
 
-/* Start DEST: it must not exist. */
+/* Start DEST: it must not exist. A name ending in ".tar" is an oci-archive. */
 static int oci_dest_open(struct oci_dest *d, const char *dest, const struct oci_build_opts *opts, char **ret_error)
 {
-	struct stat st;
+	size_t len = strlen(dest);
 
-	*d = (struct oci_dest) { .path = dest, .len = strlen(dest), .dfd = -1, .lfd = -1, .tfd = -1 };
-	while (d->len > 1 && dest[d->len - 1] == '/')
-		d->len--;
-	d->is_tar = d->len > 4 && !strncmp(dest + d->len - 4, ".tar", 4);
-	if (lstat(dest, &st) == 0)
-		return ck_err(ret_error, -EEXIST, "%s: exists already (choose a new name)", dest);
+	*d = (struct oci_dest) { .path = dest, .lfd = -1, .tar.fd = -1, .dir.fd = -1 };
+	while (len > 1 && dest[len - 1] == '/')
+		len--;
+	d->is_tar = len > 4 && !strncmp(dest + len - 4, ".tar", 4);
 	return d->is_tar ? oci_dest_open_tar(d, opts, ret_error) : oci_dest_open_dir(d, ret_error);
 }
 
@@ -653,31 +637,25 @@ static int oci_dest_commit(struct oci_dest *d, const struct oci_docs *docs, uint
 {
 	_cleanup_free_ char *err = NULL;
 	char name[160];
-	int rc;
+	int rc, dfd = d->dir.fd;
 
 	if (d->is_tar) {
-		rc = write_archive(d->tfd, d->lfd, layer_size, docs, &err);
-		if (rc == 0 && fsync(d->tfd) < 0)
-			rc = -errno;
-		snprintf(name, sizeof(name), "/proc/self/fd/%d", d->tfd);
-		if (rc == 0 && linkat(AT_FDCWD, name, AT_FDCWD, d->path, AT_SYMLINK_FOLLOW) < 0)
-			rc = -errno;
-		return rc < 0 ? ck_err(ret_error, rc, "%s: %s", d->path, err ? err : strerror(-rc)) : 0;
+		rc = write_archive(d->tar.fd, d->lfd, layer_size, docs, &err);
+		if (rc < 0)
+			return ck_err(ret_error, rc, "%s: %s", d->path, err ? err : strerror(-rc));
+		return ck_out_commit(&d->tar, ret_error);
 	}
 	snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs->layer_digest + 7);
-	rc = fsync(d->lfd) < 0 || renameat(d->dfd, "blobs/sha256/.layer.partial", d->dfd, name) < 0 ? -errno : 0;
+	rc = fsync(d->lfd) < 0 || renameat(dfd, "blobs/sha256/.layer.partial", dfd, name) < 0 ? -errno : 0;
 	snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs->config_digest + 7);
-	rc = rc ?: write_file_at(d->dfd, name, docs->config, docs->config_len);
+	rc = rc ?: write_file_at(dfd, name, docs->config, docs->config_len);
 	snprintf(name, sizeof(name), "blobs/sha256/%.64s", docs->manifest_digest + 7);
-	rc = rc ?: write_file_at(d->dfd, name, docs->manifest, docs->manifest_len);
-	rc = rc ?: write_file_at(d->dfd, "oci-layout", oci_layout_text, sizeof(oci_layout_text) - 1);
-	rc = rc ?: write_file_at(d->dfd, "index.json", docs->index, docs->index_len);
-	if (rc == 0 && renameat2(AT_FDCWD, d->tmpdir, AT_FDCWD, d->path, RENAME_NOREPLACE) < 0)
-		rc = -errno;
+	rc = rc ?: write_file_at(dfd, name, docs->manifest, docs->manifest_len);
+	rc = rc ?: write_file_at(dfd, "oci-layout", oci_layout_text, sizeof(oci_layout_text) - 1);
+	rc = rc ?: write_file_at(dfd, "index.json", docs->index, docs->index_len);
 	if (rc < 0)
 		return ck_err(ret_error, rc, "%s: cannot write the image: %s", d->path, strerror(-rc));
-	free(TAKE_PTR(d->tmpdir));
-	return 0;
+	return ck_out_dir_commit(&d->dir, ret_error);
 }
 
 /* The layer from @a and the documents that describe it. */
@@ -711,7 +689,7 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 	_cleanup_(arc_freep) struct arc *a = NULL;
 	struct oci_meta meta = { 0 };
 	struct oci_docs docs = { 0 };
-	struct oci_dest d = { .dfd = -1, .lfd = -1, .tfd = -1 };
+	struct oci_dest d = { .lfd = -1, .tar.fd = -1, .dir.fd = -1 };
 	uint64_t layer_size = 0;
 	int rc;
 
@@ -731,7 +709,7 @@ int oci_build(const char *archive, const char *dest, const struct oci_build_opts
 		ck_err(ret_error, rc, "out of memory");
 	else
 		ck_err(ret_error, rc, "%s: %s", dest, strerror(-rc));
-	oci_dest_done(&d, &docs);
+	oci_dest_done(&d);
 	oci_docs_done(&docs);
 	oci_meta_done(&meta);
 	return rc;

@@ -41,31 +41,31 @@
 #define NET_UDP4_WIDTH 127
 #define NET_KPTR "0000000000000000"
 
-/* -EIO when files.img was damaged, 0 otherwise (absent: no sockets). */
-static int files_ok(const struct ckpt *ck)
-{
-	return ck->files_err < 0 && ck->files_err != -ENOENT ? -EIO : 0;
-}
+/* The network namespace a /<pid>/net file lists. */
+struct netns {
+	bool known;	/* false for images from before namespaces were tracked */
+	uint32_t id;
+};
 
-/* The network namespace id of @p: 0, or -EIO / -ENOENT when ids-<pid>.img
- * was damaged / is missing. *@ret_known is false for images without ids. */
-static int proc_netns(const struct ckpt_proc *p, bool *ret_known, uint32_t *ret_id)
+/* The network namespace of @p, and whether the sockets can be listed:
+ * 0, or -EIO / -ENOENT when ids-<pid>.img was damaged / is missing, -EIO
+ * when files.img was damaged (absent: no sockets). */
+static int proc_netns(const struct ckpt *ck, const struct ckpt_proc *p, struct netns *ret)
 {
 	if (!p->has_ids)
 		return p->ids_err == -ENOENT || p->ids_err == 0 ? -ENOENT : -EIO;
-	*ret_known = p->ids.has_net_ns_id;
-	*ret_id = p->ids.net_ns_id;
-	return 0;
+	*ret = (struct netns) { p->ids.has_net_ns_id, p->ids.net_ns_id };
+	return ck->files_err < 0 && ck->files_err != -ENOENT ? -EIO : 0;
 }
 
-/* Whether socket @f belongs to the namespace (@known, @id). */
-static bool sk_in_netns(const struct ckpt *ck, const struct img_file *f, bool known, uint32_t id)
+/* Whether socket @f belongs to the namespace @ns. */
+static bool sk_in_netns(const struct ckpt *ck, const struct img_file *f, const struct netns *ns)
 {
-	if (!known)
-		return true;	/* images from before namespaces were tracked: one namespace */
+	if (!ns->known)
+		return true;	/* one namespace */
 	if (f->has_ns_id)
-		return f->ns_id == id;
-	return !ck->has_root_ids || !ck->root_ids.has_net_ns_id || ck->root_ids.net_ns_id == id;
+		return f->ns_id == ns->id;
+	return !ck->has_root_ids || !ck->root_ids.has_net_ns_id || ck->root_ids.net_ns_id == ns->id;
 }
 
 static void pad_line(struct ck_buf *out, size_t line_start, size_t width)
@@ -162,14 +162,11 @@ static void put_inet_header(struct ck_buf *out, int family, int proto)
 static int put_inet(const struct ckpt *ck, const struct ckpt_proc *p, int family, int proto,
 		       struct ck_buf *out)
 {
-	bool known = false;
-	uint32_t ns = 0;
+	struct netns ns;
 	size_t sl = 0;
 	int rc;
 
-	rc = proc_netns(p, &known, &ns);
-	if (rc == 0)
-		rc = files_ok(ck);
+	rc = proc_netns(ck, p, &ns);
 	if (rc < 0)
 		return rc;
 	put_inet_header(out, family, proto);
@@ -178,7 +175,7 @@ static int put_inet(const struct ckpt *ck, const struct ckpt_proc *p, int family
 		for (size_t i = 0; i < ck->n_files; i++) {
 			const struct img_file *f = &ck->files[i];
 
-			if (!inet_listed(f, family, proto) || !sk_in_netns(ck, f, known, ns))
+			if (!inet_listed(f, family, proto) || !sk_in_netns(ck, f, &ns))
 				continue;
 			if (proto == NET_TCP && (f->sk_state == NET_TCP_LISTEN) != (pass == 0))
 				continue;
@@ -221,20 +218,17 @@ void render_unix_name(struct ck_buf *out, const uint8_t *name, size_t len)
 
 static int put_unix(const struct ckpt *ck, const struct ckpt_proc *p, struct ck_buf *out)
 {
-	bool known = false;
-	uint32_t ns = 0;
+	struct netns ns;
 	int rc;
 
-	rc = proc_netns(p, &known, &ns);
-	if (rc == 0)
-		rc = files_ok(ck);
+	rc = proc_netns(ck, p, &ns);
 	if (rc < 0)
 		return rc;
 	ck_buf_puts(out, "Num       RefCount Protocol Flags    Type St Inode Path\n");
 	for (size_t i = 0; i < ck->n_files; i++) {
 		const struct img_file *f = &ck->files[i];
 
-		if (f->type != IMG_FD_UNIXSK || !sk_in_netns(ck, f, known, ns))
+		if (f->type != IMG_FD_UNIXSK || !sk_in_netns(ck, f, &ns))
 			continue;
 		/* The socket state column is derived: every dumped socket is
 		 * held by a file, so it is connected or unconnected. */

@@ -79,10 +79,18 @@ static const struct ckpt_thread *pick_thread(const struct ckpt_proc *p, const st
 	return p->n_threads ? &p->threads[0] : NULL;
 }
 
-/* Thread core and leader core of a per-thread view, or -EIO/-ENOENT. */
-static int thread_cores(const struct ckpt_proc *p, const struct ckpt_thread *t,
-			const struct ckpt_thread **ret_th, const struct img_core **ret_core,
-			const struct img_core **ret_lc)
+/* What a per-thread view shows: the thread, its core, the leader's core,
+ * the thread's name and, if asked for, the task's mm (render_proc_mm()). */
+struct thread_view {
+	const struct ckpt_thread *th;
+	const struct img_core *core, *lc;
+	const char *comm;
+	const struct img_mm *mm;
+};
+
+/* The thread_view of @t (the leader when NULL), or -ENOENT / -EIO. */
+static int thread_of(const struct ckpt_proc *p, const struct ckpt_thread *t, bool with_mm,
+		     struct thread_view *ret)
 {
 	const struct ckpt_thread *th = pick_thread(p, t);
 	const struct img_core *lc = ckpt_leader_core(p);
@@ -91,10 +99,10 @@ static int thread_cores(const struct ckpt_proc *p, const struct ckpt_thread *t,
 		return -ENOENT;
 	if (!th->core || !lc || !lc->has_tc)
 		return -EIO;
-	*ret_th = th;
-	*ret_core = th->core;
-	*ret_lc = lc;
-	return 0;
+	*ret = (struct thread_view) { th, th->core, lc, ckpt_thread_name(p, th), NULL };
+	if (!ret->comm)
+		return -EIO;
+	return with_mm ? render_proc_mm(p, &ret->mm) : 0;
 }
 
 static char state_letter(uint32_t task_state)
@@ -241,37 +249,28 @@ static void put_cap(struct ck_buf *out, const char *name, const uint32_t cap[2])
 static int put_status(const struct ckpt *ck, const struct ckpt_proc *p, const struct ckpt_thread *t,
 			 struct ck_buf *out)
 {
-	const struct ckpt_thread *th;
-	const struct img_core *core, *lc;
-	const struct img_mm *mm;
+	struct thread_view tv;
 	bool zombie = ckpt_is_zombie(p);
 	uint64_t ign, cgt, blk, nfilt;
-	const char *comm;
 	size_t i;
 	int rc;
 
-	rc = thread_cores(p, t, &th, &core, &lc);
-	if (rc < 0)
-		return rc;
-	rc = render_proc_mm(p, &mm);
+	rc = thread_of(p, t, true, &tv);
 	if (rc < 0)
 		return rc;
 	if (!zombie && !p->has_fs && p->fs_err < 0)
 		return -EIO;
-	comm = ckpt_thread_name(p, th);
-	if (!comm)
-		return -EIO;
 
 	ck_buf_puts(out, "Name:\t");
-	put_escaped_name(out, comm);
+	put_escaped_name(out, tv.comm);
 	ck_buf_putc(out, '\n');
 	if (!zombie && p->has_fs && p->fs.has_umask)
 		ck_buf_printf(out, "Umask:\t%04o\n", p->fs.umask);
-	ck_buf_printf(out, "State:\t%s\n", state_name(lc->task_state));
+	ck_buf_printf(out, "State:\t%s\n", state_name(tv.lc->task_state));
 	ck_buf_printf(out, "Tgid:\t%u\nNgid:\t0\nPid:\t%u\nPPid:\t%u\nTracerPid:\t0\n",
-		      p->pid, th->tid, p->ppid);
-	if (core->has_creds) {
-		const struct img_creds *c = &core->creds;
+		      p->pid, tv.th->tid, p->ppid);
+	if (tv.core->has_creds) {
+		const struct img_creds *c = &tv.core->creds;
 
 		ck_buf_printf(out, "Uid:\t%u\t%u\t%u\t%u\n", c->uid, c->euid, c->suid, c->fsuid);
 		ck_buf_printf(out, "Gid:\t%u\t%u\t%u\t%u\n", c->gid, c->egid, c->sgid, c->fsgid);
@@ -281,15 +280,15 @@ static int put_status(const struct ckpt *ck, const struct ckpt_proc *p, const st
 		ck_buf_puts(out, " \n");
 	}
 	ck_buf_printf(out, "NStgid:\t%u\nNSpid:\t%u\nNSpgid:\t%u\nNSsid:\t%u\nKthread:\t0\n",
-		      p->pid, th->tid, p->pgid, p->sid);
-	if (mm) {
+		      p->pid, tv.th->tid, p->pgid, p->sid);
+	if (tv.mm) {
 		struct vm_totals v;
 		uint64_t anon, shmem;
 
-		vm_totals(ck, mm, &v);
+		vm_totals(ck, tv.mm, &v);
 		put_kb(out, "VmSize", v.size);
 		put_kb(out, "VmLck", v.lck);
-		render_rss(p, mm, &anon, &shmem);
+		render_rss(p, tv.mm, &anon, &shmem);
 		put_kb(out, "VmRSS", anon + shmem);
 		put_kb(out, "RssAnon", anon);
 		put_kb(out, "RssFile", 0);
@@ -300,33 +299,33 @@ static int put_status(const struct ckpt *ck, const struct ckpt_proc *p, const st
 		put_kb(out, "VmLib", v.lib);
 	}
 	ck_buf_printf(out, "Threads:\t%zu\n", p->n_threads);
-	if (core->has_thread_core)
-		ck_buf_printf(out, "SigPnd:\t%016llx\n", (unsigned long long)core->sigpnd);
+	if (tv.core->has_thread_core)
+		ck_buf_printf(out, "SigPnd:\t%016llx\n", (unsigned long long)tv.core->sigpnd);
 	if (!zombie)
-		ck_buf_printf(out, "ShdPnd:\t%016llx\n", (unsigned long long)lc->shdpnd);
-	if (blocked_of(core, lc, &blk))
+		ck_buf_printf(out, "ShdPnd:\t%016llx\n", (unsigned long long)tv.lc->shdpnd);
+	if (blocked_of(tv.core, tv.lc, &blk))
 		ck_buf_printf(out, "SigBlk:\t%016llx\n", (unsigned long long)blk);
-	if (lc->n_sigactions) {
-		sig_ign_cgt(lc, &ign, &cgt);
+	if (tv.lc->n_sigactions) {
+		sig_ign_cgt(tv.lc, &ign, &cgt);
 		ck_buf_printf(out, "SigIgn:\t%016llx\nSigCgt:\t%016llx\n",
 			      (unsigned long long)ign, (unsigned long long)cgt);
 	}
-	if (core->has_creds) {
-		put_cap(out, "CapInh", core->creds.cap_inh);
-		put_cap(out, "CapPrm", core->creds.cap_prm);
-		put_cap(out, "CapEff", core->creds.cap_eff);
-		put_cap(out, "CapBnd", core->creds.cap_bnd);
-		if (core->creds.has_cap_amb)
-			put_cap(out, "CapAmb", core->creds.cap_amb);
-		if (core->creds.has_no_new_privs)
-			ck_buf_printf(out, "NoNewPrivs:\t%d\n", core->creds.no_new_privs ? 1 : 0);
+	if (tv.core->has_creds) {
+		put_cap(out, "CapInh", tv.core->creds.cap_inh);
+		put_cap(out, "CapPrm", tv.core->creds.cap_prm);
+		put_cap(out, "CapEff", tv.core->creds.cap_eff);
+		put_cap(out, "CapBnd", tv.core->creds.cap_bnd);
+		if (tv.core->creds.has_cap_amb)
+			put_cap(out, "CapAmb", tv.core->creds.cap_amb);
+		if (tv.core->creds.has_no_new_privs)
+			ck_buf_printf(out, "NoNewPrivs:\t%d\n", tv.core->creds.no_new_privs ? 1 : 0);
 	}
 	/* CRIU writes seccomp_mode only when it is not "disabled", but for
 	 * other threads it leaves it out even under an inherited filter (the
 	 * wl-* fixtures), so there "absent" means unknown. */
-	if (core->has_thread_core && (core->has_seccomp_mode || core == lc)) {
-		ck_buf_printf(out, "Seccomp:\t%u\n", core->has_seccomp_mode ? core->seccomp_mode : 0);
-		if (seccomp_filters(ck, core, &nfilt))
+	if (tv.core->has_thread_core && (tv.core->has_seccomp_mode || tv.core == tv.lc)) {
+		ck_buf_printf(out, "Seccomp:\t%u\n", tv.core->has_seccomp_mode ? tv.core->seccomp_mode : 0);
+		if (seccomp_filters(ck, tv.core, &nfilt))
 			ck_buf_printf(out, "Seccomp_filters:\t%llu\n", (unsigned long long)nfilt);
 	}
 	return 0;
@@ -343,33 +342,24 @@ int render_status(const struct ckpt *ck, const struct ckpt_proc *p, const struct
 static int put_stat(const struct ckpt *ck, const struct ckpt_proc *p, const struct ckpt_thread *t,
 		       struct ck_buf *out)
 {
-	const struct ckpt_thread *th;
-	const struct img_core *core, *lc;
-	const struct img_mm *mm;
+	struct thread_view tv;
 	uint64_t ign = 0, cgt = 0, blk = 0, vsize = 0, rsslim = 0;
 	int64_t prio = 0, nice = 0;
 	uint32_t policy = 0, rt_prio = 0;
-	const char *comm;
 	int rc;
 
-	rc = thread_cores(p, t, &th, &core, &lc);
+	rc = thread_of(p, t, true, &tv);
 	if (rc < 0)
 		return rc;
-	rc = render_proc_mm(p, &mm);
-	if (rc < 0)
-		return rc;
-	comm = ckpt_thread_name(p, th);
-	if (!comm)
-		return -EIO;
 
-	sig_ign_cgt(lc, &ign, &cgt);
-	blocked_of(core, lc, &blk);
-	if (core->has_sched_policy)
-		policy = core->sched_policy & ~RENDER_SCHED_RESET_ON_FORK;
-	if (core->has_sched_prio)
-		rt_prio = core->sched_prio;
-	if (core->has_sched_nice) {
-		nice = core->sched_nice;
+	sig_ign_cgt(tv.lc, &ign, &cgt);
+	blocked_of(tv.core, tv.lc, &blk);
+	if (tv.core->has_sched_policy)
+		policy = tv.core->sched_policy & ~RENDER_SCHED_RESET_ON_FORK;
+	if (tv.core->has_sched_prio)
+		rt_prio = tv.core->sched_prio;
+	if (tv.core->has_sched_nice) {
+		nice = tv.core->sched_nice;
 		prio = 20 + nice;
 	}
 	if (policy == RENDER_SCHED_FIFO || policy == RENDER_SCHED_RR)
@@ -378,45 +368,45 @@ static int put_stat(const struct ckpt *ck, const struct ckpt_proc *p, const stru
 		prio = -101;
 	else
 		rt_prio = 0;
-	if (mm) {
+	if (tv.mm) {
 		struct vm_totals v;
 
-		vm_totals(ck, mm, &v);
+		vm_totals(ck, tv.mm, &v);
 		vsize = v.size;
 	}
-	if (lc->n_rlimits > RENDER_RLIMIT_RSS)
-		rsslim = lc->rlim_cur[RENDER_RLIMIT_RSS];
+	if (tv.lc->n_rlimits > RENDER_RLIMIT_RSS)
+		rsslim = tv.lc->rlim_cur[RENDER_RLIMIT_RSS];
 
 	/* 1-9: pid (comm) state ppid pgrp session tty_nr tpgid flags */
-	ck_buf_printf(out, "%u (%s) %c %u %u %u 0 -1 %u", th->tid, comm, state_letter(lc->task_state),
-		      p->ppid, p->pgid, p->sid, core->has_tc ? core->flags : 0);
+	ck_buf_printf(out, "%u (%s) %c %u %u %u 0 -1 %u", tv.th->tid, tv.comm, state_letter(tv.lc->task_state),
+		      p->ppid, p->pgid, p->sid, tv.core->has_tc ? tv.core->flags : 0);
 	/* 10-22: faults, times, priority, nice, threads, itrealvalue, starttime */
 	ck_buf_printf(out, " 0 0 0 0 0 0 0 0 %lld %lld %zu 0 0", (long long)prio, (long long)nice,
 		      p->n_threads);
 	/* 23-30: vsize rss rsslim startcode endcode startstack kstkesp kstkeip */
 	ck_buf_printf(out, " %llu %llu %llu %llu %llu %llu 0 0", (unsigned long long)vsize,
-		      (unsigned long long)(mm && p->mem ? mem_dumped_bytes(p->mem) / render_page_size(ck) : 0),
+		      (unsigned long long)(tv.mm && p->mem ? mem_dumped_bytes(p->mem) / render_page_size(ck) : 0),
 		      (unsigned long long)rsslim,
-		      (unsigned long long)(mm ? mm->mm_start_code : 0),
-		      (unsigned long long)(mm ? mm->mm_end_code : 0),
-		      (unsigned long long)(mm ? mm->mm_start_stack : 0));
+		      (unsigned long long)(tv.mm ? tv.mm->mm_start_code : 0),
+		      (unsigned long long)(tv.mm ? tv.mm->mm_end_code : 0),
+		      (unsigned long long)(tv.mm ? tv.mm->mm_start_stack : 0));
 	/* 31-44: signal blocked sigignore sigcatch wchan nswap cnswap exit_signal
 	 * processor rt_priority policy blkio guest cguest */
 	ck_buf_printf(out, " %llu %llu %llu %llu 0 0 0 0 0 %u %u 0 0 0",
-		      (unsigned long long)(core->sigpnd & 0x7fffffffULL),
+		      (unsigned long long)(tv.core->sigpnd & 0x7fffffffULL),
 		      (unsigned long long)(blk & 0x7fffffffULL),
 		      (unsigned long long)(ign & 0x7fffffffULL),
 		      (unsigned long long)(cgt & 0x7fffffffULL), rt_prio, policy);
 	/* 45-52: start_data end_data start_brk arg_start arg_end env_start env_end exit_code */
-	if (mm)
+	if (tv.mm)
 		ck_buf_printf(out, " %llu %llu %llu %llu %llu %llu %llu",
-			      (unsigned long long)mm->mm_start_data, (unsigned long long)mm->mm_end_data,
-			      (unsigned long long)mm->mm_start_brk, (unsigned long long)mm->mm_arg_start,
-			      (unsigned long long)mm->mm_arg_end, (unsigned long long)mm->mm_env_start,
-			      (unsigned long long)mm->mm_env_end);
+			      (unsigned long long)tv.mm->mm_start_data, (unsigned long long)tv.mm->mm_end_data,
+			      (unsigned long long)tv.mm->mm_start_brk, (unsigned long long)tv.mm->mm_arg_start,
+			      (unsigned long long)tv.mm->mm_arg_end, (unsigned long long)tv.mm->mm_env_start,
+			      (unsigned long long)tv.mm->mm_env_end);
 	else
 		ck_buf_puts(out, " 0 0 0 0 0 0 0");
-	ck_buf_printf(out, " %d\n", core->has_tc ? (int)core->exit_code : 0);
+	ck_buf_printf(out, " %d\n", tv.core->has_tc ? (int)tv.core->exit_code : 0);
 	return 0;
 }
 
@@ -431,20 +421,15 @@ int render_stat(const struct ckpt *ck, const struct ckpt_proc *p, const struct c
 int render_comm(const struct ckpt *ck, const struct ckpt_proc *p, const struct ckpt_thread *t,
 		   struct ck_buf *out)
 {
-	const struct ckpt_thread *th;
-	const struct img_core *core, *lc;
+	struct thread_view tv;
 	size_t start = out->len;
-	const char *comm;
 	int rc;
 
 	(void)ck;
-	rc = thread_cores(p, t, &th, &core, &lc);
+	rc = thread_of(p, t, false, &tv);
 	if (rc < 0)
 		return rc;
-	comm = ckpt_thread_name(p, th);
-	if (!comm)
-		return -EIO;
-	ck_buf_printf(out, "%s\n", comm);
+	ck_buf_printf(out, "%s\n", tv.comm);
 	return render_finish(out, start, 0);
 }
 

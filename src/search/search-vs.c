@@ -221,7 +221,7 @@ void search_vs_job(struct search_vs *s, uint64_t a, uint64_t b, struct search_jo
 	if (!s->p->db)
 		return;
 	scan_job(s, a, b);
-	if (j->n)	/* j->c is NULL until a candidate is found */
+	if (j->n > 1)	/* j->c is NULL before the first candidate */
 		qsort(j->c, j->n, sizeof(*j->c), cand_cmp);
 }
 

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "arc-oci.h"
+
 DEFINE_CLEANUP(spec_json_putp, json_object, json_object_put)
 
 /* Parse all of @b as one JSON value. NULL for anything else. */
@@ -192,6 +194,7 @@ int spec_parse_spec(const struct ck_blob *b, struct spec_info *info)
 	struct spec_kv *kv = NULL;
 	struct spec_mount *m = NULL;
 	size_t nkv = 0, nm = 0;
+	json_object *lx;
 	int rc;
 
 	if (!root || !json_object_is_type(root, json_type_object))
@@ -204,6 +207,12 @@ int spec_parse_spec(const struct ck_blob *b, struct spec_info *info)
 		spec_kvs_free(kv, nkv);
 		return rc;
 	}
+	if (json_object_object_get_ex(root, "linux", &lx) && json_object_is_type(lx, json_type_object) &&
+	    spec_set(&info->cgroups_path, spec_str(lx, "cgroupsPath")) < 0) {
+		spec_kvs_free(kv, nkv);
+		spec_mounts_free(m, nm);
+		return -ENOMEM;
+	}
 	spec_kvs_free(info->annotations, info->n_annotations);
 	spec_mounts_free(info->mounts, info->n_mounts);
 	info->annotations = kv;
@@ -211,6 +220,50 @@ int spec_parse_spec(const struct ck_blob *b, struct spec_info *info)
 	info->mounts = m;
 	info->n_mounts = nm;
 	return 0;
+}
+
+/* The annotation @key of image @img, or NULL. */
+static const char *spec_image_annotation(const struct arc_image *img, const char *key)
+{
+	for (size_t i = 0; i < img->n_annotations; i++)
+		if (!strcmp(img->annotations[i].key, key))
+			return img->annotations[i].value;
+	return NULL;
+}
+
+/* The container id in containerd's cgroupsPath @cg ("/NAMESPACE/ID" or
+ * "SLICE:cri-containerd:ID"), or NULL; borrowed from @cg. */
+static const char *spec_ctrd_id(const char *cg)
+{
+	static const char cri[] = ":cri-containerd:";
+	const char *p;
+
+	if (!cg)
+		return NULL;
+	p = strstr(cg, cri);
+	if (p)
+		p += sizeof(cri) - 1;
+	else if (cg[0] == '/' && (p = strchr(cg + 1, '/')) && p > cg + 1)
+		p++;
+	else
+		return NULL;
+	return *p && !strpbrk(p, "/:") ? p : NULL;
+}
+
+int spec_parse_ctrd(struct spec_info *info)
+{
+	const struct arc_image *img = info->oci;
+	int rc = 0;
+
+	if (!img || !img->containerd)
+		return 0;
+	if (!info->image)
+		rc = spec_set(&info->image, spec_image_annotation(img, ARC_ANN_REF));
+	if (!info->runtime)
+		rc = rc ?: spec_set(&info->runtime, spec_image_annotation(img, ARC_ANN_CTRD_RUNTIME));
+	if (!info->id)
+		rc = rc ?: spec_set(&info->id, spec_ctrd_id(info->cgroups_path));
+	return rc;
 }
 
 /* One interface of network @net: its first subnet's address and gateway. */
@@ -314,6 +367,7 @@ void spec_info_done(struct spec_info *info)
 	free(info->runtime);
 	free(info->created_time);
 	free(info->checkpointed_time);
+	free(info->cgroups_path);
 	spec_kvs_free(info->annotations, info->n_annotations);
 	spec_mounts_free(info->mounts, info->n_mounts);
 	spec_ifaces_free(info->ifaces, info->n_ifaces);
@@ -332,6 +386,9 @@ static const char *spec_manager(const struct spec_info *info)
 {
 	const char *m = spec_annotation(info, "io.container.manager");
 
+	/* containerd's checkpoint index: containerd's, whatever the spec says */
+	if (info->oci && info->oci->containerd)
+		return "";
 	return m ? m : "";
 }
 
@@ -363,6 +420,8 @@ int spec_container_name(const struct spec_info *info, char **ret)
 			s = spec_annotation(info, "io.kubernetes.container.name");
 	} else {
 		s = spec_annotation(info, "io.kubernetes.cri.container-name");
+		if (!s && info->oci && info->oci->containerd)
+			s = info->id;
 	}
 	if (s && !(name = strdup(s)))
 		return -ENOMEM;
@@ -469,7 +528,11 @@ int64_t spec_checkpoint_time(const struct spec_info *info, bool *ret_engine)
 
 	if (ret_engine)
 		*ret_engine = engine;
-	return engine ? when : info->archive_time > 0 ? info->archive_time : 0;
+	if (engine)
+		return when;
+	if (info->oci && info->oci->containerd && info->oci->ctrd_time > 0)
+		return info->oci->ctrd_time;
+	return info->archive_time > 0 ? info->archive_time : 0;
 }
 
 int spec_render_deleted(const struct ck_blob *b, struct ck_buf *out)

@@ -42,6 +42,7 @@ struct spec_info {
 	size_t n_annotations;
 	struct spec_mount *mounts;
 	size_t n_mounts;
+	char *cgroups_path;		/* "linux"."cgroupsPath"; NULL if absent */
 	/* set by the caller: when the archive says the checkpoint was taken
 	 * (seconds; 0 unknown), for spec_checkpoint_time() without a
 	 * checkpointedTime */
@@ -50,7 +51,9 @@ struct spec_info {
 	struct spec_iface *ifaces;
 	size_t n_ifaces;
 	/* the container image the checkpoint was read from (arc_image());
-	 * borrowed, not freed by spec_info_done(); NULL for other inputs */
+	 * borrowed, not freed by spec_info_done(); NULL for other inputs.
+	 * containerd's checkpoint index (oci->containerd) is containerd's
+	 * whatever spec.dump's annotations say (spec_engine()) */
 	const struct arc_image *oci;
 };
 
@@ -60,6 +63,14 @@ struct spec_info {
 int spec_parse_config(const struct ck_blob *b, struct spec_info *info);
 int spec_parse_spec(const struct ck_blob *b, struct spec_info *info);
 int spec_parse_network(const struct ck_blob *b, struct spec_info *info);
+/* containerd's checkpoint index (@info->oci->containerd) has no
+ * config.dump: where config.dump said nothing, take the container's image
+ * (ARC_ANN_REF) and runtime (ARC_ANN_CTRD_RUNTIME) from the index's
+ * annotations, and its id from spec.dump's linux.cgroupsPath when that has
+ * the shape containerd gives it ("/NAMESPACE/ID", or "SLICE:cri-containerd:ID"
+ * from its CRI with systemd cgroups). Call after spec_parse_spec(); a no-op
+ * for other inputs. Returns 0 or -ENOMEM. */
+int spec_parse_ctrd(struct spec_info *info);
 /* Release what @info owns and zero it. Accepts NULL. */
 void spec_info_done(struct spec_info *info);
 
@@ -73,7 +84,8 @@ const char *spec_engine(const struct spec_info *info);
 
 /* The container as its engine names it (Podman: config "name"; CRI-O: the
  * "name" of the io.kubernetes.cri-o.Metadata JSON; containerd:
- * io.kubernetes.cri.container-name), the pod, the Kubernetes namespace and
+ * io.kubernetes.cri.container-name, else for its checkpoint index the
+ * container's id, the only name `ctr` gives), the pod, the Kubernetes namespace and
  * the creation time (Podman, containerd: createdTime; CRI-O:
  * io.kubernetes.cri-o.Created). Each is malloc'ed, or NULL when unknown.
  * Returns 0 or -ENOMEM. */
@@ -98,10 +110,13 @@ int spec_epoch(const char *ts, int64_t *ret);
 /* The checkpoint's time, in seconds (0 unknown): the one rule for
  * container.json's "checkpointed" and /stat's btime. The engine's own
  * record, config.dump's checkpointedTime, when it is a valid time (what
- * checkpointctl, podman inspect and crictl show); else @info->archive_time,
- * what the archive records (the caller's: stats-dump's mtime, which CRIU
- * writes as the dump ends, else the newest member's). @ret_engine (may be
- * NULL): whether it is the engine's record. */
+ * checkpointctl, podman inspect and crictl show); else, for containerd's
+ * checkpoint index, what its criu.tar blob records (@info->oci->ctrd_time:
+ * its stats-dump's mtime, else its newest member's; never the blob files'
+ * mtimes); else @info->archive_time, what the archive records (the
+ * caller's: stats-dump's mtime, which CRIU writes as the dump ends, else
+ * the newest member's). @ret_engine (may be NULL): whether it is the
+ * engine's record. */
 int64_t spec_checkpoint_time(const struct spec_info *info, bool *ret_engine);
 
 /* deleted.files (a JSON array of strings) as text, one path a line.

@@ -38,19 +38,22 @@ int ck_out_check(const char *path, bool force, char **ret_error)
 	return 0;
 }
 
-/* The hidden name being written, for the signal handler (async-signal-safe:
- * a fixed buffer, unlink and raise only). */
+/* The hidden name being written, or the partial directory, for the signal
+ * handler (async-signal-safe: a fixed buffer and system calls only). */
 static char out_sig_path[PATH_MAX];
+static volatile sig_atomic_t out_sig_is_tree;
 
 static void out_sig(int sig)
 {
-	if (out_sig_path[0])
+	if (out_sig_path[0] && out_sig_is_tree)
+		ck_out_rm_tree(out_sig_path);
+	else if (out_sig_path[0])
 		unlink(out_sig_path);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
-void ck_out_on_signal(const char *path)
+static void out_on_signal(const char *path, bool tree)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa = { .sa_handler = path ? out_sig : SIG_DFL };
@@ -60,9 +63,20 @@ void ck_out_on_signal(const char *path)
 	out_sig_path[0] = '\0';
 	if (path)
 		memcpy(out_sig_path, path, strlen(path) + 1);
+	out_sig_is_tree = tree;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+void ck_out_on_signal(const char *path)
+{
+	out_on_signal(path, false);
+}
+
+void ck_out_on_signal_tree(const char *path)
+{
+	out_on_signal(path, true);
 }
 
 /* The directory @path is in ("." for a bare name), malloc'ed. */

@@ -33,10 +33,34 @@ void ck_out_done(struct ck_out *o);
  * creates whole (an OCI layout), which must not exist. */
 int ck_out_check(const char *path, bool force, char **ret_error);
 
-/* Remove @path (a name a writer gave a temporary file or directory) when
- * SIGINT, SIGTERM or SIGHUP arrives, then die of that signal; NULL: stop.
- * One such path at a time; a directory is removed only when it is empty
- * of anything but regular files. */
+/* Remove @path (a name a writer gave a temporary file) when SIGINT, SIGTERM
+ * or SIGHUP arrives, then die of that signal; NULL: stop. One such path at
+ * a time. ck_out_on_signal_tree(): the same for a directory and all in it. */
 void ck_out_on_signal(const char *path);
+void ck_out_on_signal_tree(const char *path);
+
+/* A directory a writer builds whole (an OCI layout), so that it appears
+ * whole or not at all (out-dir.c): built as "<path>.partial-XXXXXX" next to
+ * @path, locked and marked (a file .ckptfs-partial in it) while it is,
+ * removed on failure and on those signals, renamed to @path at the end,
+ * never over anything. Only SIGKILL or a crash leaves it; the next writer
+ * of the same @path removes such leftovers (unlocked and marked: not one
+ * another writer is still building), one warning line each. */
+struct ck_out_dir {
+	int fd;			/* the directory being built; -1 when closed */
+	char *path;		/* the name the user gave, without trailing slashes */
+	char *tmp;		/* the partial directory, while it exists */
+};
+
+/* Check @path (ck_out_check()), remove leftovers, create the partial
+ * directory. Returns 0 or -errno with a one-line reason naming @path. */
+int ck_out_dir_open(struct ck_out_dir *o, const char *path, char **ret_error);
+/* Give the complete directory its name. Returns 0 or -errno, as above. */
+int ck_out_dir_commit(struct ck_out_dir *o, char **ret_error);
+/* Close and remove whatever is left (after a failure, or after commit). */
+void ck_out_dir_done(struct ck_out_dir *o);
+/* Remove @path and, if it is a directory, all in it (4 levels deep at
+ * most), never following a link; async-signal-safe. */
+void ck_out_rm_tree(const char *path);
 
 #endif

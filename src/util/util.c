@@ -147,6 +147,27 @@ size_t ck_lower_bound(size_t n, bool (*before)(const void *ctx, size_t i), const
 	return lo;
 }
 
+struct ending_key {
+	uint64_t (*end_of)(const void *ctx, size_t i);
+	const void *ctx;
+	uint64_t pos;
+};
+
+static bool ends_before(const void *ctx, size_t i)
+{
+	const struct ending_key *k = ctx;
+
+	return k->end_of(k->ctx, i) <= k->pos;
+}
+
+size_t ck_first_ending_after(size_t n, uint64_t (*end_of)(const void *ctx, size_t i), const void *ctx,
+			     uint64_t pos)
+{
+	struct ending_key k = { end_of, ctx, pos };
+
+	return ck_lower_bound(n, ends_before, &k);
+}
+
 int ck_tmpfile(const char *dir, const char *prefix, const char **ret_dir)
 {
 	char *tmpl = NULL;

@@ -107,6 +107,11 @@ void ck_forest_done(struct ck_forest *f);
  * index for which @before(@ctx, i) is false, where @before is true on a
  * prefix of the range and false after it; @n when it is never false. */
 size_t ck_lower_bound(size_t n, bool (*before)(const void *ctx, size_t i), const void *ctx);
+/* Over @n sorted, disjoint extents whose ends (exclusive) are @end_of(@ctx,
+ * i): the index of the first that ends after @pos (the one holding @pos,
+ * else the next one), or @n. */
+size_t ck_first_ending_after(size_t n, uint64_t (*end_of)(const void *ctx, size_t i), const void *ctx,
+			     uint64_t pos);
 
 /* An unlinked temporary file for reading and writing in @dir (NULL or "":
  * $TMPDIR, else /tmp), named @prefix-XXXXXX while it has a name at all (an

@@ -225,15 +225,59 @@ static bool name_before(const void *ctx, size_t i)
 	return strncmp(k->v[i], k->p, k->len) < 0;
 }
 
-/* Is @p[0..len) the name of a view's node? */
-static bool view_name(struct view_names *k, const char *p, size_t len)
+/* The index in @k of the view named @p[0..len), or SIZE_MAX. */
+static size_t view_name(struct view_names *k, const char *p, size_t len)
 {
 	size_t i;
 
 	k->p = p;
 	k->len = len;
 	i = ck_lower_bound(k->n, name_before, k);
-	return i < k->n && !strncmp(k->v[i], p, len) && !k->v[i][len];
+	return i < k->n && !strncmp(k->v[i], p, len) && !k->v[i][len] ? i : SIZE_MAX;
+}
+
+/* Views named in the line about hidden members; the rest are counted. */
+#define VIEW_HIDDEN_NAMES_MAX 8
+
+/* Say once which archive members the views hid: @hits[i] members under
+ * view @k->v[i], @n in all, the first at @first. A tree copied from a mount
+ * (cp -a, rsync) holds a file or directory under every view's name; its
+ * views are built again from its checkpoint, so what they hide is what the
+ * mount showed. The views every tree has (images/, ps, stat) tell it. */
+static int warn_hidden(const struct tree *t, struct view_names *k, const size_t *hits, size_t n,
+		       const char *first)
+{
+	static const char *const always[] = { "images", "ps", "stat" };
+	_cleanup_(ck_buf_done) struct ck_buf list = { 0 };
+	size_t views = 0;
+	bool copy = true;
+
+	if (n == 1)
+		tree_warn(t, "archive member '%s' hidden by a ckptfs view", first);
+	if (n <= 1)
+		return 0;
+	for (size_t i = 0; i < k->n; i++) {
+		const struct tree_node *v = tree_child_scan(t->root, k->v[i], strlen(k->v[i]));
+
+		if (!hits[i])
+			continue;
+		if (views++ < VIEW_HIDDEN_NAMES_MAX)
+			ck_buf_printf(&list, "%s%s%s", list.len ? ", " : "", k->v[i],
+				      v && v->kind == TREE_DIR ? "/" : "");
+	}
+	if (views > VIEW_HIDDEN_NAMES_MAX)
+		ck_buf_printf(&list, " and %zu more", views - VIEW_HIDDEN_NAMES_MAX);
+	for (size_t a = 0; a < ARRAY_SIZE(always); a++) {
+		size_t i = view_name(k, always[a], strlen(always[a]));
+
+		copy &= i != SIZE_MAX && hits[i];
+	}
+	if (list.oom)
+		return -ENOMEM;
+	tree_warn(t, "%zu archive members hidden by %zu ckptfs view%s of the same name%s (%s)%s", n, views,
+		  views == 1 ? "" : "s", views == 1 ? "" : "s", list.data,
+		  copy ? ": a copy of a ckptfs mount, whose views are made again from its checkpoint" : "");
+	return 0;
 }
 
 int view_add_archive(struct tree *t)
@@ -241,8 +285,9 @@ int view_add_archive(struct tree *t)
 	const struct view_parts *vp = view_parts(t);
 	struct view_names views = { .n = t->root->n_children };	/* added before: pid dirs, images/ */
 	struct view_member_at at = { .top = t->root };
-	size_t n_long = 0;
-	const char *first;
+	_cleanup_free_ size_t *hits = NULL;
+	size_t n_long = 0, n_hidden = 0, v;
+	const char *first, *first_hidden = NULL;
 	size_t dropped = arc_dropped(t->arc, &first);
 	int rc = 0;
 
@@ -251,9 +296,12 @@ int view_add_archive(struct tree *t)
 			  "(the first: '%.80s%s')", dropped, dropped == 1 ? "" : "s", first,
 			  strlen(first) > 80 ? "..." : "");
 	views.v = calloc(views.n ? views.n : 1, sizeof(*views.v));
-	if (!views.v)
+	hits = calloc(views.n ? views.n : 1, sizeof(*hits));
+	if (!views.v || !hits) {
+		free(views.v);
 		return -ENOMEM;
-	for (size_t v = 0; v < views.n; v++)
+	}
+	for (v = 0; v < views.n; v++)
 		views.v[v] = t->root->children[v]->name;
 	qsort(views.v, views.n, sizeof(*views.v), name_cmp);
 
@@ -265,14 +313,19 @@ int view_add_archive(struct tree *t)
 		if (vp->prefix_len && (strncmp(e->path, vp->prefix, vp->prefix_len) || !*path))
 			continue;
 		slash = strchr(path, '/');
-		if (view_name(&views, path, slash ? (size_t) (slash - path) : strlen(path))) {
-			tree_warn(t, "archive member '%s' hidden by a ckptfs view", e->path);
+		v = view_name(&views, path, slash ? (size_t) (slash - path) : strlen(path));
+		if (v != SIZE_MAX) {
+			hits[v]++;
+			if (!n_hidden++)
+				first_hidden = e->path;
 			continue;
 		}
 		if (view_drop_long_name(t, NULL, e->path, &n_long))
 			continue;
 		rc = add_member(t, e, path, &at);
 	}
+	if (rc >= 0)
+		rc = warn_hidden(t, &views, hits, n_hidden, first_hidden);
 	free(views.v);
 	if (rc < 0)
 		return rc;

@@ -3,6 +3,7 @@
  * --format json --all` reports, see spec.h), /stats-dump.json (CRIU's dump
  * statistics as crit decodes them) and /ps (the process tree as text). */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,9 +34,23 @@ static int load_spec(const struct tree *t, const char *name,
 	return rc == -ENOMEM ? rc : 0;
 }
 
-static int load_stats(const struct tree *t, struct spec_stats *ret)
+/* stats-dump: at the top, where Podman and CRI-O copy it, else among the
+ * images (containerd's criu.tar when CRIU's work directory was the images
+ * directory). */
+static const struct arc_entry *stats_member(const struct tree *t)
 {
 	const struct arc_entry *e = view_container_member(t, "stats-dump");
+	char path[PATH_MAX];
+
+	if (e || !*t->ck->img_dir ||
+	    snprintf(path, sizeof(path), "%s/stats-dump", t->ck->img_dir) >= (int) sizeof(path))
+		return e;
+	return arc_find(t->arc, path);
+}
+
+static int load_stats(const struct tree *t, struct spec_stats *ret)
+{
+	const struct arc_entry *e = stats_member(t);
 	_cleanup_free_ void *owned = NULL;
 	struct ck_buf json = { 0 };
 	struct ck_blob b;
@@ -112,6 +127,7 @@ static int render_container(const struct tree *t, const struct tree_node *n, str
 	rc = load_spec(t, "config.dump", spec_parse_config, &info);
 	rc = rc ?: load_spec(t, "spec.dump", spec_parse_spec, &info);
 	rc = rc ?: load_spec(t, "network.status", spec_parse_network, &info);
+	rc = rc ?: spec_parse_ctrd(&info);
 	if (rc < 0)
 		goto out;
 	sum_sizes(t, &sizes);
@@ -261,13 +277,15 @@ int view_add_container(struct tree *t)
 		tree_warn(t, "pstree.img: %zu processes are not reachable from a root (their ppids form a cycle); "
 			  "/ps shows them as roots", f.n_unreached);
 	ck_forest_done(&f);
-	/* An engine checkpoint has spec.dump; a bare CRIU dump has no container. */
-	if (view_container_member(t, "spec.dump") || view_container_member(t, "config.dump")) {
+	/* An engine checkpoint has spec.dump (containerd's index: its index);
+	 * a bare CRIU dump has no container. */
+	if (view_container_member(t, "spec.dump") || view_container_member(t, "config.dump") ||
+	    (arc_image(t->arc) && arc_image(t->arc)->containerd)) {
 		if (!tree_text_add(t, t->root, "container.json", S_IFREG | 0444, render_container, NULL) ||
 		    warn_ps_tree(t) < 0)
 			return -ENOMEM;
 	}
-	e = view_container_member(t, "stats-dump");
+	e = stats_member(t);
 	if (e && e->type == ARC_REG) {
 		n = tree_text_add(t, t->root, "stats-dump.json", S_IFREG | 0444, render_stats, NULL);
 		if (!n)

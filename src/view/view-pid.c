@@ -151,29 +151,22 @@ static int r_exe(const struct tree *t, const struct tree_node *n, struct ck_buf 
  * read outside every VMA ends the file there (0 bytes: where /proc says EIO),
  * which is what a reader starting at offset 0 sees; inside a VMA, pages
  * that were not dumped read as zeros. The object is the process. */
-struct vma_key {
-	const struct img_vma *vmas;
-	uint64_t off;
-};
-
-static bool vma_ends_before(const void *ctx, size_t i)
+static uint64_t vma_end(const void *ctx, size_t i)
 {
-	const struct vma_key *k = ctx;
+	const struct img_vma *vmas = ctx;
 
-	return k->vmas[i].end <= k->off;
+	return vmas[i].end;
 }
 
 static uint64_t mem_mapped_len(const struct ckpt_proc *p, uint64_t off, size_t len)
 {
 	const struct img_mm *mm = p->mm;
-	struct vma_key key;
 	uint64_t end;
 	size_t i;
 
 	if (!mm)
 		return len;	/* mem_read() clips to mem_size() */
-	key = (struct vma_key) { mm->vmas, off };
-	i = ck_lower_bound(mm->n_vmas, vma_ends_before, &key);	/* the first VMA ending after @off */
+	i = ck_first_ending_after(mm->n_vmas, vma_end, mm->vmas, off);
 	if (i == mm->n_vmas || mm->vmas[i].start > off)
 		return 0;
 	end = mm->vmas[i].end;

@@ -73,7 +73,7 @@ static int64_t archive_time(const struct tree *t)
 int64_t view_checkpoint_time(const struct tree *t)
 {
 	const struct arc_entry *e = view_container_member(t, "config.dump");
-	struct spec_info info = { .archive_time = archive_time(t) };
+	struct spec_info info = { .archive_time = archive_time(t), .oci = arc_image(t->arc) };
 	_cleanup_free_ void *owned = NULL;
 	struct ck_blob b;
 	int64_t when;

@@ -7,7 +7,8 @@ ckptfs's own writer (src/oci/), so that each checks the other.
 
   mkoci.py layout SRC.tar DIR [--comp none|gzip|zstd] [--ref NAME]
            [--ann K=V]... [--split] [--nested] [--two] [--cut N] [--media-type MT]
-  mkoci.py ctrd SRC.tar DIR      containerd's checkpoint index
+  mkoci.py ctrd SRC.tar DIR [--spec FILE] [--ann K=V]... [--ref NAME]
+           [--stats] [--image] [--no-config]   containerd's checkpoint index
   mkoci.py docker SRC.tar OUT.tar  docker-archive
 """
 import argparse
@@ -112,14 +113,22 @@ def cmd_layout(a):
 
 
 def cmd_ctrd(a):
+    """As `ctr container checkpoint` writes it: the CRIU images as criu.tar
+    (with stats-dump when --stats: CRIU's work directory was the images
+    directory), the spec (spec.dump, or --spec) in a protobuf Any, the rw
+    layer, the index's annotations (--ann: image ref.name, runtime,
+    snapshotter), with --image the container image's manifest first, and
+    without its config blob (the spec) with --no-config."""
     ms = members_of(a.src)
     criu = []
     for ti, data in ms:
         if ti.name.startswith("checkpoint/"):
             ti.name = ti.name[len("checkpoint/"):]
             criu.append((ti, data))
+        elif ti.name == "stats-dump" and a.stats:
+            criu.append((ti, data))
     rw = next(data for ti, data in ms if ti.name == "rootfs-diff.tar")
-    spec = next(data for ti, data in ms if ti.name == "spec.dump")
+    spec = open(a.spec, "rb").read() if a.spec else next(data for ti, data in ms if ti.name == "spec.dump")
     d = a.dir
     # google.protobuf.Any: 1 type_url, 2 value
     anyp = ckimg.ser([(1, ckimg.LEN, b"types.containerd.io/opencontainers/runtime-spec/1/Spec"), (2, ckimg.LEN, spec)])
@@ -129,11 +138,18 @@ def cmd_ctrd(a):
         desc("application/vnd.containerd.container.checkpoint.config.v1+proto", put(d, anyp)),
         desc("application/vnd.containerd.container.checkpoint.runtime.name", put(d, b"io.containerd.runc.v2")),
     ]
+    if a.no_config:
+        entries = [e for e in entries if not e["mediaType"].endswith("config.v1+proto")]
+    if a.image:
+        entries.insert(0, desc("application/vnd.oci.image.manifest.v1+json",
+                               image(d, [retar([reg("etc/os-release", b"ID=test\n")])], "gzip", None)))
+    ann = {"io.containerd.checkpoint.snapshotter": "overlayfs"}
+    ann.update(kv.split("=", 1) for kv in a.ann)
     ck = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries,
-          "annotations": {"io.containerd.checkpoint.snapshotter": "overlayfs"}}
+          "annotations": ann}
     ckd = put(d, json.dumps(ck).encode())
     write_layout(d, [desc("application/vnd.oci.image.index.v1+json", ckd,
-                          {"org.opencontainers.image.ref.name": "checkpoint/wl:1"})])
+                          {"org.opencontainers.image.ref.name": a.ref})])
 
 
 def cmd_docker(a):
@@ -167,6 +183,12 @@ def main():
     cp = sp.add_parser("ctrd")
     cp.add_argument("src")
     cp.add_argument("dir")
+    cp.add_argument("--spec")
+    cp.add_argument("--ann", action="append", default=[])
+    cp.add_argument("--ref", default="checkpoint/wl:1")
+    cp.add_argument("--stats", action="store_true")
+    cp.add_argument("--image", action="store_true")
+    cp.add_argument("--no-config", action="store_true")
     dp = sp.add_parser("docker")
     dp.add_argument("src")
     dp.add_argument("out")

@@ -139,8 +139,31 @@ assert a["org.criu.checkpoint.container.name"] == "wl-gamma"
 assert a["org.criu.checkpoint.rootfsImageName"] == "localhost/ckpt-workload:1"
 assert a["org.criu.checkpoint.runtime.name"] == "runc" and a["test.key"] == "v1"' "$man"
 mount_same "$WORK/built" built-layout && umount_ck "$LAST"
+# containerd takes an image for a checkpoint when the blob its image record
+# points at carries org.criu.checkpoint.container.name: `ctr import` points
+# at each manifest of index.json, `ctr import --index-name` at the index
+# itself; both forms, read as containerd reads them (blob by digest)
+cat >"$WORK/ctrd-target.py" <<'EOF2'
+import io, json, sys, tarfile
+path, key = sys.argv[1], "org.criu.checkpoint.container.name"
+if path.endswith(".tar"):
+    t = tarfile.open(path)
+    get = lambda n: t.extractfile(n).read()
+else:
+    get = lambda n: open(path + "/" + n, "rb").read()
+index = json.loads(get("index.json"))
+assert index["annotations"][key] == "wl-gamma", "the index (--index-name) lacks " + key
+for d in index["manifests"]:
+    assert d["annotations"][key] == "wl-gamma", "the index's manifest descriptor lacks " + key
+    blob = json.loads(get("blobs/sha256/" + d["digest"].split(":")[1]))
+    assert blob["annotations"][key] == "wl-gamma", "the manifest lacks " + key
+EOF2
 "$CKPTFS" --build-oci --compress zstd "$src" "$WORK/built-zstd.tar" >/dev/null
 check "--build-oci DEST.tar writes an oci-archive" tar -tf "$WORK/built-zstd.tar" index.json oci-layout
+for b in built built-zstd.tar; do
+	check "--build-oci $b: index, its descriptor and the manifest all name the checkpoint (as containerd reads them)" \
+		python3 "$WORK/ctrd-target.py" "$WORK/$b"
+done
 mount_same "$WORK/built-zstd.tar" built-archive-zstd && umount_ck "$LAST"
 # an image rebuilt from an image
 "$CKPTFS" --build-oci "$WORK/gzip.oci.tar" "$WORK/rebuilt" >/dev/null
@@ -154,6 +177,10 @@ d=json.load(open(sys.argv[1])); assert d["Digest"] == sys.argv[2] and len(d["Lay
 	check "skopeo copy oci:built oci-archive:copied.tar" \
 		sh -c "skopeo copy -q 'oci:$WORK/built' 'oci-archive:$WORK/copied.tar' 2>&1"
 	mount_same "$WORK/copied.tar" skopeo-copied && umount_ck "$LAST"
+	# what a registry holds after a push: the manifest alone, annotations kept
+	check "skopeo copy oci:built dir: keeps the manifest's checkpoint annotations" \
+		sh -c "skopeo copy -q 'oci:$WORK/built' 'dir:$WORK/pushed' >/dev/null 2>&1 &&
+		       jq -e '.annotations[\"org.criu.checkpoint.container.name\"] == \"wl-gamma\"' '$WORK/pushed/manifest.json' >/dev/null"
 else
 	echo "# skopeo not installed: skipping its checks"
 fi
@@ -223,6 +250,44 @@ check "--build-oci onto an existing DEST: exit 14, one line" test "$rc" -eq 14 -
 check "--build-oci --compress lz4: usage error" test "$rc" -eq 1 -a -z "$(ls -A "$WORK/out")"
 "$CKPTFS" --build-oci "$src" "$WORK/nodir/x.tar" 2>"$WORK/err"; rc=$?
 check "--build-oci into a missing directory: exit 14" test "$rc" -eq 14 -a ! -e "$WORK/nodir"
+
+# Killed while writing: SIGTERM and SIGHUP leave nothing; SIGKILL leaves a
+# layout's DEST.partial-XXXXXX, which the next --build-oci of that DEST
+# removes (one line) while it keeps one that a live writer holds (locked)
+# and a look-alike that is not a writer's (no mark).
+big=$CKPTFS_DATA/real/rough-zeroheap.tar.zst
+mkdir -p "$WORK/kill"
+# started NAME: wait until the writer has made its partial directory (layouts)
+started() { for _ in $(seq 100); do compgen -G "$WORK/kill/$1.partial-*" >/dev/null && return 0; sleep 0.1; done; return 1; }
+for sig in TERM HUP KILL; do
+	for form in img.tar img; do
+		"$CKPTFS" --build-oci "$big" "$WORK/kill/$form" 2>/dev/null &
+		pid=$!
+		case $form in *.tar) sleep 1 ;; *) started "$form" || fail "no partial directory of $form" ;; esac
+		kill -$sig $pid
+		wait $pid; rc=$?
+		left=$(ls -A "$WORK/kill")
+		if [ $sig = KILL ] && [ $form = img ]; then
+			check "--build-oci DEST, SIGKILL: only DEST.partial-XXXXXX is left ($left)" \
+				sh -c "echo '$left' | grep -qx 'img.partial-......'"
+		else
+			check "--build-oci $form, SIG$sig: it dies of it ($rc), nothing left ($left)" test "$rc" -gt 128 -a -z "$left"
+		fi
+	done
+done
+stale=$(ls "$WORK/kill")
+mkdir "$WORK/kill/img.partial-mine00" "$WORK/kill/img.partial-held00"
+: >"$WORK/kill/img.partial-held00/.ckptfs-partial"
+exec {held}<"$WORK/kill/img.partial-held00"
+flock -x $held
+"$CKPTFS" --build-oci "$src" "$WORK/kill/img" >/dev/null 2>"$WORK/err"; rc=$?
+check "the next --build-oci of that DEST succeeds ($rc)" test "$rc" -eq 0 -a -f "$WORK/kill/img/index.json"
+check "  and removes the killed writer's $stale, saying so in one line" \
+	sh -c "[ ! -e '$WORK/kill/$stale' ] && [ \$(wc -l <'$WORK/err') -eq 1 ] && grep -q '$stale: removed' '$WORK/err'"
+check "  but not a partial directory a live writer holds, nor one without the mark" \
+	test -d "$WORK/kill/img.partial-held00" -a -d "$WORK/kill/img.partial-mine00"
+check "  and the image holds no mark" test ! -e "$WORK/kill/img/.ckptfs-partial"
+exec {held}<&-
 
 umount_ck "$ref"
 finish

@@ -97,6 +97,59 @@ static void test_engines(void)
 	}
 }
 
+/* containerd's checkpoint index: engine, name, id, image and runtime from
+ * the index's annotations and the spec's cgroupsPath; its time. */
+static void test_ctrd(void)
+{
+	static const struct arc_kv ann[] = {
+		{ "org.opencontainers.image.ref.name", "docker.io/library/app:1" },
+		{ "io.containerd.checkpoint.runtime", "io.containerd.runc.v2" },
+	};
+	static const struct {
+		const char *cgroups, *id;
+	} ids[] = {
+		{ "/default/app-1", "app-1" },
+		{ "kubepods-besteffort-pod1.slice:cri-containerd:4f1e", "4f1e" },
+		{ "/kubepods/besteffort/pod1/4f1e", NULL },	/* not a shape containerd gives: no guess */
+		{ "custom", NULL }, { "/default/", NULL }, { "//x", NULL }, { "a:cri-containerd:", NULL },
+	};
+	struct arc_image img = { .containerd = true, .annotations = ann, .n_annotations = 2,
+				 .ctrd_time = 1796459617 };
+	char *name = NULL;
+	bool engine = true;
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(*ids); i++) {
+		struct spec_info info = { .oci = &img };
+		char js[160];
+		struct ck_blob b;
+
+		snprintf(js, sizeof(js), "{\"annotations\": {\"io.container.manager\": \"libpod\"},"
+			 " \"linux\": {\"cgroupsPath\": \"%s\"}}", ids[i].cgroups);
+		b = blob(js);
+		CHECK(spec_parse_spec(&b, &info) == 0 && spec_parse_ctrd(&info) == 0, "ctrd %zu parses", i);
+		CHECK(ids[i].id ? info.id && !strcmp(info.id, ids[i].id) : !info.id, "ctrd: cgroupsPath '%s' gives id %s",
+		      ids[i].cgroups, ids[i].id ? ids[i].id : "none");
+		CHECK(!strcmp(spec_engine(&info), "containerd"), "ctrd: containerd's index is containerd's, whatever the spec says");
+		CHECK(spec_container_name(&info, &name) == 0 && (ids[i].id ? name && !strcmp(name, ids[i].id) : !name),
+		      "ctrd: no CRI name: the name is the id");
+		free(name);
+		name = NULL;
+		CHECK(!strcmp(info.image, "docker.io/library/app:1") && !strcmp(info.runtime, "io.containerd.runc.v2"),
+		      "ctrd: image and runtime from the index");
+		info.archive_time = 1893553445;
+		CHECK(spec_checkpoint_time(&info, &engine) == 1796459617 && !engine,
+		      "ctrd: the time criu.tar records, not the archive's");
+		spec_info_done(&info);
+	}
+	img.containerd = false;
+	{
+		struct spec_info info = { .oci = &img, .archive_time = 5 };
+
+		CHECK(spec_parse_ctrd(&info) == 0 && !info.image && !info.runtime, "another image: nothing taken");
+		CHECK(spec_checkpoint_time(&info, NULL) == 5, "another image: the archive's time");
+	}
+}
+
 static void test_rfc3339(void)
 {
 	static const struct {
@@ -255,6 +308,7 @@ int main(void)
 	test_bad_json();
 	test_podman();
 	test_engines();
+	test_ctrd();
 	test_rfc3339();
 	test_deleted();
 	test_container_json();

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* util: the one number and size parser of the command line, and the
- * writers' output files (created whole or not at all, never over what
+/* util: the one number and size parser of the command line, the search
+ * for the extent holding an offset, and the writers' output files (created whole or not at all, never over what
  * exists unless forced, and then only over a regular file). */
 #include <errno.h>
 #include <fcntl.h>
@@ -149,9 +149,37 @@ static void test_report_helpers(void)
 		CHECK(!triage_secret_name(plain[i], strlen(plain[i])), "%s names no secret", plain[i]);
 }
 
+static uint64_t extent_end(const void *ctx, size_t i)
+{
+	const uint64_t (*x)[2] = ctx;
+
+	return x[i][0] + x[i][1];
+}
+
+/* The one search for the extent that holds an offset, or the next one. */
+static void test_extents(void)
+{
+	/* [10, 20) [20, 25) [40, 41) [100, 2^64 - 1) */
+	static const uint64_t x[][2] = { { 10, 10 }, { 20, 5 }, { 40, 1 }, { 100, UINT64_MAX - 100 } };
+	static const struct { uint64_t pos; size_t want; } q[] = {
+		{ 0, 0 }, { 10, 0 }, { 19, 0 }, { 20, 1 }, { 24, 1 }, { 25, 2 }, { 39, 2 }, { 40, 2 },
+		{ 41, 3 }, { 100, 3 }, { UINT64_MAX - 1, 3 }, { UINT64_MAX, 4 },
+	};
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		size_t got = ck_first_ending_after(4, extent_end, x, q[i].pos);
+
+		CHECK(got == q[i].want, "first extent ending after %llu: %zu (want %zu)",
+		      (unsigned long long) q[i].pos, got, q[i].want);
+	}
+	CHECK(ck_first_ending_after(0, extent_end, x, 5) == 0, "no extents: 0");
+	CHECK(ck_first_ending_after(3, extent_end, x, 41) == 3, "past the last of 3: 3");
+}
+
 int main(void)
 {
 	test_numbers();
+	test_extents();
 	test_report_helpers();
 	test_out();
 	return tap_done();
