@@ -9,16 +9,73 @@
 #include "arc-reg-priv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <search.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Layer blob @e as zstd:chunked, read at random through its table of
+ * contents, which its descriptor's annotations @ann place: in a layout
+ * directory or a plain oci-archive (where the blob lies in the file), with
+ * the limits of @lo. -ENOTSUP when it is no such layer or cannot be read
+ * that way: it is then read as a stream. */
+static int oci_chunked(struct oci *o, const struct arc_entry *e, json_object *ann, const struct arc_opts *lo,
+		       struct arc **ret, char **ret_err)
+{
+	const struct arc_item *it = (const struct arc_item *) e;
+	const char *pos = oci_jstr(ann, ARC_ANN_CHUNKED_POS), *sum = oci_jstr(ann, ARC_ANN_CHUNKED_SUM);
+	_cleanup_(arc_freep) struct arc *a = NULL;
+	_cleanup_free_ char *err = NULL;
+	uint64_t base = 0;
+	int fd, rc;
+
+	if (!pos) {
+		pos = oci_jstr(ann, ARC_ANN_CHUNKED_POS_OLD);
+		sum = oci_jstr(ann, ARC_ANN_CHUNKED_SUM_OLD);
+	}
+	if (!pos)
+		return -ENOTSUP;
+	if (!strcmp(o->outer->kind, "directory")) {
+		fd = arc_open_member(o->outer, e->path);
+	} else if (it->src == ARC_SRC_ARCHIVE && !it->owner && o->outer->fd >= 0) {
+		fd = fcntl(o->outer->fd, F_DUPFD_CLOEXEC, 3);
+		fd = fd < 0 ? -errno : fd;
+		base = it->off;
+	} else {
+		return -ENOTSUP;
+	}
+	if (fd < 0)
+		return ck_err(ret_err, fd, "cannot open it: %s", strerror(-fd));
+	a = arc_new(lo);
+	if (!a) {
+		close(fd);
+		return -ENOMEM;
+	}
+	a->fd = fd;
+	a->budget = o->outer->budget;
+	rc = arc_chunked_index(a, fd, base, e->size, pos, sum, &err);
+	if (rc == 0)
+		rc = arc_finish(a);
+	if (rc == -ENOTSUP)
+		ck_log(CK_LOG_DEBUG, "arc: %s: zstd:chunked, read as a stream: %s", e->path, err ? err : "");
+	else if (rc < 0)
+		return ck_err(ret_err, rc, "zstd:chunked table of contents: %s", err ? err : strerror(-rc));
+	else
+		*ret = TAKE_PTR(a);
+	return rc;
+}
 
 /* Index the blob @e of the outer arc as a tar of its own. A file of a
  * layout directory is opened as a whole file, which gives compressed
- * layers random access where arc-seek.c allows it. Either way the layer
- * draws on the outer arc's budget: the members all layers keep in memory
- * share one limit, as do their spill files. */
-int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, struct arc **ret)
+ * layers random access where arc-seek.c allows it; a zstd:chunked layer
+ * (its descriptor @desc says so) is read member by member. Either way the
+ * layer draws on the outer arc's budget: the members all layers keep in
+ * memory share one limit, as do their spill files. */
+int oci_open_layer_desc(struct oci *o, const struct arc_entry *e, json_object *desc, const char *what,
+			struct arc **ret)
 {
 	_cleanup_free_ char *err = NULL;
 	struct arc_opts lo = { 0 };
@@ -37,15 +94,17 @@ int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, s
 	if (o->opts)
 		lo = *o->opts;
 	lo.progress = NULL;
-	if (o->outer->reg) {
+	if (o->outer->reg)
 		rc = arc_reg_layer(o->outer, e, o->opts, ret, &err);
-	} else if (!strcmp(o->outer->kind, "directory")) {
+	else
+		rc = desc ? oci_chunked(o, e, oci_jget(desc, "annotations", json_type_object), &lo, ret, &err) : -ENOTSUP;
+	if (rc == -ENOTSUP && !o->outer->reg && !strcmp(o->outer->kind, "directory")) {
 		int fd = arc_open_member(o->outer, e->path);
 
 		if (fd < 0)
 			return ck_err(o->ret_error, fd, "%s: cannot open %s: %s", what, e->path, strerror(-fd));
 		rc = arc_open_fd(fd, &lo, o->outer->budget, ret, &err);
-	} else {
+	} else if (rc == -ENOTSUP && !o->outer->reg) {
 		rc = arc_open_nested(o->outer, e, &lo, ret, &err);
 	}
 	if (rc < 0)
@@ -59,6 +118,11 @@ int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, s
 	v[o->m->nsubs++] = *ret;
 	s->layer = *ret;
 	return 0;
+}
+
+int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, struct arc **ret)
+{
+	return oci_open_layer_desc(o, e, NULL, what, ret);
 }
 
 /* What the whiteout @base (".wh.NAME") of a layer does: 1 for

@@ -96,6 +96,10 @@ int oci_manifest(struct oci *o, const struct oci_cand *c);
 /* arc-oci-layer.c: index blob @e of the outer arc as a tar of its own,
  * once however many layers it is; borrowed until o->m is freed. */
 int oci_open_layer(struct oci *o, const struct arc_entry *e, const char *what, struct arc **ret);
+/* The same for the layer descriptor @desc (NULL: none), whose annotations
+ * may place a zstd:chunked table of contents. */
+int oci_open_layer_desc(struct oci *o, const struct arc_entry *e, json_object *desc, const char *what,
+			struct arc **ret);
 /* Put @layer (@what in messages; its whiteouts are checked here) over the
  * layers added before, its items under @prefix ("" or "checkpoint/"). */
 int oci_add_layer(struct oci *o, const struct arc *layer, const char *prefix, const char *what);

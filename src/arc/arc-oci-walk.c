@@ -275,7 +275,7 @@ int oci_manifest(struct oci *o, const struct oci_cand *c)
 			return ck_err(o->ret_error, -EMEDIUMTYPE, "%s: media type '%s' is not a layer ckptfs knows",
 				       lwhat, arc_safe_name(mt ? mt : "(none)", safe, sizeof(safe)));
 		rc = oci_blob(o, d, lwhat, &e);
-		rc = rc ?: oci_open_layer(o, e, lwhat, &layer);
+		rc = rc ?: oci_open_layer_desc(o, e, d, lwhat, &layer);
 		rc = rc ?: oci_add_layer(o, layer, "", lwhat);
 		if (rc < 0)
 			return rc;

@@ -36,6 +36,15 @@
  * ARC_ANN_REF there) */
 #define ARC_ANN_CTRD_RUNTIME "io.containerd.checkpoint.runtime"
 
+/* zstd:chunked layers: where the table of contents lies in the blob
+ * ("OFFSET:LENGTH:SIZE:TYPE") and the sha256 of its compressed bytes, in
+ * the layer descriptor's annotations; older writers (skopeo 1.9) use the
+ * io.containers.* keys */
+#define ARC_ANN_CHUNKED_POS "io.github.containers.zstd-chunked.manifest-position"
+#define ARC_ANN_CHUNKED_SUM "io.github.containers.zstd-chunked.manifest-checksum"
+#define ARC_ANN_CHUNKED_POS_OLD "io.containers.zstd-chunked.manifest-position"
+#define ARC_ANN_CHUNKED_SUM_OLD "io.containers.zstd-chunked.manifest-checksum"
+
 /* Is @mt a layer media type (OCI, Docker or containerd's rw layer)? The
  * compression it announces is not trusted: the content decides. */
 bool arc_oci_is_layer_type(const char *mt);

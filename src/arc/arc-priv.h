@@ -165,6 +165,17 @@ int arc_open_member(const struct arc *a, const char *path);
 int arc_open_fd(int fd, const struct arc_opts *opts, struct arc_budget *budget, struct arc **ret_arc,
 		char **ret_error);
 
+/* Index the zstd:chunked layer blob of @size bytes at @base of @fd (kept
+ * open by the caller as long as @a) from its table of contents, placed by
+ * the annotation @pos ("OFFSET:LENGTH:SIZE:TYPE") and vouched for by
+ * @checksum (the sha256 of its compressed bytes): its members become items
+ * of @a whose data a->seek reads frame by frame (arc-seek-chunked.c).
+ * Returns 0; -ENOTSUP when the blob cannot be read that way (read it as a
+ * stream); -EBADMSG for a TOC that is corrupt, does not match @checksum or
+ * points outside the blob; -EIO, -ENOMEM; with a one-line reason. */
+int arc_chunked_index(struct arc *a, int fd, uint64_t base, uint64_t size, const char *pos,
+		      const char *checksum, char **ret_error);
+
 /* If @a, just indexed from @path, is a container image, build the archive
  * its layers make (taking @a over) in @ret_arc and return 1; return 0 when
  * it is not an image (@a untouched), or -errno with a message. */

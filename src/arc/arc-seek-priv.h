@@ -23,6 +23,7 @@ enum seek_fmt {
 	SEEK_XZ,
 	SEEK_ZSTD,		/* frames that declare their content size */
 	SEEK_ZSTD_TABLE,	/* the seekable format: a seek table at the end */
+	SEEK_ZSTD_CHUNKED,	/* zstd:chunked: the members' frames, from its TOC (arc-seek-chunked.c) */
 };
 
 /* One independently decodable unit: an xz block (with its padding and
@@ -35,6 +36,16 @@ struct seek_unit {
 	uint32_t sum;		/* seek table checksum: low 32 bits of XXH64 */
 	uint8_t xz_check;	/* lzma_check of the unit's xz stream */
 	bool has_sum;
+	bool has_sha;		/* pieces from arc_seek.sha_first[i] give its sha256s */
+	bool zeros;		/* zstd:chunked: a run of zeros, not read (usize only) */
+};
+
+/* zstd:chunked: the sha256 of @len decoded bytes, a piece of a unit (the
+ * pieces of a unit follow each other and add up to it). */
+struct seek_sha {
+	uint32_t len;
+	bool set;		/* else unknown: not checked */
+	uint8_t sha[32];
 };
 
 /* A decoded unit in the cache, or one being decoded. */
@@ -81,6 +92,11 @@ struct arc_seek {
 	uint64_t seq_end;	/* where the last read ended */
 	uint64_t ahead_decodes;	/* units the helpers decoded */
 	bool ahead_stop;
+	struct seek_sha *shas;	/* zstd:chunked: the pieces of the units, in order */
+	size_t nshas, shas_cap;
+	uint32_t *sha_first;	/* per unit with has_sha: its first piece */
+	uint64_t src_bytes, src_reads;	/* through arc_seek_read(): for the debug log */
+	size_t warned;		/* 1 + the unit whose failure was last warned of */
 	char kind[48];
 };
 
@@ -90,8 +106,21 @@ struct arc_seek {
  * with a message. */
 int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usize,
 		 char **ret_error);
-/* Read @len bytes at @off of the compressed file: the count, or -errno. */
+/* A table without units for the compressed file read through @src
+ * (@file_size bytes), with the limits of @opts (may be NULL); NULL when out
+ * of memory. Fill it (arc_seek_add()), then arc_seek_ready(). */
+struct arc_seek *arc_seek_new(const struct arc_seek_src *src, uint64_t file_size, const struct arc_seek_opts *opts);
+/* The source that reads the file open at @fd. */
+struct arc_seek_src arc_seek_fd_src(int fd);
+/* Number the units and set up the cache and its locks. 0 or -ENOMEM. */
+int arc_seek_ready(struct arc_seek *s, const struct arc_seek_opts *opts, char **ret_error);
+/* Read @len bytes at @off of the compressed file through s->src: the one
+ * way units, tables and a zstd:chunked file's metadata are read (counted
+ * for the debug log). The count, short only at the end, or -errno. */
 ssize_t arc_seek_read(const struct arc_seek *s, void *buf, size_t len, uint64_t off);
+/* Whether unit @i of @s, decoded at @out, has the sha256s of its pieces
+ * (arc-seek-chunked.c). */
+bool arc_seek_sha_ok(const struct arc_seek *s, size_t i, const uint8_t *out);
 /* Fill the unit table of @s from the file s->src: every stream of an xz
  * file, from the last one back; the seek table or the frames of a zstd
  * file. Returns 0 or the errors of arc_seek_open(). */

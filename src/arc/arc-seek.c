@@ -80,7 +80,13 @@ int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usi
 
 ssize_t arc_seek_read(const struct arc_seek *s, void *buf, size_t len, uint64_t off)
 {
-	return s->src.pread(s->src.ctx, buf, len, off);
+	ssize_t n = s->src.pread(s->src.ctx, buf, len, off);
+
+	if (n > 0) {
+		__atomic_add_fetch(&((struct arc_seek *) s)->src_bytes, (uint64_t) n, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&((struct arc_seek *) s)->src_reads, 1, __ATOMIC_RELAXED);
+	}
+	return n;
 }
 
 static ssize_t seek_fd_pread(void *ctx, void *buf, size_t len, uint64_t off)
@@ -88,10 +94,15 @@ static ssize_t seek_fd_pread(void *ctx, void *buf, size_t len, uint64_t off)
 	return ck_pread_full((int) (intptr_t) ctx, buf, len, (off_t) off);
 }
 
+struct arc_seek_src arc_seek_fd_src(int fd)
+{
+	return (struct arc_seek_src) { seek_fd_pread, (void *) (intptr_t) fd };
+}
+
 int arc_seek_open(int fd, uint64_t file_size, const struct arc_seek_opts *opts,
 		  struct arc_seek **ret_seek, char **ret_error)
 {
-	struct arc_seek_src src = { seek_fd_pread, (void *) (intptr_t) fd };
+	struct arc_seek_src src = arc_seek_fd_src(fd);
 
 	return arc_seek_open_src(&src, file_size, opts, ret_seek, ret_error);
 }
@@ -111,28 +122,30 @@ int arc_seek_set_sha256(struct arc_seek *s, const char *hex, size_t n)
 	return 0;
 }
 
-int arc_seek_open_src(const struct arc_seek_src *src, uint64_t file_size, const struct arc_seek_opts *opts,
-		      struct arc_seek **ret_seek, char **ret_error)
+struct arc_seek *arc_seek_new(const struct arc_seek_src *src, uint64_t file_size, const struct arc_seek_opts *opts)
 {
-	_cleanup_(arc_seek_freep) struct arc_seek *s = NULL;
-	uint64_t cache;
-	int rc;
+	struct arc_seek *s = calloc(1, sizeof(*s));
 
-	s = calloc(1, sizeof(*s));
 	if (!s)
-		return ck_err(ret_error, -ENOMEM, "out of memory");
+		return NULL;
 	s->src = *src;
 	s->file_size = file_size;
 	s->table_trusted = opts && opts->table_trusted;
 	s->unit_cap = SEEK_UNIT_DEFAULT;
 	if (opts && opts->unit_max)
 		s->unit_cap = CK_MIN(opts->unit_max, SEEK_UNIT_CAP_MAX);
-	rc = arc_seek_scan(s, ret_error);
-	if (rc < 0)
-		return rc;
-	if (s->n < 2)
-		return ck_err(ret_error, -ENOTSUP, "a single %s",
-			       s->fmt == SEEK_XZ ? "xz block" : "zstd frame");
+	return s;
+}
+
+static const char *const seek_kinds[] = {
+	[SEEK_XZ] = "xz", [SEEK_ZSTD] = "zstd", [SEEK_ZSTD_TABLE] = "zstd seekable",
+	[SEEK_ZSTD_CHUNKED] = "zstd:chunked",
+};
+
+int arc_seek_ready(struct arc_seek *s, const struct arc_seek_opts *opts, char **ret_error)
+{
+	uint64_t cache;
+
 	for (size_t i = 0; i < s->n; i++) {
 		s->units[i].uoff = s->size;
 		s->size += s->units[i].usize;
@@ -158,11 +171,30 @@ int arc_seek_open_src(const struct arc_seek_src *src, uint64_t file_size, const 
 	}
 	s->seq_end = UINT64_MAX;
 	s->lock_ready = true;
-	snprintf(s->kind, sizeof(s->kind), "%s, %zu %s",
-		 s->fmt == SEEK_XZ ? "xz" : s->fmt == SEEK_ZSTD ? "zstd" : "zstd seekable", s->n,
-		 s->fmt == SEEK_XZ ? "blocks" : "frames");
+	snprintf(s->kind, sizeof(s->kind), "%s, %zu %s", seek_kinds[s->fmt], s->n,
+		 s->fmt == SEEK_XZ ? "blocks" : s->fmt == SEEK_ZSTD_CHUNKED ? "units" : "frames");
 	ck_log(CK_LOG_DEBUG, "seek: %s, %" PRIu64 " bytes, units up to %" PRIu64 ", cache %" PRIu64
 	       ", %u decoders", s->kind, s->size, s->unit_largest, s->cache_max, s->decoders);
+	return 0;
+}
+
+int arc_seek_open_src(const struct arc_seek_src *src, uint64_t file_size, const struct arc_seek_opts *opts,
+		      struct arc_seek **ret_seek, char **ret_error)
+{
+	_cleanup_(arc_seek_freep) struct arc_seek *s = arc_seek_new(src, file_size, opts);
+	int rc;
+
+	if (!s)
+		return ck_err(ret_error, -ENOMEM, "out of memory");
+	rc = arc_seek_scan(s, ret_error);
+	if (rc < 0)
+		return rc;
+	if (s->n < 2)
+		return ck_err(ret_error, -ENOTSUP, "a single %s",
+			       s->fmt == SEEK_XZ ? "xz block" : "zstd frame");
+	rc = arc_seek_ready(s, opts, ret_error);
+	if (rc < 0)
+		return rc;
 	*ret_seek = TAKE_PTR(s);
 	return 0;
 }
@@ -336,6 +368,10 @@ static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
 	ssize_t n;
 	int rc = -EIO;
 
+	if (u->zeros) {
+		memset(out, 0, u->usize);
+		return 0;
+	}
 	n = arc_seek_read(s, in, u->csize, u->coff);
 	if (n >= 0 && (size_t) n != u->csize)
 		why = "file truncated";
@@ -347,8 +383,15 @@ static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
 		why = "checksum mismatch";
 		rc = -EIO;
 	}
+	if (rc == 0 && u->has_sha && !arc_seek_sha_ok(s, i, out)) {
+		why = "sha256 differs from the table of contents";
+		rc = -EIO;
+	}
+	/* a zstd:chunked member's frames were vouched for by its TOC: say why
+	 * it fails, once for a unit read again and again */
 	if (rc < 0)
-		ck_log(CK_LOG_DEBUG, "seek: %s unit %zu (%" PRIu32 " bytes at %" PRIu64 "): %s",
+		ck_log(s->fmt == SEEK_ZSTD_CHUNKED && __atomic_exchange_n(&s->warned, i + 1, __ATOMIC_RELAXED) != i + 1 ?
+		       CK_LOG_WARNING : CK_LOG_DEBUG, "seek: %s unit %zu (%" PRIu32 " bytes at %" PRIu64 "): %s",
 		       s->kind, i, u->csize, u->coff, why);
 	return rc;
 }
@@ -574,6 +617,9 @@ void arc_seek_free(struct arc_seek *s)
 
 	if (!s)
 		return;
+	if (s->src_reads)
+		ck_log(CK_LOG_DEBUG, "seek: %s: %" PRIu64 " compressed bytes read in %" PRIu64 " reads, %" PRIu64
+		       " decodes", s->kind, s->src_bytes, s->src_reads, s->decodes);
 	if (s->lock_ready) {
 		pthread_mutex_lock(&s->lock);
 		s->ahead_stop = true;
@@ -595,6 +641,8 @@ void arc_seek_free(struct arc_seek *s)
 	}
 	free(s->units);
 	free(s->sha256);
+	free(s->shas);
+	free(s->sha_first);
 	free(s);
 }
 

@@ -18,12 +18,6 @@ void ckpt_blob_done(struct ckpt_blob *ib);
 const struct arc_entry *ckpt_find_image_in(const struct arc *a, const char *dir, const char *name);
 /* Load it. Returns 0, -ENOENT when absent, -EBADMSG when too large, or another -errno. */
 int ckpt_load_image_in(const struct arc *a, const char *dir, const char *name, struct ckpt_blob *ret);
-/* The directory of inventory.img in @a: "checkpoint" when there, else the
- * only one (a `parent` directory inside another is part of that one's
- * chain), else the first of a pod's "<name>/checkpoint". Returns 0
- * (malloc'ed in @ret), -ENOMEM, or -ARC_ENOTCKPT: none, or several that
- * are no pod (then a one-line reason listing them in @ret_error, if given). */
-int ckpt_find_img_dir(const struct arc *a, char **ret, char **ret_error);
 
 /* Pages of @child's entries kept in the parent (PE_PARENT without
  * PE_PRESENT), in *@ret_wanted, and how many of them @parent's entries

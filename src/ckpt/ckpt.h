@@ -229,6 +229,13 @@ void ckpt_contents_done(struct ckpt *ck);
  * archive order, a malloc'ed array of malloc'ed strings (ckpt_pod_free()),
  * or -ENOMEM. */
 ssize_t ckpt_pod_containers(const struct arc *a, char ***ret_names);
+/* The directory of inventory.img in @a: "checkpoint" when there, else the
+ * only one (a `parent` directory inside another is part of that one's
+ * chain), else the first of a pod's "<name>/checkpoint". Returns 0
+ * (malloc'ed in @ret), -ENOMEM, or -ARC_ENOTCKPT: none, or several that
+ * are no pod: a mount refuses it, --search, --yara and --triage
+ * read each archive in it (then a one-line reason listing them in @ret_error, if given). */
+int ckpt_find_img_dir(const struct arc *a, char **ret, char **ret_error);
 void ckpt_pod_free(char **names, size_t n);
 /* The images directory of pod container @name ("<name>/checkpoint"), for
  * ckpt_opts.img_dir; malloc'ed, NULL on ENOMEM. */

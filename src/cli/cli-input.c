@@ -4,6 +4,7 @@
  * per container of a pod when asked), with a progress bar while a large
  * archive is indexed and one line on stderr naming the file when anything
  * fails. Also the tree of an opened input, for mounting and --ls/--cat. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -311,6 +312,81 @@ int cli_input_open(const struct cli_common *c, const char *path, unsigned flags,
 	if (rc == 0 && !(flags & CLI_INPUT_CHAIN_LATER))
 		cli_input_chain_warn(in);
 	return rc;
+}
+
+/* How deep directories of checkpoints are expanded (a symlink loop ends here). */
+#define WALK_DEPTH_MAX 4
+
+/* Is @path a directory that stands for the archives in it: not a checkpoint
+ * of its own (the detection that makes a mount refuse it)? */
+static bool walk_is_many(const struct cli_common *c, const struct cli_walk *w, const char *path)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct arc_opts aopts;
+	struct stat st;
+	struct arc *a = NULL;
+	int rc;
+
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode) || (w->own_dir && w->own_dir(path)))
+		return false;
+	cli_arc_opts(c, &aopts);
+	if (arc_open(path, &aopts, &a, NULL) < 0)
+		return false;	/* reading it as one input says why */
+	rc = ckpt_find_img_dir(a, &dir, NULL);
+	arc_free(a);
+	return rc == -ARC_ENOTCKPT;
+}
+
+static size_t walk_path(const struct cli_common *c, const struct cli_walk *w, const char *path, unsigned depth);
+
+/* The entries of directory @path, each an input. Returns the failures. */
+static size_t walk_dir(const struct cli_common *c, const struct cli_walk *w, const char *path, unsigned depth)
+{
+	struct dirent **names = NULL;
+	int n = scandir(path, &names, NULL, alphasort);
+	size_t failed = 0, done = 0;
+
+	if (n < 0) {
+		fprintf(stderr, "%s: %s: %s\n", c->prog, path, strerror(errno));
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		_cleanup_free_ char *sub = NULL;
+		struct stat st;
+
+		if (names[i]->d_name[0] != '.' && asprintf(&sub, "%s/%s", path, names[i]->d_name) >= 0 &&
+		    stat(sub, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+			failed += walk_path(c, w, sub, depth + 1);
+			done++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (!done) {
+		fprintf(stderr, "%s: %s: no checkpoint in this directory\n", c->prog, path);
+		failed++;
+	}
+	return failed;
+}
+
+static size_t walk_path(const struct cli_common *c, const struct cli_walk *w, const char *path, unsigned depth)
+{
+	if (depth < WALK_DEPTH_MAX && walk_is_many(c, w, path))
+		return walk_dir(c, w, path, depth);
+	return w->one(w->ctx, path, true) != 0;
+}
+
+size_t cli_inputs_walk(const struct cli_common *c, int argc, char **argv, const struct cli_walk *w)
+{
+	size_t failed = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (walk_is_many(c, w, argv[i]))
+			failed += walk_dir(c, w, argv[i], 0);
+		else
+			failed += w->one(w->ctx, argv[i], argc > 1) != 0;
+	}
+	return failed;
 }
 
 /* What the tree leaves out, said once at warning level (stderr in the

@@ -70,6 +70,8 @@ void search_emit(struct search_run *s, const struct search_loc *loc, const struc
 		json_object *j = json_object_new_object();
 		char hex[32];
 
+		if (s->archive)
+			json_object_object_add(j, "archive", json_object_new_string(s->archive));
 		if (s->container)
 			json_object_object_add(j, "container", json_object_new_string(s->container));
 		json_object_object_add(j, "pid", json_object_new_int64(s->pid));
@@ -110,6 +112,8 @@ void search_emit(struct search_run *s, const struct search_loc *loc, const struc
 		ck_buf_puts(b, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(j);
 	} else {
+		if (s->several)	/* as grep names the file when it has several */
+			ck_buf_printf(b, "%s\t", s->archive);
 		if (s->container)
 			ck_buf_printf(b, "%s/", s->container);
 		ck_buf_printf(b, "%" PRIu32 "\t%s\t", s->pid, s->comm);

@@ -283,16 +283,24 @@ static void search_proc(struct search_run *s, const struct matcher *m, const str
 	}
 }
 
-static int run_search(const struct search_opts *o, struct cli_common *c, const char *archive)
-{
-	_cleanup_(matcher_done) struct matcher m = { 0 };
-	_cleanup_(cli_input_done) struct cli_input in = { 0 };
-	struct search_run s = { .o = o, .archive = archive };
-	bool matched_pid = false;
+/* The inputs of one run: what is over all of them. */
+struct search_all {
+	const struct search_opts *o;
+	struct cli_common *c;
+	const struct matcher *m;
+	uint64_t total;		/* matches */
+	bool matched_pid;	/* --pid named a process of some input */
+};
 
-	if (matcher_new(o, &m))
-		return CLI_EXIT_SEARCH_ERROR;
-	if (cli_input_open(c, archive, CLI_INPUT_PODS, &in))
+/* Search the archive @archive (a struct cli_walk's one()). */
+static int search_archive(void *ctx, const char *archive, bool several)
+{
+	struct search_all *all = ctx;
+	const struct search_opts *o = all->o;
+	_cleanup_(cli_input_done) struct cli_input in = { 0 };
+	struct search_run s = { .o = o, .archive = archive, .several = several };
+
+	if (cli_input_open(all->c, archive, CLI_INPUT_PODS, &in))
 		return CLI_EXIT_SEARCH_ERROR;
 	for (size_t k = 0; k < in.n; k++) {
 		s.ck = in.cks[k];
@@ -300,23 +308,38 @@ static int run_search(const struct search_opts *o, struct cli_common *c, const c
 		for (size_t i = 0; i < s.ck->n_procs; i++) {
 			if (!selected(o, s.container, s.ck->procs[i].pid))
 				continue;
-			matched_pid = true;
+			all->matched_pid = true;
 			if (!o->has_max || o->max_count)	/* -m 0: nothing, as grep */
-				search_proc(&s, &m, &s.ck->procs[i]);
+				search_proc(&s, all->m, &s.ck->procs[i]);
 		}
 	}
 	ck_buf_done(&s.line);
+	all->total += s.total;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "%s: write error: %s\n", o->prog, strerror(errno));
 		return CLI_EXIT_SEARCH_ERROR;
 	}
-	if (o->n_pids && !matched_pid) {
-		fprintf(stderr, "%s: %s: no process matches --pid\n", o->prog, archive);
+	return s.error ? CLI_EXIT_SEARCH_ERROR : 0;
+}
+
+/* Every input, one after the other; the exit status over all of them. */
+static int run_search(const struct search_opts *o, struct cli_common *c, int argc, char **argv)
+{
+	_cleanup_(matcher_done) struct matcher m = { 0 };
+	struct search_all all = { .o = o, .c = c, .m = &m };
+	const struct cli_walk w = { .one = search_archive, .ctx = &all };
+	size_t failed;
+
+	if (matcher_new(o, &m))
+		return CLI_EXIT_SEARCH_ERROR;
+	failed = cli_inputs_walk(c, argc, argv, &w);
+	if (o->n_pids && !all.matched_pid && !failed) {
+		fprintf(stderr, "%s: no process matches --pid\n", o->prog);
 		return CLI_EXIT_SEARCH_ERROR;
 	}
-	if (s.error)
+	if (failed)
 		return CLI_EXIT_SEARCH_ERROR;
-	return s.total ? CLI_EXIT_OK : CLI_EXIT_NOT_FOUND;
+	return all.total ? CLI_EXIT_OK : CLI_EXIT_NOT_FOUND;
 }
 
 static int search_run_mode(void *st, struct cli_common *c, int argc, char **argv)
@@ -337,9 +360,9 @@ static int search_run_mode(void *st, struct cli_common *c, int argc, char **argv
 	}
 	if (!o->yara && !o->n_pats)
 		return cli_usage_error(m, c->prog, "no pattern given");
-	if (argc != 1)
-		return cli_usage_error(m, c->prog, argc < 1 ? "no archive given" : "one archive at a time");
-	return run_search(o, c, argv[0]);
+	if (argc < 1)
+		return cli_usage_error(m, c->prog, "no archive given");
+	return run_search(o, c, argc, argv);
 }
 
 static const struct cli_flag pattern_flags[] = {
@@ -366,7 +389,7 @@ static const struct cli_flag scan_flags[] = {
 
 const struct cli_mode cli_mode_search = {
 	.name = "search",
-	.operands = "[-e PATTERN]... [-f FILE] [PATTERN] ARCHIVE",
+	.operands = "[-e PATTERN]... [-f FILE] [PATTERN] ARCHIVE|DIR...",
 	.summary = "search the memory of every process for PCRE2 regexes (or\n"
 		   "strings): pid, comm, address, offset in <pid>/pages, the VMA\n"
 		   "as maps prints it, the match (tab-separated, \\xNN escapes)",
@@ -377,7 +400,7 @@ const struct cli_mode cli_mode_search = {
 const struct cli_mode cli_mode_yara = {
 	.name = "yara",
 	.flag_arg = "RULES",
-	.operands = "ARCHIVE",
+	.operands = "ARCHIVE|DIR...",
 	.summary = "match the YARA rules of file RULES per process, memory\n"
 		   "blocks at their virtual addresses (adds rule:$string)",
 	.flags = { scan_flags },

@@ -34,6 +34,7 @@ struct search_opts {
 struct search_run {
 	const struct search_opts *o;
 	const char *archive;
+	bool several;			/* several inputs: text lines start with @archive */
 	const struct ckpt *ck;
 	const char *container;		/* NULL for a plain checkpoint */
 	const struct ckpt_proc *p;	/* NULL for --where on a mounted tree */

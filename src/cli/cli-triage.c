@@ -479,10 +479,50 @@ static int check_pod_tree(struct triage_st *st, struct cli_common *c, const char
 	return found ? ret : -1;
 }
 
+/* A directory --triage reads as it is: a mounted tree, or a mounted pod's. */
+static bool triage_own_dir(const char *path)
+{
+	struct dirent **names = NULL;
+	int n;
+	bool found = is_tree(path);
+
+	if (found)
+		return true;
+	n = scandir(path, &names, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		_cleanup_free_ char *sub = NULL;
+
+		if (!found && names[i]->d_name[0] != '.' && asprintf(&sub, "%s/%s", path, names[i]->d_name) >= 0)
+			found = is_tree(sub);
+		free(names[i]);
+	}
+	free(names);
+	return found;
+}
+
+struct triage_walk {
+	struct triage_st *st;
+	struct cli_common *c;
+};
+
+/* One input (a struct cli_walk's one()): an archive, a mounted tree or a mounted pod. */
+static int triage_one_input(void *ctx, const char *path, bool several)
+{
+	struct triage_walk *t = ctx;
+	struct stat sb;
+	int rc;
+
+	if (is_tree(path))
+		return check_tree(t->st, t->c, path, path, NULL);
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && (rc = check_pod_tree(t->st, t->c, path)) >= 0)
+		return rc;
+	return check_archive(t->st, t->c, path);
+}
+
 static int triage_run(void *p, struct cli_common *c, int argc, char **argv)
 {
 	struct triage_st *st = p;
-	int rc;
+	struct triage_walk ctx = { st, c };
 
 	st->prog = c->prog;
 	if (!st->has_min)
@@ -494,17 +534,9 @@ static int triage_run(void *p, struct cli_common *c, int argc, char **argv)
 		fprintf(stderr, "%s: --rootfs %s: %s\n", c->prog, st->rootfs, strerror(errno));
 		return CLI_EXIT_TRIAGE_ERROR;
 	}
-	for (int i = 0; i < argc; i++) {
-		struct stat sb;
-
-		if (is_tree(argv[i]))
-			rc = check_tree(st, c, argv[i], argv[i], NULL);
-		else if (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode) && (rc = check_pod_tree(st, c, argv[i])) >= 0)
-			;
-		else
-			rc = check_archive(st, c, argv[i]);
-		st->error |= rc != 0;
-	}
+	if (cli_inputs_walk(c, argc, argv, &(const struct cli_walk) { .one = triage_one_input,
+								       .own_dir = triage_own_dir, .ctx = &ctx }))
+		st->error = true;
 	if (st->rootfs_fd >= 0)
 		close(st->rootfs_fd);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -526,7 +558,7 @@ static const struct cli_flag triage_flags[] = {
 
 const struct cli_mode cli_mode_triage = {
 	.name = "triage",
-	.operands = "ARCHIVE|MOUNTED-TREE...",
+	.operands = "ARCHIVE|DIR|MOUNTED-TREE...",
 	.summary = "what in each checkpoint points at a compromise, with the\n"
 		   "evidence: injected code, fileless programs, reverse shells,\n"
 		   "typed commands, persistence, secrets (see ckptfs(1), TRIAGE)",

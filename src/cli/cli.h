@@ -166,6 +166,27 @@ int cli_tree_open(const struct cli_common *c, struct cli_input *in, bool shared,
  * thing to say about a missing input). */
 int cli_input_exists(const struct cli_common *c, const char *path);
 
+/* How a mode that takes several inputs (--search, --yara, --triage) reads
+ * them: cli_inputs_walk(). */
+struct cli_walk {
+	/* Read input @path; @several: more than one input, so that output
+	 * lines name it. Returns 0, or an exit code after a message (the walk
+	 * goes on with the next input). */
+	int (*one)(void *ctx, const char *path, bool several);
+	/* Optional: true for a directory the mode reads as it is (--triage: a
+	 * mounted tree), never taken for a directory of checkpoints. */
+	bool (*own_dir)(const char *path);
+	void *ctx;
+};
+/* Read each operand in turn, one after the other (one input's memory is
+ * freed before the next is opened). A directory that is not a checkpoint
+ * of its own (ckpt_find_img_dir(): it holds none, or several that make no
+ * pod, which a mount refuses), e.g. a copy of
+ * /var/lib/kubelet/checkpoints, stands for its entries in name order
+ * (hidden ones left out), each read the same way. Returns how many inputs
+ * failed (after a message each). */
+size_t cli_inputs_walk(const struct cli_common *c, int argc, char **argv, const struct cli_walk *w);
+
 struct fuse_args;
 /* Add the FUSE options of every mount of a tree to @args: read-only,
  * max_read, and named after @archive in /proc/mounts (cli-mount.c). */
