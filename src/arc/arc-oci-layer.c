@@ -17,27 +17,34 @@
 
 #include "log.h"
 
+/* Where the descriptor's annotations @ann place a zstd:chunked layer's
+ * table of contents, and its checksum: 0, or -ENOTSUP when they do not. */
+static int oci_chunked_keys(json_object *ann, const char **ret_pos, const char **ret_sum)
+{
+	*ret_pos = oci_jstr(ann, ARC_ANN_CHUNKED_POS);
+	*ret_sum = oci_jstr(ann, ARC_ANN_CHUNKED_SUM);
+	if (!*ret_pos) {
+		*ret_pos = oci_jstr(ann, ARC_ANN_CHUNKED_POS_OLD);
+		*ret_sum = oci_jstr(ann, ARC_ANN_CHUNKED_SUM_OLD);
+	}
+	return *ret_pos ? 0 : -ENOTSUP;
+}
+
 /* Layer blob @e as zstd:chunked, read at random through its table of
- * contents, which its descriptor's annotations @ann place: in a layout
- * directory or a plain oci-archive (where the blob lies in the file), with
- * the limits of @lo. -ENOTSUP when it is no such layer or cannot be read
- * that way: it is then read as a stream. */
-static int oci_chunked(struct oci *o, const struct arc_entry *e, json_object *ann, const struct arc_opts *lo,
-		       struct arc **ret, char **ret_err)
+ * contents at @pos: in a layout directory or a plain oci-archive (where
+ * the blob lies in the file), with the limits of @lo. -ENOTSUP when it
+ * cannot be read that way: it is then read as a stream. (A registry's
+ * layer: arc_reg_layer().) */
+static int oci_chunked(struct oci *o, const struct arc_entry *e, const char *pos, const char *sum,
+		       const struct arc_opts *lo, struct arc **ret, char **ret_err)
 {
 	const struct arc_item *it = (const struct arc_item *) e;
-	const char *pos = oci_jstr(ann, ARC_ANN_CHUNKED_POS), *sum = oci_jstr(ann, ARC_ANN_CHUNKED_SUM);
 	_cleanup_(arc_freep) struct arc *a = NULL;
 	_cleanup_free_ char *err = NULL;
+	struct arc_seek_src src;
 	uint64_t base = 0;
 	int fd, rc;
 
-	if (!pos) {
-		pos = oci_jstr(ann, ARC_ANN_CHUNKED_POS_OLD);
-		sum = oci_jstr(ann, ARC_ANN_CHUNKED_SUM_OLD);
-	}
-	if (!pos)
-		return -ENOTSUP;
 	if (!strcmp(o->outer->kind, "directory")) {
 		fd = arc_open_member(o->outer, e->path);
 	} else if (it->src == ARC_SRC_ARCHIVE && !it->owner && o->outer->fd >= 0) {
@@ -56,7 +63,8 @@ static int oci_chunked(struct oci *o, const struct arc_entry *e, json_object *an
 	}
 	a->fd = fd;
 	a->budget = o->outer->budget;
-	rc = arc_chunked_index(a, fd, base, e->size, pos, sum, &err);
+	src = arc_seek_fd_src(fd);
+	rc = arc_chunked_index(a, &src, base, e->size, pos, sum, &err);
 	if (rc == 0)
 		rc = arc_finish(a);
 	if (rc == -ENOTSUP)
@@ -79,6 +87,7 @@ int oci_open_layer_desc(struct oci *o, const struct arc_entry *e, json_object *d
 {
 	_cleanup_free_ char *err = NULL;
 	struct arc_opts lo = { 0 };
+	const char *pos, *sum;
 	struct oci_seen *s;
 	struct arc **v;
 	bool added;
@@ -94,10 +103,12 @@ int oci_open_layer_desc(struct oci *o, const struct arc_entry *e, json_object *d
 	if (o->opts)
 		lo = *o->opts;
 	lo.progress = NULL;
+	if (!desc || oci_chunked_keys(oci_jget(desc, "annotations", json_type_object), &pos, &sum) < 0)
+		pos = sum = NULL;
 	if (o->outer->reg)
-		rc = arc_reg_layer(o->outer, e, o->opts, ret, &err);
+		rc = arc_reg_layer(o->outer, e, o->opts, pos, sum, ret, &err);
 	else
-		rc = desc ? oci_chunked(o, e, oci_jget(desc, "annotations", json_type_object), &lo, ret, &err) : -ENOTSUP;
+		rc = pos ? oci_chunked(o, e, pos, sum, &lo, ret, &err) : -ENOTSUP;
 	if (rc == -ENOTSUP && !o->outer->reg && !strcmp(o->outer->kind, "directory")) {
 		int fd = arc_open_member(o->outer, e->path);
 

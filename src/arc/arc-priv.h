@@ -5,6 +5,7 @@
 #define CK_ARC_PRIV_H
 
 #include "arc.h"
+#include "arc-seek.h"
 
 /* Longest member path we index; longer names are skipped. */
 #define ARC_PATH_MAX 4096
@@ -173,7 +174,7 @@ int arc_open_fd(int fd, const struct arc_opts *opts, struct arc_budget *budget, 
  * Returns 0; -ENOTSUP when the blob cannot be read that way (read it as a
  * stream); -EBADMSG for a TOC that is corrupt, does not match @checksum or
  * points outside the blob; -EIO, -ENOMEM; with a one-line reason. */
-int arc_chunked_index(struct arc *a, int fd, uint64_t base, uint64_t size, const char *pos,
+int arc_chunked_index(struct arc *a, const struct arc_seek_src *src, uint64_t base, uint64_t size, const char *pos,
 		      const char *checksum, char **ret_error);
 
 /* If @a, just indexed from @path, is a container image, build the archive

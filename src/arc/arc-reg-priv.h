@@ -84,9 +84,11 @@ void arc_reg_free(struct arc_reg *r);
 int arc_reg_blob(struct arc *outer, json_object *desc, const char *digest, uint64_t size,
 		 const struct arc_entry **ret, char **ret_error);
 /* Index the layer @e (from arc_reg_blob()) of the registry image @outer as
- * a tar of its own: at random with its member index, else at random by its
- * seek table, else fetched whole into the spill. */
-int arc_reg_layer(struct arc *outer, const struct arc_entry *e, const struct arc_opts *opts, struct arc **ret,
-		  char **ret_error);
+ * a tar of its own: at random with its member index, or as zstd:chunked
+ * through the table of contents at @chunked_pos (its checksum
+ * @chunked_sum; NULL: not such a layer), else at random by its seek table,
+ * else fetched whole into the spill. */
+int arc_reg_layer(struct arc *outer, const struct arc_entry *e, const struct arc_opts *opts, const char *chunked_pos,
+		  const char *chunked_sum, struct arc **ret, char **ret_error);
 
 #endif

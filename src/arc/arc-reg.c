@@ -464,8 +464,37 @@ static int reg_layer_indexed(struct arc *outer, const struct reg_blob *rb, struc
 	return 0;
 }
 
-int arc_reg_layer(struct arc *outer, const struct arc_entry *e, const struct arc_opts *opts, struct arc **ret,
-		  char **ret_error)
+/* The layer @rb read as zstd:chunked through @b (taken over) and its table
+ * of contents at @pos, checked against @sum. -ENOTSUP when it cannot be
+ * read that way. */
+static int reg_layer_chunked(struct arc *outer, const struct reg_blob *rb, struct arc_rblob *b,
+			     const struct arc_opts *opts, const char *pos, const char *sum, struct arc **ret,
+			     char **ret_error)
+{
+	_cleanup_(arc_freep) struct arc *la = reg_layer_arc(outer, b, opts);
+	struct arc_seek_src src = { arc_rblob_pread, b };
+	_cleanup_free_ char *why = NULL;
+	int rc;
+
+	if (!la)
+		return -ENOMEM;
+	rc = arc_chunked_index(la, &src, 0, rb->a->items[0].e.size, pos, sum, &why);
+	if (rc == -ENOTSUP) {
+		ck_log(CK_LOG_DEBUG, "registry: %s: zstd:chunked, read otherwise: %s", rb->digest, why ?: "");
+		return rc;
+	}
+	rc = rc ?: arc_finish(la);
+	if (rc == 0 && la->spill_fd >= 0)
+		rc = arc_spill_extend(la, la->spill_len, ret_error);
+	if (rc < 0)
+		return why ? ck_err(ret_error, rc, "blob %s: zstd:chunked table of contents: %s", rb->digest, why) : rc;
+	la->cache_dir = NULL;
+	*ret = TAKE_PTR(la);
+	return 0;
+}
+
+int arc_reg_layer(struct arc *outer, const struct arc_entry *e, const struct arc_opts *opts, const char *chunked_pos,
+		  const char *chunked_sum, struct arc **ret, char **ret_error)
 {
 	struct arc_reg *r = outer->reg;
 	const struct reg_blob *rb = NULL;
@@ -483,6 +512,15 @@ int arc_reg_layer(struct arc *outer, const struct arc_entry *e, const struct arc
 		return rc;
 	if (rb->index_digest)
 		return reg_layer_indexed(outer, rb, b, opts, ret, ret_error);
+	if (chunked_pos) {
+		rc = reg_layer_chunked(outer, rb, b, opts, chunked_pos, chunked_sum, ret, ret_error);
+		if (rc != -ENOTSUP)
+			return rc;
+		rc = arc_rblob_new(r->h, rb->digest, e->size, opts ? opts->cache_dir : NULL,
+				   opts ? opts->cache_size : 0, &b, ret_error);
+		if (rc < 0)
+			return rc;
+	}
 	rc = reg_layer_seek(outer, rb, b, opts, ret, ret_error);
 	if (rc != -ENOTSUP)
 		return rc;

@@ -598,11 +598,10 @@ static int toc_walk(struct toc *t, const char *text, size_t len)
 	return rc;
 }
 
-int arc_chunked_index(struct arc *a, int fd, uint64_t base, uint64_t size, const char *pos,
+int arc_chunked_index(struct arc *a, const struct arc_seek_src *src, uint64_t base, uint64_t size, const char *pos,
 		      const char *checksum, char **ret_error)
 {
-	struct arc_seek_src src = arc_seek_fd_src(fd);
-	_cleanup_(arc_seek_freep) struct arc_seek *s = arc_seek_new(&src, base + size, NULL);
+	_cleanup_(arc_seek_freep) struct arc_seek *s = arc_seek_new(src, base + size, NULL);
 	struct toc t = { .a = a, .s = s, .base = base, .size = size, .ret_error = ret_error };
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;

@@ -110,8 +110,6 @@ int arc_seek_add(struct arc_seek *s, uint64_t coff, uint64_t csize, uint64_t usi
  * (@file_size bytes), with the limits of @opts (may be NULL); NULL when out
  * of memory. Fill it (arc_seek_add()), then arc_seek_ready(). */
 struct arc_seek *arc_seek_new(const struct arc_seek_src *src, uint64_t file_size, const struct arc_seek_opts *opts);
-/* The source that reads the file open at @fd. */
-struct arc_seek_src arc_seek_fd_src(int fd);
 /* Number the units and set up the cache and its locks. 0 or -ENOMEM. */
 int arc_seek_ready(struct arc_seek *s, const struct arc_seek_opts *opts, char **ret_error);
 /* Read @len bytes at @off of the compressed file through s->src: the one

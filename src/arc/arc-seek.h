@@ -39,6 +39,8 @@ struct arc_seek_src {
 	ssize_t (*pread)(void *ctx, void *buf, size_t len, uint64_t off);
 	void *ctx;
 };
+/* The source that reads the file open at @fd. */
+struct arc_seek_src arc_seek_fd_src(int fd);
 
 /* Inspect the compressed file open at @fd (@file_size bytes) with pread()
  * only, reading the container metadata but never the compressed payload.

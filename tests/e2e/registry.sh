@@ -104,6 +104,37 @@ for t in zstd gzip; do
 done
 check "the zstd layer was read through its member index" grep -q . "$CKPTFS_FETCH_LOG"
 
+# zstd:chunked as skopeo pushes it: read through its table of contents
+# (docs/formats.md §10), a part of the layer fetched, the files the same
+# (4 MiB of random bytes added as a member, so that the layer is many of
+# the 256 KiB blocks fetched at a time)
+python3 - "$src" "$WORK/big.tar" <<'EOF2'
+import io, os, sys, tarfile
+with tarfile.open(sys.argv[1]) as i, tarfile.open(sys.argv[2], "w") as o:
+    for m in i.getmembers():
+        o.addfile(m, i.extractfile(m) if m.isfile() else None)
+    t = tarfile.TarInfo("extra/random.bin"); t.size = 4 << 20
+    o.addfile(t, io.BytesIO(os.urandom(t.size)))
+EOF2
+"$CKPTFS" --build-oci --ref wl:big "$WORK/big.tar" "$WORK/big-oci.tar" >/dev/null || fail "build the big image"
+if push "oci-archive:$WORK/big-oci.tar" "docker://$reg/ckpt/wl:chunked" --dest-compress-format zstd:chunked; then
+	ok "skopeo pushes the image as zstd:chunked"
+	lsize=$(skopeo inspect --tls-verify=false --raw "docker://$reg/ckpt/wl:chunked" | jq '.layers[0].size')
+	if mount_ck "docker://$reg/ckpt/wl:chunked" "$WORK/r-chunked" -o tls_verify=false; then
+		same_files "$WORK/local" "$WORK/r-chunked" "chunked layer"
+		umount_ck "$WORK/r-chunked"
+	else
+		fail "mount docker://$reg/ckpt/wl:chunked"
+	fi
+	CKPTFS_FETCH_LOG=$WORK/fetch-chunked.log "$CKPTFS" --cat -o tls_verify=false "docker://$reg/ckpt/wl:chunked" \
+		images/inventory.json >/dev/null
+	got=$(sed -n 's/.*bytes=//p' "$WORK/fetch-chunked.log" | tail -1)
+	check "zstd:chunked: --cat of one image fetched ${got:-?} of the layer's $lsize bytes (less than half)" \
+		test -n "$got" -a "${got:-0}" -lt $((lsize / 2))
+else
+	fail "push zstd:chunked"
+fi
+
 # an image index nested in an index (skopeo --multi-arch=all keeps it):
 # followed through the registry's manifests
 $MKOCI layout "$src" "$WORK/nested" --comp zstd --nested --ref wl:nested \
