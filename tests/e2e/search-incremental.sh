@@ -63,17 +63,11 @@ cp -a "$WORK/inc/child" "$WORK/cut"
 rm "$WORK/cut/parent"
 python3 - "$WORK/cut" <<'EOF'
 import os, sys
+from ckimg import fdict, read_img
 d = sys.argv[1]
-# pid 6's pages (not touched by mkincremental) lose their second half
-data = open(os.path.join(d, "pagemap-6.img"), "rb").read()
-# pagemap_head is the first record: field 1 varint = pages_id
-ln = int.from_bytes(data[8:12], "little")
-head = data[12:12 + ln]
-v, s, i = 0, 0, 1
-while True:
-    b = head[i]; v |= (b & 0x7F) << s; i += 1; s += 7
-    if b < 0x80:
-        break
+# pid 6's pages (not touched by mkincremental) lose their second half;
+# pagemap_head is the first record, its field 1 the pages_id
+v = fdict(read_img(os.path.join(d, "pagemap-6.img"))[1][0]).get(1, 0)
 f = os.path.join(d, "pages-%d.img" % v)
 os.truncate(f, os.path.getsize(f) // 2)
 

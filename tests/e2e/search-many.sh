@@ -95,15 +95,9 @@ mkdir -p "$WORK/g"
 tar -xf "$FIXTURES/wl-gamma.tar" -C "$WORK/g" || fail "extract wl-gamma.tar"
 at=$(python3 - "$WORK/g/checkpoint" <<'EOF'
 import os, sys
+from ckimg import fdict, read_img
 d = sys.argv[1]
-data = open(os.path.join(d, "pagemap-1.img"), "rb").read()
-ln = int.from_bytes(data[8:12], "little")
-head = data[12:12 + ln]
-v, s, i = 0, 0, 1
-while True:
-    b = head[i]; v |= (b & 0x7F) << s; i += 1; s += 7
-    if b < 0x80:
-        break
+v = fdict(read_img(os.path.join(d, "pagemap-1.img"))[1][0]).get(1, 0)	# pagemap_head's pages_id
 path = os.path.join(d, "pages-%d.img" % v)
 img = bytearray(open(path, "rb").read())
 # the marker of the 1 MiB mapping at 0x7f90fdd95026 (dense offset 0x41d026)
