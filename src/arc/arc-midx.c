@@ -19,10 +19,6 @@
 #include "arc-oci.h"
 
 /* the writer, pack/pack-zstd.c, spells these too (pack cannot see arc) */
-#define MIDX_MAGIC 0x184D2A5Bu
-#define MIDX_ID "ckptfsMI"
-#define MIDX_TRAILER "CKMI"
-#define MIDX_VERSION 1u
 #define MIDX_MAX (256u << 20)
 
 static uint32_t get32(const uint8_t *p)
@@ -70,7 +66,7 @@ static int midx_parse(struct arc_midx *m, const uint8_t *p, size_t len, char **r
 	uint32_t n_entries;
 	uint64_t last = 0;
 
-	if (len < 28 || memcmp(p, MIDX_ID, 8) || get32(p + 8) != MIDX_VERSION)
+	if (len < 28 || memcmp(p, CK_MIDX_ID, 8) || get32(p + 8) != CK_MIDX_VERSION)
 		return ck_err(ret_error, -EBADMSG, "member index: unknown format");
 	m->n_frames = get32(p + 12);
 	n_entries = get32(p + 16);
@@ -116,28 +112,28 @@ int arc_midx_read(const struct arc_seek_src *src, uint64_t size, const char *dig
 		  char **ret_error)
 {
 	_cleanup_(arc_midx_freep) struct arc_midx *m = calloc(1, sizeof(*m));
-	uint8_t foot[ZST_FOOTER_SIZE], trail[8];
+	uint8_t foot[CK_ZST_FOOTER_SIZE], trail[8];
 	char got[ARC_DIGEST_SIZE];
 	uint64_t table, content, start;
 	int rc;
 
 	if (!m)
 		return -ENOMEM;
-	if (size < ZST_FOOTER_SIZE + 16)
+	if (size < CK_ZST_FOOTER_SIZE + 16)
 		return ck_err(ret_error, -EBADMSG, "member index: a file of %" PRIu64 " bytes", size);
 	rc = midx_get(src, foot, sizeof(foot), size - sizeof(foot), ret_error);
 	if (rc < 0)
 		return rc;
-	if (get32(foot + 5) != ZST_SEEKABLE_MAGIC || foot[4] != 0)
+	if (get32(foot + 5) != CK_ZST_SEEKABLE_MAGIC || foot[4] != 0)
 		return ck_err(ret_error, -EBADMSG, "member index: no seek table at the end");
-	table = (uint64_t) get32(foot) * 8 + ZST_FOOTER_SIZE + 8;
+	table = (uint64_t) get32(foot) * 8 + CK_ZST_FOOTER_SIZE + 8;
 	if (table + 8 > size)
 		return ck_err(ret_error, -EBADMSG, "member index: a seek table larger than the file");
 	rc = midx_get(src, trail, sizeof(trail), size - table - 8, ret_error);
 	if (rc < 0)
 		return rc;
 	content = get32(trail);
-	if (memcmp(trail + 4, MIDX_TRAILER, 4) || content < 36 || content > MIDX_MAX || content + 8 > size - table)
+	if (memcmp(trail + 4, CK_MIDX_TRAILER, 4) || content < 36 || content > MIDX_MAX || content + 8 > size - table)
 		return ck_err(ret_error, -EBADMSG, "member index: none before the seek table");
 	start = size - table - content - 8;
 	m->raw = malloc((size_t) (size - start));
@@ -150,7 +146,7 @@ int arc_midx_read(const struct arc_seek_src *src, uint64_t size, const char *dig
 	if (strcmp(got, digest))
 		return ck_err(ret_error, -EBADMSG, "member index and seek table do not match their digest %s "
 			      "(their sha256 is %s)", digest + 7, got + 7);
-	if (get32(m->raw) != MIDX_MAGIC || get32(m->raw + 4) != content)
+	if (get32(m->raw) != CK_MIDX_MAGIC || get32(m->raw + 4) != content)
 		return ck_err(ret_error, -EBADMSG, "member index: its frame header is not one");
 	rc = midx_parse(m, m->raw + 8, (size_t) content - 8, ret_error);
 	if (rc < 0)

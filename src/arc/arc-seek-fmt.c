@@ -28,7 +28,6 @@
 #define ZST_MAGIC 0xFD2FB528u
 #define ZST_SKIP_MAGIC 0x184D2A50u	/* low 4 bits are free */
 #define ZST_SKIP_MASK 0xFFFFFFF0u
-#define ZST_TABLE_MAGIC 0x184D2A5Eu	/* the seek table's skippable frame */
 #define ZST_HEADER_MAX 18
 #define ZST_BLOCK_MAX (128u * 1024)
 
@@ -483,7 +482,7 @@ static int zst_table(struct arc_seek *s, struct seek_rd *rd, const uint8_t *foot
 	if (nframes > SEEK_UNITS_MAX)
 		return ck_err(ret_error, -ENOTSUP, "zstd seek table of %" PRIu32 " frames",
 			       nframes);
-	tlen = (uint64_t) nframes * esize + ZST_FOOTER_SIZE;
+	tlen = (uint64_t) nframes * esize + CK_ZST_FOOTER_SIZE;
 	if (tlen + 8 > s->file_size)
 		return ck_err(ret_error, -EBADMSG,
 			       "corrupt zstd seek table: %" PRIu32 " frames in a %" PRIu64
@@ -496,7 +495,7 @@ static int zst_table(struct arc_seek *s, struct seek_rd *rd, const uint8_t *foot
 	rc = read_exact(s, tab, (size_t) tlen + 8, data_len);
 	if (rc < 0)
 		return io_err(ret_error, rc, data_len);
-	if (le32(tab) != ZST_TABLE_MAGIC || le32(tab + 4) != tlen)
+	if (le32(tab) != CK_ZST_TABLE_MAGIC || le32(tab + 4) != tlen)
 		return ck_err(ret_error, -EBADMSG,
 			       "corrupt zstd seek table: its frame header at %" PRIu64
 			       " does not match the footer",
@@ -586,14 +585,14 @@ static int zst_decode(const struct seek_unit *u, const uint8_t *in, uint8_t *out
 static int zst_scan(struct arc_seek *s, char **ret_error)
 {
 	struct seek_rd rd = { .s = s, .size = s->file_size };
-	uint8_t foot[ZST_FOOTER_SIZE];
+	uint8_t foot[CK_ZST_FOOTER_SIZE];
 	int rc;
 
-	if (s->file_size >= ZST_FOOTER_SIZE + 8) {
+	if (s->file_size >= CK_ZST_FOOTER_SIZE + 8) {
 		rc = read_exact(s, foot, sizeof(foot), s->file_size - sizeof(foot));
 		if (rc < 0)
 			return io_err(ret_error, rc, s->file_size - sizeof(foot));
-		if (le32(foot + 5) == ZST_SEEKABLE_MAGIC) {
+		if (le32(foot + 5) == CK_ZST_SEEKABLE_MAGIC) {
 			s->fmt = SEEK_ZSTD_TABLE;
 			return zst_table(s, &rd, foot, ret_error);
 		}

@@ -8,16 +8,13 @@
 #include <pthread.h>
 
 #include "arc-seek.h"
+#include "zstd-fmt.h"
 
 /* Units above this many make the file -ENOTSUP: 32 bytes each in memory. */
 #define SEEK_UNITS_MAX (1u << 18)
 /* opts.unit_max is clamped to this, so that unit sizes fit in 32 bits. */
 #define SEEK_UNIT_CAP_MAX (1ull << 30)
 
-/* The footer of zstd's seekable format: frame count, descriptor, magic
- * (also read from the end by arc-midx.c). */
-#define ZST_SEEKABLE_MAGIC 0x8F92EAB1u
-#define ZST_FOOTER_SIZE 9
 
 enum seek_fmt {
 	SEEK_XZ,

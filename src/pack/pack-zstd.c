@@ -13,18 +13,13 @@
 #include <zstd.h>
 
 #include "pack.h"
+#include "zstd-fmt.h"
 
 #define PACK_FRAME_DEFAULT (4u << 20)
 #define PACK_FRAME_LIMIT (64u << 20)	/* sizes in the seek table are 32-bit */
-#define PACK_TABLE_MAGIC 0x184D2A5Eu	/* skippable frame holding the table */
-#define PACK_SEEKABLE_MAGIC 0x8F92EAB1u
 #define PACK_PAX_MAX (64u * 1024)	/* pax headers read for a size= record */
 #define TAR_BLOCK 512u
 /* the member index (docs/formats.md): a skippable frame of its own */
-#define PACK_INDEX_MAGIC 0x184D2A5Bu
-#define PACK_INDEX_ID "ckptfsMI"
-#define PACK_INDEX_TRAILER "CKMI"
-#define PACK_INDEX_VERSION 1u
 
 enum job_state { JOB_FREE, JOB_FILLING, JOB_QUEUED, JOB_BUSY, JOB_DONE };
 
@@ -493,14 +488,14 @@ int pack_zstd_finish(struct pack_zstd *w, struct pack_stats *st)
 		rc = -EFBIG;
 	if (rc == 0) {
 		n = (uint32_t) w->n_frames;
-		hdr[0] = htole32(PACK_TABLE_MAGIC);
+		hdr[0] = htole32(CK_ZST_TABLE_MAGIC);
 		hdr[1] = htole32(n * 8 + 9);
 		rc = tail_add(w, hdr, sizeof(hdr));
 	}
 	if (rc == 0 && n)
 		rc = tail_add(w, w->table, (size_t) n * 8);
 	if (rc == 0) {
-		uint32_t v = htole32(n), magic = htole32(PACK_SEEKABLE_MAGIC);
+		uint32_t v = htole32(n), magic = htole32(CK_ZST_SEEKABLE_MAGIC);
 
 		memcpy(foot, &v, 4);
 		foot[4] = 0;	/* descriptor: no per-frame checksums in the table */
@@ -539,11 +534,11 @@ static int index_frame(struct pack_zstd *w)
 	content = (uint32_t) (8 + 4 * 3 + 8 + 64 * w->n_frames + w->index.len + 8);
 	if ((uint64_t) 8 + 4 * 3 + 8 + 64 * (uint64_t) w->n_frames + w->index.len + 8 > UINT32_MAX - 8)
 		return -EFBIG;
-	head[0] = htole32(PACK_INDEX_MAGIC);
+	head[0] = htole32(CK_MIDX_MAGIC);
 	head[1] = htole32(content);
 	rc = tail_add(w, head, sizeof(head));
-	rc = rc ?: tail_add(w, PACK_INDEX_ID, 8);
-	v32 = htole32(PACK_INDEX_VERSION);
+	rc = rc ?: tail_add(w, CK_MIDX_ID, 8);
+	v32 = htole32(CK_MIDX_VERSION);
 	rc = rc ?: tail_add(w, &v32, 4);
 	v32 = htole32((uint32_t) w->n_frames);
 	rc = rc ?: tail_add(w, &v32, 4);
@@ -555,7 +550,7 @@ static int index_frame(struct pack_zstd *w)
 	rc = rc ?: tail_add(w, w->index.data ? w->index.data : "", w->index.len);
 	v32 = htole32(content);
 	rc = rc ?: tail_add(w, &v32, 4);
-	rc = rc ?: tail_add(w, PACK_INDEX_TRAILER, 4);
+	rc = rc ?: tail_add(w, CK_MIDX_TRAILER, 4);
 	rc = rc ?: table_room(w);
 	if (rc < 0)
 		return rc;
