@@ -346,17 +346,12 @@ static uint64_t seek_xxh64(const uint8_t *p, size_t len)
 }
 
 /* Do the compressed bytes of unit @i at @in hash to the digest the member
- * index recorded for them? If not, say so once on stderr. */
+ * index recorded for them? (seek_decode() says why not.) */
 static bool seek_sha256_ok(const struct arc_seek *s, size_t i, const uint8_t *in)
 {
-	const struct seek_unit *u = &s->units[i];
 	char got[ARC_DIGEST_SIZE];
 
-	if (arc_sha256_of(in, u->csize, got) == 0 && !strcmp(got, s->sha256 + i * ARC_DIGEST_SIZE))
-		return true;
-	ck_log(CK_LOG_ERR, "frame %zu (%" PRIu32 " bytes at %" PRIu64 ") does not match its sha256 %s",
-	       i, u->csize, u->coff, s->sha256 + i * ARC_DIGEST_SIZE + 7);
-	return false;
+	return arc_sha256_of(in, s->units[i].csize, got) == 0 && !strcmp(got, s->sha256 + i * ARC_DIGEST_SIZE);
 }
 
 /* Decode unit @i into @out, using @in (s->in_len bytes) for the
@@ -376,7 +371,7 @@ static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
 	if (n >= 0 && (size_t) n != u->csize)
 		why = "file truncated";
 	else if (n >= 0 && s->sha256 && !seek_sha256_ok(s, i, in))
-		return -EIO;
+		why = "does not match its sha256 in the member index";
 	else if (n >= 0)
 		rc = arc_seek_decode(s, u, in, out, &why);
 	if (rc == 0 && u->has_sum && (uint32_t) seek_xxh64(out, u->usize) != u->sum) {
@@ -387,11 +382,12 @@ static int seek_decode(struct arc_seek *s, size_t i, uint8_t *in, uint8_t *out)
 		why = "sha256 differs from the table of contents";
 		rc = -EIO;
 	}
-	/* a zstd:chunked member's frames were vouched for by its TOC: say why
-	 * it fails, once for a unit read again and again */
+	/* units vouched for by a zstd:chunked TOC or a member index: say why
+	 * one fails, once for a unit read again and again */
 	if (rc < 0)
-		ck_log(s->fmt == SEEK_ZSTD_CHUNKED && __atomic_exchange_n(&s->warned, i + 1, __ATOMIC_RELAXED) != i + 1 ?
-		       CK_LOG_WARNING : CK_LOG_DEBUG, "seek: %s unit %zu (%" PRIu32 " bytes at %" PRIu64 "): %s",
+		ck_log((s->fmt == SEEK_ZSTD_CHUNKED || s->sha256) &&
+		       __atomic_exchange_n(&s->warned, i + 1, __ATOMIC_RELAXED) != i + 1 ? CK_LOG_WARNING : CK_LOG_DEBUG,
+		       "seek: %s unit %zu (%" PRIu32 " bytes at %" PRIu64 "): %s",
 		       s->kind, i, u->csize, u->coff, why);
 	return rc;
 }
